@@ -1,0 +1,438 @@
+/**
+ * A set of page frame numbers stored as a sparse bitmap: fixed-size chunks
+ * of 32-bit words allocated only where a page is present, with word-at-a-time
+ * bulk operations so that a 1 TiB guest's pages are handled quickly.
+ *
+ * @module
+ */
+
+/** log2 of the PFNs per chunk (65,536 PFNs, 8 KiB of bitmap per chunk). */
+const CHUNK_SHIFT = 16;
+const CHUNK_PFNS = 1 << CHUNK_SHIFT;
+const CHUNK_WORDS = CHUNK_PFNS >>> 5;
+
+/** Number of set bits in a 32-bit word. */
+export function popcount32(x: number): number {
+  x = x - ((x >>> 1) & 0x55555555);
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  x = (x + (x >>> 4)) & 0x0f0f0f0f;
+  return Math.imul(x, 0x01010101) >>> 24;
+}
+
+/** Index of the lowest set bit of a non-zero 32-bit word. */
+function ctz32(x: number): number {
+  return 31 - Math.clz32(x & -x);
+}
+
+function checkPfn(pfn: number): void {
+  if (!Number.isSafeInteger(pfn) || pfn < 0) {
+    throw new RangeError(`Invalid PFN ${pfn}: expected a non-negative safe integer`);
+  }
+}
+
+/** A contiguous run of PFNs `[start, start + length)`. */
+export interface PfnRun {
+  /** First PFN of the run. */
+  readonly start: number;
+  /** Number of PFNs in the run. */
+  readonly length: number;
+}
+
+/**
+ * A sparse set of PFNs.
+ *
+ * @example
+ * ```ts
+ * import { PageSet } from "./page_set.ts";
+ * import assert from "node:assert/strict";
+ * const s = new PageSet();
+ * s.addRange(4096, 256);
+ * s.add(5000);
+ * assert.equal(s.size, 257);
+ * assert.deepEqual([...s.runs()], [{ start: 4096, length: 256 }, { start: 5000, length: 1 }]);
+ * ```
+ */
+export class PageSet {
+  #chunks = new Map<number, Uint32Array>();
+  #sortedKeys: number[] | undefined = [];
+  #size = 0;
+
+  /** Builds a set from PFNs. */
+  static of(pfns: Iterable<number>): PageSet {
+    const s = new PageSet();
+    for (const p of pfns) s.add(p);
+    return s;
+  }
+
+  /** Number of PFNs in the set. */
+  get size(): number {
+    return this.#size;
+  }
+
+  #chunk(index: number, create: boolean): Uint32Array | undefined {
+    let c = this.#chunks.get(index);
+    if (c === undefined && create) {
+      c = new Uint32Array(CHUNK_WORDS);
+      this.#chunks.set(index, c);
+      this.#sortedKeys = undefined;
+    }
+    return c;
+  }
+
+  #keys(): number[] {
+    if (this.#sortedKeys === undefined) {
+      this.#sortedKeys = [...this.#chunks.keys()].sort((a, b) => a - b);
+    }
+    return this.#sortedKeys;
+  }
+
+  /** Adds a PFN; returns whether it was absent. */
+  add(pfn: number): boolean {
+    checkPfn(pfn);
+    const c = this.#chunk(Math.floor(pfn / CHUNK_PFNS), true) as Uint32Array;
+    const off = pfn % CHUNK_PFNS;
+    const w = off >>> 5;
+    const m = 1 << (off & 31);
+    const old = c[w] as number;
+    if (old & m) return false;
+    c[w] = old | m;
+    this.#size++;
+    return true;
+  }
+
+  /** Removes a PFN; returns whether it was present. */
+  delete(pfn: number): boolean {
+    checkPfn(pfn);
+    const c = this.#chunk(Math.floor(pfn / CHUNK_PFNS), false);
+    if (c === undefined) return false;
+    const off = pfn % CHUNK_PFNS;
+    const w = off >>> 5;
+    const m = 1 << (off & 31);
+    const old = c[w] as number;
+    if (!(old & m)) return false;
+    c[w] = old & ~m;
+    this.#size--;
+    return true;
+  }
+
+  /** Whether the set holds a PFN. */
+  has(pfn: number): boolean {
+    if (!Number.isSafeInteger(pfn) || pfn < 0) return false;
+    const c = this.#chunks.get(Math.floor(pfn / CHUNK_PFNS));
+    if (c === undefined) return false;
+    const off = pfn % CHUNK_PFNS;
+    return (((c[off >>> 5] as number) >>> (off & 31)) & 1) === 1;
+  }
+
+  /** Removes every PFN. */
+  clear(): void {
+    this.#chunks.clear();
+    this.#sortedKeys = [];
+    this.#size = 0;
+  }
+
+  /**
+   * ORs 32 bits into the set: bit i of `word` stands for PFN `pfn + i`.
+   * `pfn` need not be aligned. Returns how many PFNs were newly added.
+   */
+  orWord(pfn: number, word: number): number {
+    if (word === 0) return 0;
+    checkPfn(pfn);
+    const shift = pfn & 31;
+    if (shift === 0) return this.#orAligned(pfn, word >>> 0);
+    return this.#orAligned(pfn - shift, (word << shift) >>> 0) +
+      this.#orAligned(pfn - shift + 32, word >>> (32 - shift));
+  }
+
+  #orAligned(pfn: number, word: number): number {
+    if (word === 0) return 0;
+    const c = this.#chunk(Math.floor(pfn / CHUNK_PFNS), true) as Uint32Array;
+    const w = (pfn % CHUNK_PFNS) >>> 5;
+    const old = c[w] as number;
+    const added = word & ~old;
+    if (added === 0) return 0;
+    c[w] = old | word;
+    const n = popcount32(added);
+    this.#size += n;
+    return n;
+  }
+
+  /**
+   * The 32 bits starting at `pfn` (aligned or not): bit i stands for `pfn + i`.
+   */
+  wordAt(pfn: number): number {
+    checkPfn(pfn);
+    const shift = pfn & 31;
+    const lo = this.#alignedWord(pfn - shift);
+    if (shift === 0) return lo;
+    const hi = this.#alignedWord(pfn - shift + 32);
+    return ((lo >>> shift) | (hi << (32 - shift))) >>> 0;
+  }
+
+  #alignedWord(pfn: number): number {
+    const c = this.#chunks.get(Math.floor(pfn / CHUNK_PFNS));
+    if (c === undefined) return 0;
+    return c[(pfn % CHUNK_PFNS) >>> 5] as number;
+  }
+
+  /** Adds `length` consecutive PFNs from `start`; returns how many were newly added. */
+  addRange(start: number, length: number): number {
+    checkPfn(start);
+    if (length <= 0) return 0;
+    checkPfn(start + length - 1);
+    let added = 0;
+    let p = start;
+    const end = start + length;
+    while (p < end && (p & 31) !== 0) {
+      if (this.add(p)) added++;
+      p++;
+    }
+    while (p + 32 <= end) {
+      added += this.#orAligned(p, 0xffffffff);
+      p += 32;
+    }
+    while (p < end) {
+      if (this.add(p)) added++;
+      p++;
+    }
+    return added;
+  }
+
+  /** Removes `length` consecutive PFNs from `start`; returns how many were present. */
+  deleteRange(start: number, length: number): number {
+    let removed = 0;
+    const end = start + length;
+    let p = start;
+    while (p < end) {
+      const c = this.#chunks.get(Math.floor(p / CHUNK_PFNS));
+      if (c === undefined) {
+        p = (Math.floor(p / CHUNK_PFNS) + 1) * CHUNK_PFNS;
+        continue;
+      }
+      if ((p & 31) === 0 && p + 32 <= end) {
+        const w = (p % CHUNK_PFNS) >>> 5;
+        const old = c[w] as number;
+        if (old !== 0) {
+          const n = popcount32(old);
+          removed += n;
+          this.#size -= n;
+          c[w] = 0;
+        }
+        p += 32;
+      } else {
+        if (this.delete(p)) removed++;
+        p++;
+      }
+    }
+    return removed;
+  }
+
+  /** Number of PFNs of the set in `[start, end)`. */
+  countRange(start: number, end: number): number {
+    let n = 0;
+    for (const r of this.runs()) {
+      const a = Math.max(r.start, start);
+      const b = Math.min(r.start + r.length, end);
+      if (b > a) n += b - a;
+      if (r.start >= end) break;
+    }
+    return n;
+  }
+
+  /** Smallest PFN, or `undefined` when empty. */
+  min(): number | undefined {
+    for (const k of this.#keys()) {
+      const c = this.#chunks.get(k) as Uint32Array;
+      for (let w = 0; w < CHUNK_WORDS; w++) {
+        const x = c[w] as number;
+        if (x !== 0) return k * CHUNK_PFNS + w * 32 + ctz32(x);
+      }
+    }
+    return undefined;
+  }
+
+  /** Largest PFN, or `undefined` when empty. */
+  max(): number | undefined {
+    const keys = this.#keys();
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const k = keys[i] as number;
+      const c = this.#chunks.get(k) as Uint32Array;
+      for (let w = CHUNK_WORDS - 1; w >= 0; w--) {
+        const x = c[w] as number;
+        if (x !== 0) return k * CHUNK_PFNS + w * 32 + 31 - Math.clz32(x);
+      }
+    }
+    return undefined;
+  }
+
+  /** PFNs in ascending order. */
+  *[Symbol.iterator](): IterableIterator<number> {
+    for (const k of [...this.#keys()]) {
+      const c = this.#chunks.get(k);
+      if (c === undefined) continue;
+      const base = k * CHUNK_PFNS;
+      for (let w = 0; w < CHUNK_WORDS; w++) {
+        let x = c[w] as number;
+        while (x !== 0) {
+          const b = ctz32(x);
+          yield base + w * 32 + b;
+          x &= x - 1;
+        }
+      }
+    }
+  }
+
+  /** Maximal runs of consecutive PFNs, ascending. */
+  *runs(): IterableIterator<PfnRun> {
+    let start = -1;
+    let next = -1;
+    for (const k of [...this.#keys()]) {
+      const c = this.#chunks.get(k);
+      if (c === undefined) continue;
+      const base = k * CHUNK_PFNS;
+      for (let w = 0; w < CHUNK_WORDS; w++) {
+        const x = c[w] as number;
+        const p0 = base + w * 32;
+        if (x === 0) continue;
+        if (x === 0xffffffff) {
+          if (start >= 0 && next === p0) {
+            next = p0 + 32;
+          } else {
+            if (start >= 0) yield { start, length: next - start };
+            start = p0;
+            next = p0 + 32;
+          }
+          continue;
+        }
+        let y = x >>> 0;
+        while (y !== 0) {
+          const b = ctz32(y);
+          // length of the run of ones starting at bit b
+          // y has at least one zero bit above the run, so ~(y >>> b) is non-zero
+          const len = ctz32(~(y >>> b));
+          const p = p0 + b;
+          if (start >= 0 && next === p) {
+            next = p + len;
+          } else {
+            if (start >= 0) yield { start, length: next - start };
+            start = p;
+            next = p + len;
+          }
+          y = b + len >= 32 ? 0 : (y & ~(((1 << len) - 1) << b)) >>> 0;
+          // (len < 32 here: a full word took the fast path above)
+        }
+      }
+    }
+    if (start >= 0) yield { start, length: next - start };
+  }
+
+  /** A copy of the set. */
+  clone(): PageSet {
+    const s = new PageSet();
+    for (const [k, c] of this.#chunks) s.#chunks.set(k, c.slice());
+    s.#sortedKeys = undefined;
+    s.#size = this.#size;
+    return s;
+  }
+
+  /** Adds every PFN of another set (in place); returns how many were new. */
+  unionWith(other: PageSet): number {
+    let added = 0;
+    for (const [k, oc] of other.#chunks) {
+      const c = this.#chunk(k, true) as Uint32Array;
+      for (let w = 0; w < CHUNK_WORDS; w++) {
+        const o = oc[w] as number;
+        if (o === 0) continue;
+        const old = c[w] as number;
+        const a = o & ~old;
+        if (a !== 0) {
+          added += popcount32(a);
+          c[w] = old | o;
+        }
+      }
+    }
+    this.#size += added;
+    return added;
+  }
+
+  /** Removes every PFN of another set (in place); returns how many were removed. */
+  subtract(other: PageSet): number {
+    let removed = 0;
+    for (const [k, oc] of other.#chunks) {
+      const c = this.#chunks.get(k);
+      if (c === undefined) continue;
+      for (let w = 0; w < CHUNK_WORDS; w++) {
+        const o = oc[w] as number;
+        if (o === 0) continue;
+        const old = c[w] as number;
+        const r = o & old;
+        if (r !== 0) {
+          removed += popcount32(r);
+          c[w] = old & ~o;
+        }
+      }
+    }
+    this.#size -= removed;
+    return removed;
+  }
+
+  /** A new set holding the PFNs in both sets. */
+  intersection(other: PageSet): PageSet {
+    const s = new PageSet();
+    for (const [k, c] of this.#chunks) {
+      const oc = other.#chunks.get(k);
+      if (oc === undefined) continue;
+      let out: Uint32Array | undefined;
+      for (let w = 0; w < CHUNK_WORDS; w++) {
+        const x = (c[w] as number) & (oc[w] as number);
+        if (x !== 0) {
+          out ??= new Uint32Array(CHUNK_WORDS);
+          out[w] = x;
+          s.#size += popcount32(x);
+        }
+      }
+      if (out !== undefined) s.#chunks.set(k, out);
+    }
+    s.#sortedKeys = undefined;
+    return s;
+  }
+
+  /** Number of PFNs in both sets, without building the intersection. */
+  intersectionSize(other: PageSet): number {
+    let n = 0;
+    for (const [k, c] of this.#chunks) {
+      const oc = other.#chunks.get(k);
+      if (oc === undefined) continue;
+      for (let w = 0; w < CHUNK_WORDS; w++) {
+        const x = (c[w] as number) & (oc[w] as number);
+        if (x !== 0) n += popcount32(x);
+      }
+    }
+    return n;
+  }
+
+  /** Whether every PFN of this set is in `other`. */
+  isSubsetOf(other: PageSet): boolean {
+    return this.intersectionSize(other) === this.#size;
+  }
+
+  /** Whether both sets hold the same PFNs. */
+  equals(other: PageSet): boolean {
+    return this.#size === other.#size && this.isSubsetOf(other);
+  }
+
+  /** Bytes of bitmap storage the set currently holds. */
+  get storageBytes(): number {
+    return this.#chunks.size * CHUNK_WORDS * 4;
+  }
+
+  /** Drops chunks that became empty (after deletions). */
+  compact(): void {
+    for (const [k, c] of this.#chunks) {
+      if (c.every((x) => x === 0)) {
+        this.#chunks.delete(k);
+        this.#sortedKeys = undefined;
+      }
+    }
+  }
+}
