@@ -54,6 +54,7 @@ export interface PfnRun {
  */
 export class PageSet {
   #chunks = new Map<number, Uint32Array>();
+  #counts = new Map<number, number>();
   #sortedKeys: number[] | undefined = [];
   #size = 0;
 
@@ -74,9 +75,23 @@ export class PageSet {
     if (c === undefined && create) {
       c = new Uint32Array(CHUNK_WORDS);
       this.#chunks.set(index, c);
+      this.#counts.set(index, 0);
       this.#sortedKeys = undefined;
     }
     return c;
+  }
+
+  /** Adjusts a chunk's population; drops the chunk when it becomes empty. */
+  #count(index: number, delta: number): void {
+    const n = (this.#counts.get(index) ?? 0) + delta;
+    this.#size += delta;
+    if (n === 0) {
+      this.#chunks.delete(index);
+      this.#counts.delete(index);
+      this.#sortedKeys = undefined;
+    } else {
+      this.#counts.set(index, n);
+    }
   }
 
   #keys(): number[] {
@@ -89,21 +104,23 @@ export class PageSet {
   /** Adds a PFN; returns whether it was absent. */
   add(pfn: number): boolean {
     checkPfn(pfn);
-    const c = this.#chunk(Math.floor(pfn / CHUNK_PFNS), true) as Uint32Array;
+    const index = Math.floor(pfn / CHUNK_PFNS);
+    const c = this.#chunk(index, true) as Uint32Array;
     const off = pfn % CHUNK_PFNS;
     const w = off >>> 5;
     const m = 1 << (off & 31);
     const old = c[w] as number;
     if (old & m) return false;
     c[w] = old | m;
-    this.#size++;
+    this.#count(index, 1);
     return true;
   }
 
   /** Removes a PFN; returns whether it was present. */
   delete(pfn: number): boolean {
     checkPfn(pfn);
-    const c = this.#chunk(Math.floor(pfn / CHUNK_PFNS), false);
+    const index = Math.floor(pfn / CHUNK_PFNS);
+    const c = this.#chunk(index, false);
     if (c === undefined) return false;
     const off = pfn % CHUNK_PFNS;
     const w = off >>> 5;
@@ -111,7 +128,7 @@ export class PageSet {
     const old = c[w] as number;
     if (!(old & m)) return false;
     c[w] = old & ~m;
-    this.#size--;
+    this.#count(index, -1);
     return true;
   }
 
@@ -127,6 +144,7 @@ export class PageSet {
   /** Removes every PFN. */
   clear(): void {
     this.#chunks.clear();
+    this.#counts.clear();
     this.#sortedKeys = [];
     this.#size = 0;
   }
@@ -146,14 +164,18 @@ export class PageSet {
 
   #orAligned(pfn: number, word: number): number {
     if (word === 0) return 0;
-    const c = this.#chunk(Math.floor(pfn / CHUNK_PFNS), true) as Uint32Array;
+    const index = Math.floor(pfn / CHUNK_PFNS);
+    const c = this.#chunk(index, true) as Uint32Array;
     const w = (pfn % CHUNK_PFNS) >>> 5;
     const old = c[w] as number;
     const added = word & ~old;
-    if (added === 0) return 0;
+    if (added === 0) {
+      if ((this.#counts.get(index) ?? 0) === 0) this.#count(index, 0);
+      return 0;
+    }
     c[w] = old | word;
     const n = popcount32(added);
-    this.#size += n;
+    this.#count(index, n);
     return n;
   }
 
@@ -204,9 +226,10 @@ export class PageSet {
     const end = start + length;
     let p = start;
     while (p < end) {
-      const c = this.#chunks.get(Math.floor(p / CHUNK_PFNS));
+      const index = Math.floor(p / CHUNK_PFNS);
+      const c = this.#chunks.get(index);
       if (c === undefined) {
-        p = (Math.floor(p / CHUNK_PFNS) + 1) * CHUNK_PFNS;
+        p = (index + 1) * CHUNK_PFNS;
         continue;
       }
       if ((p & 31) === 0 && p + 32 <= end) {
@@ -215,8 +238,8 @@ export class PageSet {
         if (old !== 0) {
           const n = popcount32(old);
           removed += n;
-          this.#size -= n;
           c[w] = 0;
+          this.#count(index, -n);
         }
         p += 32;
       } else {
@@ -326,10 +349,43 @@ export class PageSet {
     if (start >= 0) yield { start, length: next - start };
   }
 
+  /**
+   * A new set with the `n` smallest PFNs of this one (all of them when it
+   * holds fewer), found a word at a time with an early stop.
+   */
+  lowest(n: number): PageSet {
+    const out = new PageSet();
+    let left = n;
+    for (const k of [...this.#keys()]) {
+      if (left <= 0) break;
+      const c = this.#chunks.get(k);
+      if (c === undefined) continue;
+      for (let w = 0; w < CHUNK_WORDS && left > 0; w++) {
+        let x = c[w] as number;
+        if (x === 0) continue;
+        const cnt = popcount32(x);
+        if (cnt > left) {
+          // keep only the lowest `left` bits of this word
+          let keep = 0;
+          for (let i = 0; i < left; i++) {
+            const low = x & -x;
+            keep |= low;
+            x &= x - 1;
+          }
+          x = keep >>> 0;
+        }
+        const got = out.#orAligned(k * CHUNK_PFNS + w * 32, x >>> 0);
+        left -= got;
+      }
+    }
+    return out;
+  }
+
   /** A copy of the set. */
   clone(): PageSet {
     const s = new PageSet();
     for (const [k, c] of this.#chunks) s.#chunks.set(k, c.slice());
+    for (const [k, n] of this.#counts) s.#counts.set(k, n);
     s.#sortedKeys = undefined;
     s.#size = this.#size;
     return s;
@@ -340,39 +396,43 @@ export class PageSet {
     let added = 0;
     for (const [k, oc] of other.#chunks) {
       const c = this.#chunk(k, true) as Uint32Array;
+      let n = 0;
       for (let w = 0; w < CHUNK_WORDS; w++) {
         const o = oc[w] as number;
         if (o === 0) continue;
         const old = c[w] as number;
         const a = o & ~old;
         if (a !== 0) {
-          added += popcount32(a);
+          n += popcount32(a);
           c[w] = old | o;
         }
       }
+      this.#count(k, n);
+      added += n;
     }
-    this.#size += added;
     return added;
   }
 
   /** Removes every PFN of another set (in place); returns how many were removed. */
   subtract(other: PageSet): number {
     let removed = 0;
-    for (const [k, oc] of other.#chunks) {
+    for (const [k, oc] of [...other.#chunks]) {
       const c = this.#chunks.get(k);
       if (c === undefined) continue;
+      let n = 0;
       for (let w = 0; w < CHUNK_WORDS; w++) {
         const o = oc[w] as number;
         if (o === 0) continue;
         const old = c[w] as number;
         const r = o & old;
         if (r !== 0) {
-          removed += popcount32(r);
+          n += popcount32(r);
           c[w] = old & ~o;
         }
       }
+      if (n > 0) this.#count(k, -n);
+      removed += n;
     }
-    this.#size -= removed;
     return removed;
   }
 
@@ -383,15 +443,20 @@ export class PageSet {
       const oc = other.#chunks.get(k);
       if (oc === undefined) continue;
       let out: Uint32Array | undefined;
+      let n = 0;
       for (let w = 0; w < CHUNK_WORDS; w++) {
         const x = (c[w] as number) & (oc[w] as number);
         if (x !== 0) {
           out ??= new Uint32Array(CHUNK_WORDS);
           out[w] = x;
-          s.#size += popcount32(x);
+          n += popcount32(x);
         }
       }
-      if (out !== undefined) s.#chunks.set(k, out);
+      if (out !== undefined) {
+        s.#chunks.set(k, out);
+        s.#counts.set(k, n);
+        s.#size += n;
+      }
     }
     s.#sortedKeys = undefined;
     return s;
@@ -426,13 +491,8 @@ export class PageSet {
     return this.#chunks.size * CHUNK_WORDS * 4;
   }
 
-  /** Drops chunks that became empty (after deletions). */
-  compact(): void {
-    for (const [k, c] of this.#chunks) {
-      if (c.every((x) => x === 0)) {
-        this.#chunks.delete(k);
-        this.#sortedKeys = undefined;
-      }
-    }
+  /** Number of storage chunks (each covers 65,536 PFNs); empty chunks are dropped at once. */
+  get chunkCount(): number {
+    return this.#chunks.size;
   }
 }

@@ -129,3 +129,17 @@ Deno.test("PageSet set algebra matches a model (property)", () => {
     }),
   );
 });
+
+Deno.test("PageSet.lowest() returns the n smallest members (property)", () => {
+  fc.assert(
+    fc.property(
+      fc.uniqueArray(fc.integer({ min: 0, max: 200_000 }), { maxLength: 300 }),
+      fc.integer({ min: 0, max: 320 }),
+      (pfns, n) => {
+        const s = PageSet.of(pfns);
+        const want = [...pfns].sort((a, b) => a - b).slice(0, n);
+        assert.deepEqual([...s.lowest(n)], want);
+      },
+    ),
+  );
+});

@@ -91,15 +91,30 @@ export function writeScalar(
   order: ByteOrder,
   value: number | bigint,
 ): void {
-  const big = typeof value === "bigint" ? value : BigInt(value);
+  const size = wireSize(type);
+  const le = isLittleEndian(type, order);
+  if (typeof value === "number" && size <= 4) {
+    // fast path: no bigint for 8-, 16- and 32-bit fields
+    if (!Number.isInteger(value) || value < 0 || value >= 2 ** (8 * size)) {
+      throw new RangeError(
+        Number.isInteger(value)
+          ? `Cannot encode ${type}: ${value} is outside 0..${2 ** (8 * size) - 1}`
+          : `Cannot encode ${type}: ${value} is not an integer`,
+      );
+    }
+    if (size === 1) view.setUint8(offset, value);
+    else if (size === 2) view.setUint16(offset, value, le);
+    else view.setUint32(offset, value, le);
+    return;
+  }
   if (typeof value === "number" && !Number.isInteger(value)) {
     throw new RangeError(`Cannot encode ${type}: ${value} is not an integer`);
   }
+  const big = typeof value === "bigint" ? value : BigInt(value);
   if (big < 0n || big > wireMax(type)) {
     throw new RangeError(`Cannot encode ${type}: ${value} is outside 0..${wireMax(type)}`);
   }
-  const le = isLittleEndian(type, order);
-  switch (wireSize(type)) {
+  switch (size) {
     case 1:
       view.setUint8(offset, Number(big));
       return;
