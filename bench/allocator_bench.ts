@@ -75,3 +75,18 @@ Deno.bench("freePages() + allocPages() of a scattered half of a 16 GiB guest", (
   churn.a.freePages(churn.half);
   churn.a.allocPages(churn.half.size);
 });
+
+const full8 = new PageAllocator({ pages: 8 * GIB, pcpHigh: 0 });
+full8.allocPages(full8.freePageCount);
+const lone = full8.reserved + 12_345;
+full8.freePage(lone);
+
+Deno.bench("allocPage() + freePage() x 100,000 of one page in a full 8 GiB guest", () => {
+  for (let i = 0; i < 100_000; i++) full8.freePage(full8.allocPage() as number);
+});
+
+const pcp8 = new PageAllocator({ pages: 8 * GIB, pcpHigh: 64 });
+
+Deno.bench("freePage() + allocPage() x 100,000 through the pcp list on an 8 GiB guest", () => {
+  for (let i = 0; i < 100_000; i++) pcp8.freePage(pcp8.allocPage() as number);
+});

@@ -11,13 +11,13 @@
  * @module
  */
 
-import { PageSet } from "../spec/mod.ts";
+import { BlockBits } from "./_block_bits.ts";
 
 /** A set of free blocks of one order, with O(1) add, delete, has and pop. */
 export class FreeList {
   /** Pages per block (2^order). */
   readonly blockPages: number;
-  #members = new PageSet();
+  #members = new BlockBits();
   #stack: number[] = [];
 
   /** Creates an empty list of blocks of `2^order` pages. */

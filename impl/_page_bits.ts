@@ -1,12 +1,19 @@
 /**
- * Word-at-a-time range helpers over a {@link PageSet}, built on its public
- * `wordAt`/`orWord` so that a range of n PFNs costs n / 32 word reads.
+ * Word-at-a-time range helpers over any bitmap of PFNs with an aligned
+ * `wordAt` (a `PageSet` or the allocator's `BlockBits`), so that a range of
+ * n PFNs costs n / 32 word reads.
  *
  * @module
  */
 
 import { popcount32 } from "../spec/mod.ts";
 import type { PageSet } from "../spec/mod.ts";
+
+/** A bitmap that reads 32 PFNs from a multiple of 32: bit i stands for `base + i`. */
+export interface WordSource {
+  /** The word of PFNs `[base, base + 32)`. */
+  wordAt(base: number): number;
+}
 
 /** Index of the lowest set bit of a non-zero 32-bit word. */
 export function ctz32(x: number): number {
@@ -20,7 +27,7 @@ export function ctz32(x: number): number {
  * Stops early when `fn` returns `false`.
  */
 export function forEachWordInRange(
-  set: PageSet,
+  set: WordSource,
   start: number,
   end: number,
   fn: (base: number, word: number) => boolean | void,
@@ -38,7 +45,7 @@ export function forEachWordInRange(
 }
 
 /** The first PFN of `set` in `[start, end)`, or -1 when there is none. */
-export function firstInRange(set: PageSet, start: number, end: number): number {
+export function firstInRange(set: WordSource, start: number, end: number): number {
   let found = -1;
   forEachWordInRange(set, start, end, (base, w) => {
     found = base + ctz32(w);
@@ -48,7 +55,7 @@ export function firstInRange(set: PageSet, start: number, end: number): number {
 }
 
 /** How many PFNs of `set` lie in `[start, end)`. */
-export function countInRange(set: PageSet, start: number, end: number): number {
+export function countInRange(set: WordSource, start: number, end: number): number {
   let n = 0;
   forEachWordInRange(set, start, end, (_base, w) => {
     n += popcount32(w);
@@ -60,7 +67,7 @@ export function countInRange(set: PageSet, start: number, end: number): number {
  * Adds to `into` every PFN of `set` in `[start, end)`; returns how many were
  * not already in `into`.
  */
-export function copyRange(set: PageSet, start: number, end: number, into: PageSet): number {
+export function copyRange(set: WordSource, start: number, end: number, into: PageSet): number {
   let n = 0;
   forEachWordInRange(set, start, end, (base, w) => {
     n += into.orWord(base, w);

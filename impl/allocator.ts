@@ -10,6 +10,7 @@
 
 import { PageSet } from "../spec/mod.ts";
 import { forEachAlignedBlock } from "./_aligned_blocks.ts";
+import { BlockBits } from "./_block_bits.ts";
 import { FreeList } from "./_free_list.ts";
 import { copyRange, countInRange, firstInRange } from "./_page_bits.ts";
 
@@ -131,10 +132,10 @@ export class PageAllocator {
   readonly pcpHigh: number;
   #managed: number;
   /** Pages in buddy free blocks of order below MAX_ORDER. */
-  #small = new PageSet();
+  #small = new BlockBits();
   #lists: FreeList[] = [];
   #pageblockType: Uint8Array;
-  #pcp = new PageSet();
+  #pcp = new BlockBits();
   #pcpLists: number[][] = [[], [], []];
 
   /** Builds the allocator with every non-reserved page free, in maximal blocks. */
@@ -235,13 +236,13 @@ export class PageAllocator {
   /** A copy of every free page (buddy free lists and per-cpu list). */
   freeSet(): PageSet {
     const s = this.buddyFreeSet();
-    s.unionWith(this.#pcp);
+    for (const pfn of this.#pcp) s.add(pfn);
     return s;
   }
 
   /** A copy of the pages on buddy free lists only: what a free-list walk can see. */
   buddyFreeSet(): PageSet {
-    const s = this.#small.clone();
+    const s = this.#small.toPageSet();
     for (let z = 0; z < ZONES.length; z++) {
       for (let mt = 0; mt < MIGRATE_TYPES.length; mt++) {
         for (const pfn of this.#list(z, MAX_ORDER, mt)) s.addRange(pfn, MAX_BLOCK);
@@ -252,7 +253,7 @@ export class PageAllocator {
 
   /** A copy of the pages on the per-cpu list. */
   pcpSet(): PageSet {
-    return this.#pcp.clone();
+    return PageSet.of(this.#pcp);
   }
 
   /**
@@ -477,7 +478,7 @@ export class PageAllocator {
         }
       }
     }
-    if (!seenSmall.equals(this.#small)) {
+    if (!seenSmall.equals(this.#small.toPageSet())) {
       fail(`free lists of orders below ${MAX_ORDER} disagree with the free page bitmap`);
     }
     if (listed !== this.#buddyPages()) {
@@ -487,11 +488,10 @@ export class PageAllocator {
     if (pcpListed !== this.#pcp.size) {
       fail(`per-cpu lists hold ${pcpListed} pages, expected ${this.#pcp.size}`);
     }
-    if (this.#pcp.intersectionSize(seen) !== 0) {
-      fail("a page is on both buddy and per-cpu lists");
-    }
-    for (const pfn of this.#pcp) {
+    for (const pfn of this.#pcpLists.flat()) {
+      if (!this.#pcp.has(pfn)) fail(`per-cpu page ${pfn} is listed but not marked`);
       if (pfn < this.reserved || pfn >= this.pages) fail(`per-cpu page ${pfn} is out of range`);
+      if (seen.has(pfn)) fail(`page ${pfn} is on both a buddy and the per-cpu list`);
     }
     if (this.#pcp.size > this.pcpHigh) fail(`per-cpu list holds more than ${this.pcpHigh} pages`);
     if (this.#managed < 0 || this.#managed > this.pages) fail(`managed pages ${this.#managed}`);

@@ -240,7 +240,7 @@ export class BalloonDevice implements DeviceModel {
 
   // ---- DeviceModel --------------------------------------------------------------
 
-  /** @inheritdoc */
+  /** Binds the device to its transport (called by the transport). */
   attach(transport: Transport): void {
     this.#transport = transport;
   }
@@ -268,18 +268,18 @@ export class BalloonDevice implements DeviceModel {
     }
   }
 
-  /** @inheritdoc */
+  /** DRIVER_OK: the queues are live (legacy drivers: the features written are final). */
   driverOk(): void {
     if (this.#t.isLegacy) this.#assignRoles(this.#t.negotiated);
   }
 
-  /** @inheritdoc */
+  /** The driver wrote config space; `actual` is read on demand, so nothing to do. */
   configWritten(offset: number, size: number): void {
     void offset;
     void size;
   }
 
-  /** @inheritdoc */
+  /** Device reset: forget queue roles and held buffers (the host's balloon view stays). */
   reset(): void {
     this.#roles.clear();
     this.#statsChain = undefined;
