@@ -9,10 +9,14 @@
  * usable (rule S-03); with `onMalformed: "needs-reset"` the device sets
  * DEVICE_NEEDS_RESET instead (G06).
  *
+ * Every chain it handles, every buffer it uses and every host action goes
+ * into the transport's log, which is the trace the conformance suite checks.
+ *
  * @module
  */
 
 import {
+  type BitmapHeader,
   type ByteOrder,
   concatChain,
   decodeBitmapRequest,
@@ -20,6 +24,7 @@ import {
   decodeStats,
   encodeStruct,
   enumValue,
+  enumValues,
   featureMask,
   type FeatureName,
   featureNames,
@@ -36,7 +41,8 @@ import {
   unknownBits,
   writeScalar,
 } from "../spec/mod.ts";
-import type { DeviceModel, Transport } from "./transport.ts";
+import type { DeviceDeviation } from "./deviations.ts";
+import { type DeviceModel, type DeviceTraceEvent, STATUS, type Transport } from "./transport.ts";
 import { type Chain, type DeviceQueue, VirtqueueError } from "./virtqueue.ts";
 
 /** Options of {@link BalloonDevice}. */
@@ -47,12 +53,14 @@ export interface DeviceOptions {
   readonly guestPages: number;
   /** Features to offer (default: every feature the reference device implements for the profile). */
   readonly offer?: readonly FeatureName[];
-  /** Largest queue size offered for every queue (default 256). */
+  /** Largest size offered for every queue (default 256). */
   readonly queueSize?: number;
   /** What to do with a malformed request (default `reject`, S-03). */
   readonly onMalformed?: "reject" | "needs-reset";
-  /** Keep each request's bytes in the event log (for evidence; costs memory). */
+  /** Keep each request's bytes in the trace (evidence; costs memory). */
   readonly keepBytes?: boolean;
+  /** Deliberate mistakes (the conformance suite's mutants). */
+  readonly deviations?: Iterable<DeviceDeviation>;
 }
 
 /** Something the device noticed about the driver's behaviour (not an error on its side). */
@@ -63,30 +71,6 @@ export interface DeviceObservation {
   readonly message: string;
   /** Queue. */
   readonly queue: QueueName | "unknown";
-}
-
-/** One processed request. */
-export interface DeviceEvent {
-  /** Sequence number. */
-  readonly seq: number;
-  /** Virtual time. */
-  readonly time: number;
-  /** Queue. */
-  readonly queue: QueueName | "unknown";
-  /** What happened. */
-  readonly kind: "inflate" | "deflate" | "stats" | "misc-request" | "misc-reply" | "rejected";
-  /** Descriptors in the chain. */
-  readonly descriptors: number;
-  /** Readable bytes in the chain. */
-  readonly bytes: number;
-  /** Pages named (inflate, deflate, misc reply). */
-  readonly pages?: number;
-  /** The chain's readable bytes, when `keepBytes` is on. */
-  readonly data?: Uint8Array;
-  /** The error, for rejected requests. */
-  readonly error?: string;
-  /** Rule the error names. */
-  readonly rule?: string;
 }
 
 /** Progress of one unused-page request. */
@@ -162,8 +146,23 @@ const REQ_SIZE = structSize("balloon_req_hdr");
 const FLAG_DONE = enumValue("balloon_flag", "BALLOON_FLAG_DONE");
 const GET_UNUSED_PAGES = enumValue("balloon_req_cmd", "BALLOON_GET_UNUSED_PAGES");
 
+function reverseBits(b: number): number {
+  let r = 0;
+  for (let i = 0; i < 8; i++) if (b & (1 << i)) r |= 1 << (7 - i);
+  return r;
+}
+
 /**
  * The balloon device.
+ *
+ * @example
+ * ```ts
+ * import { BalloonDevice } from "./device.ts";
+ * import assert from "node:assert/strict";
+ * const d = new BalloonDevice({ guestPages: 262_144 });
+ * assert.equal(d.queueMaxSize(3), 256); // miscq exists: MISC_VQ is offered
+ * assert.equal(d.queueMaxSize(4), 0);
+ * ```
  */
 export class BalloonDevice implements DeviceModel {
   /** Profile. */
@@ -174,6 +173,8 @@ export class BalloonDevice implements DeviceModel {
   readonly deviceFeatures: bigint;
   /** Config space size for the profile. */
   readonly configSize: number;
+  /** Deliberate mistakes in effect. */
+  readonly deviations: ReadonlySet<DeviceDeviation>;
   /** Host view: the 4 KiB pages currently in the balloon. */
   readonly ballooned: PageSet = new PageSet();
   /** What the device did. */
@@ -193,10 +194,10 @@ export class BalloonDevice implements DeviceModel {
   };
   /** Behaviour of the driver the device noticed. */
   readonly observations: DeviceObservation[] = [];
-  /** Every processed request. */
-  readonly events: DeviceEvent[] = [];
   /** Unused-page rounds, oldest first. */
   readonly rounds: UnusedPageRound[] = [];
+  /** Requests and chains rejected as malformed, oldest first. */
+  readonly rejections: { queue: string; error: string; rule?: string; bytes: number }[] = [];
   #transport: Transport | undefined;
   #queueSize: number;
   #onMalformed: "reject" | "needs-reset";
@@ -204,10 +205,12 @@ export class BalloonDevice implements DeviceModel {
   #roles = new Map<number, QueueName>();
   #statsChain: { index: number; chain: Chain } | undefined;
   #requestChain: { index: number; chain: Chain } | undefined;
+  #heldReplies: { index: number; head: number }[] = [];
   #lastStats: StatEntry[] | undefined;
   #statsUpdates = 0;
-  #seq = 0;
   #paramCounter = 0x100n;
+  #holdUsed = new Set<QueueName>();
+  #deferredUsed: { index: number; head: number; len: number }[] = [];
 
   /** Creates a device; attach it with `new Transport(mem, sched, device)`. */
   constructor(options: DeviceOptions) {
@@ -218,11 +221,16 @@ export class BalloonDevice implements DeviceModel {
     this.#queueSize = options.queueSize ?? 256;
     this.#onMalformed = options.onMalformed ?? "reject";
     this.#keepBytes = options.keepBytes ?? false;
+    this.deviations = new Set(options.deviations ?? []);
   }
 
   /** Features the reference device implements for a profile. */
   static implemented(profile: ProfileId): readonly FeatureName[] {
     return IMPLEMENTED[profile];
+  }
+
+  #dev(d: DeviceDeviation): boolean {
+    return this.deviations.has(d);
   }
 
   get #t(): Transport {
@@ -255,6 +263,7 @@ export class BalloonDevice implements DeviceModel {
   featuresOk(driverFeatures: bigint): boolean {
     if ((driverFeatures & ~this.deviceFeatures) !== 0n) return false;
     if (unknownBits(this.profile, driverFeatures).length > 0) return false;
+    if (this.#dev("refuse-valid-subset") && driverFeatures !== this.deviceFeatures) return false;
     const names = new Set(featureNames(this.profile, driverFeatures));
     if (this.profile === "v3" && names.has("MISC_VQ") && !names.has("STATS_VQ")) return false;
     this.#assignRoles(driverFeatures);
@@ -284,11 +293,16 @@ export class BalloonDevice implements DeviceModel {
     this.#roles.clear();
     this.#statsChain = undefined;
     this.#requestChain = undefined;
+    this.#heldReplies = [];
+    this.#deferredUsed = [];
   }
 
   /** Available-buffer notification: process every available chain of the queue. */
   notify(index: number): void {
     this.counters.notifications++;
+    const live = (this.#t.status & STATUS.DRIVER_OK) !== 0;
+    if (!live && !this.#dev("ignore-driver-ok")) return; // G05
+    if (this.#roles.size === 0 && this.#t.isLegacy) this.#assignRoles(this.#t.negotiated);
     const dq = this.#t.deviceQueue(index);
     if (dq === undefined) return;
     const role = this.#roles.get(index) ?? "unknown";
@@ -300,26 +314,58 @@ export class BalloonDevice implements DeviceModel {
         chain = dq.pop();
       } catch (e) {
         if (!(e instanceof VirtqueueError)) throw e;
-        this.#reject(role, 0, 0, e.message, e.rule);
+        this.counters.rejected++;
+        this.#trace({
+          kind: "request",
+          index,
+          queue: role,
+          head: e.head ?? -1,
+          what: "bad-chain",
+          readable: [],
+          writable: [],
+          error: e.message,
+          ...(e.rule === undefined ? {} : { rule: e.rule }),
+        });
         if (this.#onMalformed === "needs-reset") {
           this.#t.setNeedsReset(e.message);
           return;
         }
         // still use the buffer so the driver is not left waiting (S-03)
         if (e.head !== undefined) {
-          dq.push(e.head, 0);
+          this.#push(index, dq, e.head, 0);
           pushed = true;
         }
-        if (dq.lastAvailIdx === before || dq.pending === 0) break; // stuck: wait for a reset
+        if (dq.lastAvailIdx === before || dq.pending === 0) break; // stuck until a reset
         continue;
       }
       if (chain === undefined) break;
       if (this.#handle(index, role, dq, chain)) pushed = true;
     }
-    if (pushed && dq.needsNotify()) {
+    if (pushed) this.#notifyUsed(index, dq);
+  }
+
+  #notifyUsed(index: number, dq: DeviceQueue): void {
+    if (dq.needsNotify()) {
       this.counters.interrupts++;
       this.#t.raiseUsed(index);
     }
+  }
+
+  #push(index: number, dq: DeviceQueue, head: number, len: number): void {
+    dq.push(head, len);
+    this.#t.record({ kind: "used", index, head, len });
+  }
+
+  #trace(e: DeviceTraceEvent): void {
+    if (e.what === "rejected" || e.what === "bad-chain") {
+      this.rejections.push({
+        queue: e.queue,
+        error: e.error ?? "",
+        ...(e.rule === undefined ? {} : { rule: e.rule }),
+        bytes: e.readable.reduce((a, b) => a + b, 0),
+      });
+    }
+    this.#t.record(e);
   }
 
   // ---- host controls -----------------------------------------------------------------
@@ -327,7 +373,12 @@ export class BalloonDevice implements DeviceModel {
   /** Target balloon size in 4 KiB pages (`num_pages`). */
   get target(): number {
     return Number(
-      readScalar(new DataView(this.#t.config.buffer), NUM_PAGES.offset, NUM_PAGES.type, "v1"),
+      readScalar(
+        new DataView(this.#t.config.buffer),
+        NUM_PAGES.offset,
+        NUM_PAGES.type,
+        this.#configOrder(),
+      ),
     );
   }
 
@@ -338,10 +389,43 @@ export class BalloonDevice implements DeviceModel {
     );
   }
 
+  #configOrder(): ByteOrder {
+    // B07: always little-endian; the deviation stores it guest-native on legacy big-endian guests
+    return this.#dev("config-guest-endian") && this.#t.isLegacy && this.#t.guestEndian === "be"
+      ? "legacy-be"
+      : "v1";
+  }
+
   /** Sets the target and sends a config-change notification. */
   setTarget(pages: number): void {
-    writeScalar(new DataView(this.#t.config.buffer), NUM_PAGES.offset, NUM_PAGES.type, "v1", pages);
+    const order = this.#configOrder();
+    const type = order === "v1" ? NUM_PAGES.type : "virtio32";
+    writeScalar(new DataView(this.#t.config.buffer), NUM_PAGES.offset, type, order, pages);
+    this.#t.record({ kind: "host", action: "set-target", value: pages });
     this.#t.configChanged();
+  }
+
+  /** Holds back the use of buffers on some queues (a slow device); {@link releaseUsed} lets them go. */
+  holdUsed(queues: readonly QueueName[]): void {
+    for (const q of queues) this.#holdUsed.add(q);
+  }
+
+  /** Uses every held buffer and stops holding. */
+  releaseUsed(): void {
+    this.#holdUsed.clear();
+    const list = this.#deferredUsed;
+    this.#deferredUsed = [];
+    const touched = new Set<number>();
+    for (const u of list) {
+      const dq = this.#t.deviceQueue(u.index);
+      if (dq === undefined) continue;
+      this.#push(u.index, dq, u.head, u.len);
+      touched.add(u.index);
+    }
+    for (const i of touched) {
+      const dq = this.#t.deviceQueue(i);
+      if (dq !== undefined) this.#notifyUsed(i, dq);
+    }
   }
 
   /** The last statistics received (undefined before the first buffer). */
@@ -357,6 +441,7 @@ export class BalloonDevice implements DeviceModel {
   /** Asks the guest for fresh statistics: uses the held buffer. False if none is held. */
   requestStats(): boolean {
     const held = this.#statsChain;
+    this.#t.record({ kind: "host", action: "request-stats" });
     if (held === undefined) return false;
     this.#statsChain = undefined;
     this.#use(held.index, held.chain.head, 0);
@@ -379,12 +464,18 @@ export class BalloonDevice implements DeviceModel {
     const held = this.#requestChain;
     if (held === undefined) return undefined;
     this.#requestChain = undefined;
+    for (const r of this.#heldReplies) {
+      const q = this.#t.deviceQueue(r.index);
+      if (q !== undefined) this.#push(r.index, q, r.head, 0);
+    }
+    this.#heldReplies = [];
     const param = options.param ?? this.#paramCounter++;
-    const mem = this.#t.mem;
-    mem.startDirtyLog();
+    const cmd = options.cmd ?? GET_UNUSED_PAGES;
+    const len = options.usedLength ?? (this.#dev("misc-request-len-8") ? 8 : REQ_SIZE);
+    if (!this.#dev("no-dirty-log")) this.#t.mem.startDirtyLog();
     const bytes = encodeStruct("balloon_req_hdr", {
-      cmd: options.cmd ?? GET_UNUSED_PAGES,
-      reserved: [0, 0, 0],
+      cmd,
+      reserved: this.#dev("misc-request-reserved") ? [1, 0, 0] : [0, 0, 0],
       param,
     }, { order: this.#order });
     const dq = this.#t.deviceQueue(held.index) as DeviceQueue;
@@ -399,8 +490,9 @@ export class BalloonDevice implements DeviceModel {
       issuedAt: this.#t.sched.now,
     };
     this.rounds.push(round);
-    this.#event({ queue: "miscq", kind: "misc-request", descriptors: 1, bytes: REQ_SIZE });
-    this.#use(held.index, held.chain.head, options.usedLength ?? REQ_SIZE);
+    this.#t.record({ kind: "host", action: "request-unused", param, cmd, len });
+    if (this.#dev("no-dirty-log")) this.#t.mem.startDirtyLog();
+    this.#use(held.index, held.chain.head, len);
     return round;
   }
 
@@ -411,120 +503,216 @@ export class BalloonDevice implements DeviceModel {
 
   // ---- processing -------------------------------------------------------------------
 
-  #event(e: Omit<DeviceEvent, "seq" | "time">): void {
-    this.events.push({ ...e, seq: this.#seq++, time: this.#t.sched.now });
-  }
-
-  #reject(
-    queue: QueueName | "unknown",
-    descriptors: number,
-    bytes: number,
-    error: string,
-    rule: string | undefined,
-  ): void {
-    this.counters.rejected++;
-    this.#event({
-      queue,
-      kind: "rejected",
-      descriptors,
-      bytes,
-      error,
-      ...(rule === undefined ? {} : { rule }),
-    });
-  }
-
   #use(index: number, head: number, len: number): void {
     const dq = this.#t.deviceQueue(index);
     if (dq === undefined) return;
-    dq.push(head, len);
-    if (dq.needsNotify()) {
-      this.counters.interrupts++;
-      this.#t.raiseUsed(index);
-    }
+    this.#push(index, dq, head, len);
+    this.#notifyUsed(index, dq);
   }
 
   /** Handles one chain; returns whether it was used now. */
   #handle(index: number, role: QueueName | "unknown", dq: DeviceQueue, chain: Chain): boolean {
-    if (role === "statsq") return this.#handleStats(index, dq, chain);
+    const base = {
+      kind: "request" as const,
+      index,
+      queue: role,
+      head: chain.head,
+      readable: chain.readable.map((s) => s.len),
+      writable: chain.writable.map((s) => s.len),
+    };
+    if (role === "statsq") return this.#handleStats(index, dq, chain, base);
     if (role === "miscq" && chain.readable.length === 0) {
+      this.#trace({ ...base, what: "misc-request-buffer" });
       if (this.#requestChain !== undefined) {
         this.observations.push({
           rule: "R-04",
           message: "a second misc request buffer was made available while one was held",
           queue: "miscq",
         });
-        dq.push(this.#requestChain.chain.head, 0);
+        this.#push(index, dq, this.#requestChain.chain.head, 0);
       }
       this.#requestChain = { index, chain };
       return false;
     }
-    const data = dq.read(chain);
-    if (role === "inflateq" || role === "deflateq") this.#handlePages(role, chain, data);
-    else if (role === "miscq") this.#handleReply(chain, data);
-    else {this.#reject(
-        role,
-        chain.descriptors,
-        data.length,
-        `queue ${index} is not a balloon queue`,
-        undefined,
-      );}
-    dq.push(chain.head, 0);
+    let data = dq.read(chain);
+    if (this.#dev("ignore-writable-descriptors") && chain.writable.length > 0) {
+      data = concatChain([data, ...chain.writable.map((s) => this.#t.mem.read(s.addr, s.len))]);
+    }
+    const withBytes = this.#keepBytes ? { ...base, bytes: data } : base;
+    let usedLen = this.#dev("used-len-bytes-read") ? data.length : 0;
+    if (role === "inflateq" || role === "deflateq") {
+      if (this.#dev("never-ack-inflate") && role === "inflateq") {
+        this.#handlePages(role, chain, data, withBytes);
+        return false;
+      }
+      if (this.#dev("ack-before-process")) {
+        this.#push(index, dq, chain.head, usedLen);
+        this.#t.sched.defer(
+          "device:late-apply",
+          () => this.#handlePages(role, chain, data, withBytes),
+        );
+        return true;
+      }
+      this.#handlePages(role, chain, data, withBytes);
+    } else if (role === "miscq") {
+      this.#handleReply(chain, data, withBytes);
+      if (this.#dev("misc-hold-replies")) {
+        this.#heldReplies.push({ index, head: chain.head });
+        return false;
+      }
+    } else {
+      this.counters.rejected++;
+      this.#trace({
+        ...withBytes,
+        what: "rejected",
+        error: `queue ${index} is not a balloon queue`,
+      });
+      usedLen = 0;
+    }
+    if (this.#holdUsed.has(role as QueueName)) {
+      this.#deferredUsed.push({ index, head: chain.head, len: usedLen });
+      return false;
+    }
+    this.#push(index, dq, chain.head, usedLen);
     return true;
   }
 
-  #malformed(queue: QueueName, chain: Chain, data: Uint8Array, e: unknown): void {
+  #malformed(base: Omit<DeviceTraceEvent, "what">, queue: QueueName, e: unknown): void {
     const message = e instanceof Error ? e.message : String(e);
     const rule = e instanceof ProtocolError ? e.rule : undefined;
-    this.#reject(queue, chain.descriptors, data.length, message, rule);
-    if (this.#keepBytes) {
-      const last = this.events[this.events.length - 1];
-      if (last !== undefined) this.events[this.events.length - 1] = { ...last, data };
-    }
+    this.counters.rejected++;
+    this.#trace({
+      ...base,
+      what: "rejected",
+      error: message,
+      ...(rule === undefined ? {} : { rule }),
+    });
+    this.observations.push({ rule: rule ?? "S-03", message, queue });
     if (this.#onMalformed === "needs-reset") this.#t.setNeedsReset(message);
   }
 
-  #handlePages(queue: "inflateq" | "deflateq", chain: Chain, data: Uint8Array): void {
-    if (chain.writable.length > 0) {
+  /** Decodes the pages of an inflate/deflate request, honouring the deviations. */
+  #decodePages(
+    queue: "inflateq" | "deflateq",
+    data: Uint8Array,
+  ): { pages: PageSet; header?: BitmapHeader; partial?: PageSet } {
+    const bitmap = this.profile === "v3" && this.#has("PAGE_BITMAP");
+    const guestPfns = this.#dev("no-range-check") ? undefined : this.guestPages;
+    if (!bitmap) {
+      let bytes = data;
+      if (this.#dev("pfn-trailing-bytes")) {
+        bytes = data.subarray(0, data.length - (data.length % 4));
+      }
+      return {
+        pages: PageSet.of(
+          decodePfnArray(bytes, {
+            order: this.#order,
+            ...(guestPfns === undefined ? {} : { guestPfns }),
+          }),
+        ),
+      };
+    }
+    let stream = data;
+    if (this.#dev("bit-order-msb-first")) {
+      stream = data.slice();
+      for (let i = 32; i < stream.length; i++) stream[i] = reverseBits(stream[i] as number);
+    }
+    const lenField = fieldOf("balloon_bmap_hdr", "bmap_len");
+    const startField = fieldOf("balloon_bmap_hdr", "start_pfn");
+    const view = new DataView(stream.buffer, stream.byteOffset, stream.length);
+    if (
+      stream.length >= 32 &&
+      (this.#dev("bmap-len-as-bits") || this.#dev("trust-bmap-len") ||
+        this.#dev("start-pfn-off-by-one"))
+    ) {
+      stream = stream.slice();
+      const v = new DataView(stream.buffer);
+      const le = this.#order !== "legacy-be";
+      let len = view.getBigUint64(lenField.offset, le);
+      if (this.#dev("bmap-len-as-bits")) len = (len + 7n) / 8n;
+      if (this.#dev("trust-bmap-len")) {
+        const have = BigInt(stream.length - 32);
+        if (len > have) len = have - (have % 8n);
+      }
+      v.setBigUint64(lenField.offset, len, le);
+      if (this.#dev("start-pfn-off-by-one")) {
+        v.setBigUint64(startField.offset, view.getBigUint64(startField.offset, le) + 64n, le);
+      }
+    }
+    const r = decodeBitmapRequest(stream, {
+      order: this.#order,
+      context: queue === "inflateq" ? "inflate" : "deflate",
+      ...(guestPfns === undefined ? {} : { guestPfns }),
+      ...(this.#dev("ignore-page-shift") ? { rawHeader: true } : {}),
+    });
+    let pages = r.pages;
+    if (this.#dev("start-pfn-off-by-one")) {
+      // the deviation reads bit 0 as start_pfn + 1 (undo the +64 used to pass the alignment check)
+      const shifted = new PageSet();
+      for (const p of pages) shifted.add(p - 63);
+      pages = shifted;
+    }
+    return { pages, header: r.header };
+  }
+
+  #handlePages(
+    queue: "inflateq" | "deflateq",
+    chain: Chain,
+    data: Uint8Array,
+    base: Omit<DeviceTraceEvent, "what">,
+  ): void {
+    if (chain.writable.length > 0 && !this.#dev("ignore-writable-descriptors")) {
       this.#malformed(
+        base,
         queue,
-        chain,
-        data,
         new RangeError(
           `Cannot decode ${queue} request: ${chain.writable.length} device-writable descriptors, expected only device-readable ones (rule G31b)`,
         ),
       );
       return;
     }
-    let pages: PageSet;
+    let decoded: { pages: PageSet; header?: BitmapHeader };
     try {
-      if (this.profile === "v3" && this.#has("PAGE_BITMAP")) {
-        pages = decodeBitmapRequest(data, {
-          order: this.#order,
-          context: queue === "inflateq" ? "inflate" : "deflate",
-          guestPfns: this.guestPages,
-        }).pages;
-      } else {
-        pages = PageSet.of(
-          decodePfnArray(data, { order: this.#order, guestPfns: this.guestPages }),
-        );
-      }
+      decoded = this.#decodePages(queue, data);
     } catch (e) {
       if (!(e instanceof ProtocolError)) throw e;
-      this.#malformed(queue, chain, data, e);
+      if (this.#dev("partial-apply")) {
+        // apply whatever whole PFNs or bits came before the error
+        const partial = this.#partialPages(data);
+        if (partial.size > 0) this.#apply(queue, partial);
+      }
+      this.#malformed(base, queue, e);
       return;
     }
-    this.counters.descriptors += chain.descriptors;
+    const { pages } = decoded;
+    this.counters.descriptors += chain.readable.length;
     this.counters.bytes += data.length;
     const inflate = queue === "inflateq";
-    this.#event({
-      queue,
-      kind: inflate ? "inflate" : "deflate",
-      descriptors: chain.descriptors,
-      bytes: data.length,
-      pages: pages.size,
-      ...(this.#keepBytes ? { data } : {}),
+    this.#trace({
+      ...base,
+      what: inflate ? "inflate" : "deflate",
+      pages,
+      ...(decoded.header === undefined ? {} : { header: decoded.header }),
     });
-    if (inflate) {
+    this.#apply(queue, pages);
+  }
+
+  #partialPages(data: Uint8Array): PageSet {
+    const out = new PageSet();
+    const whole = data.length - (data.length % 4);
+    if (!(this.profile === "v3" && this.#has("PAGE_BITMAP"))) {
+      const view = new DataView(data.buffer, data.byteOffset, whole);
+      const le = this.#order !== "legacy-be";
+      for (let o = 0; o < whole; o += 4) {
+        const p = view.getUint32(o, le);
+        out.add(p);
+      }
+    }
+    return out;
+  }
+
+  #apply(queue: "inflateq" | "deflateq", pages: PageSet): void {
+    if (queue === "inflateq") {
       this.counters.inflateRequests++;
       const again = pages.intersectionSize(this.ballooned);
       if (again > 0) {
@@ -538,7 +726,7 @@ export class BalloonDevice implements DeviceModel {
       for (const r of pages.runs()) {
         this.counters.discardCalls++;
         this.counters.discardedPages += r.length;
-        this.#t.mem.discard(r.start, r.length);
+        if (r.start + r.length <= this.#t.mem.pages) this.#t.mem.discard(r.start, r.length);
       }
     } else {
       this.counters.deflateRequests++;
@@ -550,12 +738,17 @@ export class BalloonDevice implements DeviceModel {
           queue,
         });
       }
-      this.ballooned.subtract(pages);
+      if (!this.#dev("deflate-keeps-pages")) this.ballooned.subtract(pages);
       this.counters.givenBackPages += known;
     }
   }
 
-  #handleStats(index: number, dq: DeviceQueue, chain: Chain): boolean {
+  #handleStats(
+    index: number,
+    dq: DeviceQueue,
+    chain: Chain,
+    base: Omit<DeviceTraceEvent, "what">,
+  ): boolean {
     this.counters.statsBuffers++;
     let used = false;
     if (this.#statsChain !== undefined) {
@@ -565,28 +758,50 @@ export class BalloonDevice implements DeviceModel {
           "a second stats buffer was made available while one was held; the old one is returned",
         queue: "statsq",
       });
-      dq.push(this.#statsChain.chain.head, 0);
+      this.#push(this.#statsChain.index, dq, this.#statsChain.chain.head, 0);
       used = true;
     }
     const data = dq.read(chain);
+    const withBytes = this.#keepBytes ? { ...base, bytes: data } : base;
     try {
-      this.#lastStats = decodeStats(data, this.#order);
+      const entries = decodeStats(data, this.#order);
+      const known = new Set(enumValues("stats_tag", this.profile).map((t) => t.value));
+      if (this.#dev("stats-reject-unknown-tag") && entries.some((e) => !known.has(e.tag))) {
+        throw new ProtocolError({
+          code: "illegal-value",
+          struct: "virtio_balloon_stat",
+          field: "tag",
+          offset: 0,
+          value: "unknown",
+          expected: "a known tag",
+        });
+      }
+      if (
+        this.#dev("stats-require-order") &&
+        entries.some((e, i) => i > 0 && e.tag < (entries[i - 1]?.tag ?? 0))
+      ) {
+        throw new ProtocolError({
+          code: "illegal-value",
+          struct: "virtio_balloon_stat",
+          field: "tag",
+          offset: 0,
+          value: "out of order",
+          expected: "ascending tags",
+        });
+      }
+      // B33: unknown tags are ignored
+      this.#lastStats = entries.filter((e) => known.has(e.tag));
       this.#statsUpdates++;
-      this.#event({
-        queue: "statsq",
-        kind: "stats",
-        descriptors: chain.descriptors,
-        bytes: data.length,
-      });
+      this.#trace({ ...withBytes, what: "stats", stats: entries });
     } catch (e) {
       if (!(e instanceof ProtocolError)) throw e;
-      this.#malformed("statsq", chain, data, e);
+      this.#malformed(withBytes, "statsq", e);
     }
     this.#statsChain = { index, chain };
     return used;
   }
 
-  #handleReply(chain: Chain, data: Uint8Array): void {
+  #handleReply(chain: Chain, data: Uint8Array, base: Omit<DeviceTraceEvent, "what">): void {
     this.counters.replyChunks++;
     const round = this.rounds.find((r) => !r.done);
     try {
@@ -595,14 +810,7 @@ export class BalloonDevice implements DeviceModel {
         context: "misc-reply",
         guestPfns: this.guestPages,
       });
-      this.#event({
-        queue: "miscq",
-        kind: "misc-reply",
-        descriptors: chain.descriptors,
-        bytes: data.length,
-        pages: r.pages.size,
-        ...(this.#keepBytes ? { data } : {}),
-      });
+      this.#trace({ ...base, what: "misc-reply", pages: r.pages, header: r.header });
       if (round === undefined) {
         this.observations.push({
           rule: "R-18",
@@ -625,8 +833,9 @@ export class BalloonDevice implements DeviceModel {
       if (r.header.flag === FLAG_DONE) round.done = true;
     } catch (e) {
       if (!(e instanceof ProtocolError)) throw e;
-      this.#malformed("miscq", chain, data, e);
+      this.#malformed(base, "miscq", e);
     }
+    void chain;
   }
 }
 

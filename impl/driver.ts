@@ -50,6 +50,7 @@ import {
 import { chunkLengths, type PlannedWindow, planReply, planWindows } from "./bitmap_plan.ts";
 import type { GuestEnv } from "./guest.ts";
 import { GuestMemory } from "./memory.ts";
+import type { DriverDeviation } from "./deviations.ts";
 import type { QuirkId } from "./quirks.ts";
 import { type TaskBody, WaitQueue } from "./scheduler.ts";
 import { STATUS, type Transport } from "./transport.ts";
@@ -78,6 +79,10 @@ export interface DriverOptions {
   readonly accept?: readonly FeatureName[];
   /** Fault injection: the probe-time bitmap allocation fails. */
   readonly failBitmapAllocation?: boolean;
+  /** Fault injection: extend_page_bitmap gets at most this many bitmaps (1…32). */
+  readonly bitmapLimit?: number;
+  /** Deliberate mistakes (the conformance suite's mutants). */
+  readonly deviations?: Iterable<DriverDeviation>;
 }
 
 type Token = "request" | "misc-request" | "stats" | "reply";
@@ -168,6 +173,8 @@ export class BalloonDriver {
   readonly quirks: ReadonlySet<QuirkId>;
   /** Guest ABI. */
   readonly abi: GuestAbi;
+  /** Deliberate mistakes in effect. */
+  readonly deviations: ReadonlySet<DriverDeviation>;
   /** What the driver has done. */
   readonly counters: DriverCounters = {
     inflateRequests: 0,
@@ -180,6 +187,8 @@ export class BalloonDriver {
   #oomPages: number;
   #accept: readonly FeatureName[];
   #failBitmapAllocation: boolean;
+  #bitmapLimit: number;
+  #statsRound = 0;
   #negotiated = 0n;
   #features = 0n;
   #numPages = 0;
@@ -211,6 +220,12 @@ export class BalloonDriver {
     this.#oomPages = options.oomPages ?? OOM_VBALLOON_DEFAULT_PAGES;
     this.#accept = options.accept ?? IMPLEMENTED[this.profile];
     this.#failBitmapAllocation = options.failBitmapAllocation ?? false;
+    this.#bitmapLimit = Math.min(BALLOON_BMAP_COUNT, options.bitmapLimit ?? BALLOON_BMAP_COUNT);
+    this.deviations = new Set(options.deviations ?? []);
+  }
+
+  #dev(d: DriverDeviation): boolean {
+    return this.deviations.has(d);
   }
 
   // ---- observable state ----------------------------------------------------
@@ -285,16 +300,21 @@ export class BalloonDriver {
       if (this.profile !== "v3") return m;
       let x = m;
       if (this.#failBitmapAllocation) x = clear(clear(x, "PAGE_BITMAP"), "MISC_VQ");
-      if (has(x, "MISC_VQ") && !has(x, "STATS_VQ")) x = clear(x, "MISC_VQ");
+      if (has(x, "MISC_VQ") && !has(x, "STATS_VQ") && !this.#dev("misc-without-stats")) {
+        x = clear(x, "MISC_VQ");
+      }
       if (this.quirks.has("D-11") && !has(x, "STATS_VQ")) x = clear(x, "PAGE_BITMAP");
       return x;
     };
     const asPostedLate = this.quirks.has("D-10");
     if (!asPostedLate) want = decide(want);
+    if (this.#dev("accept-unoffered")) want |= featureMask(this.profile, ["MUST_TELL_HOST"]);
+    if (this.#dev("ignore-version-1")) want = clear(want, "VERSION_1");
     t.writeDriverFeatures(want);
-    if (!t.isLegacy) {
+    if (this.#dev("config-before-features-ok")) this.#updateActual();
+    if (!t.isLegacy && !this.#dev("skip-features-ok")) {
       t.writeStatus(STATUS.ACKNOWLEDGE | STATUS.DRIVER | STATUS.FEATURES_OK);
-      if (!(t.readStatus() & STATUS.FEATURES_OK)) {
+      if (!(t.readStatus() & STATUS.FEATURES_OK) && !this.#dev("continue-after-refusal")) {
         t.writeStatus(STATUS.ACKNOWLEDGE | STATUS.DRIVER | STATUS.FAILED);
         return false;
       }
@@ -346,7 +366,11 @@ export class BalloonDriver {
     });
     // prime statsq and miscq before DRIVER_OK (R-04, B26), notify after it (G57)
     const statsIdx = this.#roles.get("statsq");
-    if (statsIdx !== undefined) this.#addStatsBuffer(statsIdx);
+    if (statsIdx !== undefined) {
+      this.#addStatsBuffer(statsIdx, this.#dev("stats-empty-first") ? "empty" : "full");
+      if (this.#dev("stats-two-buffers")) this.#addStatsBuffer(statsIdx, "second");
+      if (this.#dev("notify-before-driver-ok")) this.transport.notify(statsIdx);
+    }
     const miscIdx = this.#roles.get("miscq");
     if (miscIdx !== undefined) this.#postRequestBuffer(miscIdx, false);
     this.#unregisterOom = this.guest.registerOomNotifier(
@@ -356,6 +380,7 @@ export class BalloonDriver {
     );
     t.writeStatus(t.status | STATUS.DRIVER_OK);
     this.#ready = true;
+    if (this.#dev("clear-status-bit")) t.writeStatus(t.status & ~STATUS.DRIVER);
     for (const i of [statsIdx, miscIdx]) if (i !== undefined) this.#kick(i);
     if (this.#towardsTarget() !== 0) this.#queueWork("update", () => this.#updateBalloonSize());
     return true;
@@ -369,7 +394,7 @@ export class BalloonDriver {
 
   #extendBitmaps(count: number): void {
     const order = Math.log2(BALLOON_BMAP_SIZE / PAGE);
-    while (this.#bitmaps.length < Math.min(count, BALLOON_BMAP_COUNT)) {
+    while (this.#bitmaps.length < Math.min(count, this.#bitmapLimit)) {
       const pfn = this.guest.alloc.allocBlock(order, "UNMOVABLE");
       if (pfn === undefined) break; // stop at the first failure, as extend_page_bitmap does
       this.#bitmaps.push(GuestMemory.addressOf(pfn));
@@ -396,16 +421,21 @@ export class BalloonDriver {
 
   // Scratch page layout: [0,32) shared/inflate header, [32,64) deflate header,
   // [64,96) misc reply header, [128,144) misc request, [256,...) stats,
-  // [1024, 2048) PFN array, [2048, 4096) indirect table.
+  // [1024, 3072) PFN array; second page: indirect table.
   #headerAddr(queue: QueueName): number {
     if (this.quirks.has("D-09")) return this.#scratch;
     return this.#scratch +
       (queue === "inflateq" ? 0 : queue === "deflateq" ? HDR_SIZE : 2 * HDR_SIZE);
   }
 
-  #addStatsBuffer(index: number): void {
-    const bytes = encodeStats(this.#stats(), this.#order);
-    const addr = this.#scratch + 256;
+  #addStatsBuffer(index: number, kind: "full" | "empty" | "second" = "full"): void {
+    let entries = kind === "empty" ? [] : this.#stats();
+    if (this.#dev("stats-varying-subset") && this.#statsRound++ % 2 === 1) {
+      entries = entries.slice(1);
+    }
+    let bytes = encodeStats(entries, this.#order);
+    if (this.#dev("stats-odd-length")) bytes = new Uint8Array([...bytes, 0, 0, 0, 0]);
+    const addr = this.#scratch + (kind === "second" ? 512 : 256);
     this.#write(addr, bytes);
     this.#queues.get(index)?.vq.add([{ addr, len: bytes.length }], [], "stats");
     this.counters.statsBuffers++;
@@ -513,9 +543,16 @@ export class BalloonDriver {
     if (diff !== 0 && !this.#stopUpdate) this.#queueWork("update", () => this.#updateBalloonSize());
   }
 
-  #updateActual(): void {
+  #updateActual(value: number = this.#numPages): void {
     const b = new Uint8Array(4);
-    writeScalar(new DataView(b.buffer), 0, CONFIG_ACTUAL.type, "v1", this.#numPages);
+    const v = this.#dev("actual-off-by-one") ? value + 1 : value;
+    writeScalar(new DataView(b.buffer), 0, CONFIG_ACTUAL.type, "v1", v);
+    if (this.#dev("actual-bytewise")) {
+      for (let i = 0; i < b.length; i++) {
+        this.transport.writeConfig(CONFIG_ACTUAL.offset + i, b.subarray(i, i + 1));
+      }
+      return;
+    }
     this.transport.writeConfig(CONFIG_ACTUAL.offset, b);
   }
 
@@ -536,7 +573,7 @@ export class BalloonDriver {
 
   *#fill(num: number): TaskBody<number> {
     const ppp = this.#pagesPerPage;
-    if (!this.#useBitmap) num = Math.min(num, VIRTIO_BALLOON_ARRAY_PFNS_MAX);
+    if (!this.#useBitmap) num = Math.min(num, this.#pfnCap);
     const want = Math.ceil(num / ppp);
     yield* this.#lock();
     try {
@@ -548,13 +585,21 @@ export class BalloonDriver {
       }
       if (got.size === 0) return 0;
       this.#numPages += got.size;
-      if (!this.#has("DEFLATE_ON_OOM")) this.guest.alloc.adjustManagedPageCount(-got.size);
+      if (!this.#has("DEFLATE_ON_OOM") || this.#dev("managed-count-ignores-doom")) {
+        this.guest.alloc.adjustManagedPageCount(-got.size);
+      }
       this.#balloon.unionWith(got);
+      if (this.#dev("actual-before-ack")) this.#updateActual();
       if (this.#useBitmap) {
         const report = this.quirks.has("D-03") ? this.#balloon : got;
         yield* this.#sendBitmaps("inflateq", got, report);
       } else {
-        yield* this.#sendPfns("inflateq", got);
+        const report = got.clone();
+        if (this.#dev("inflate-report-extra-page")) {
+          const extra = ((got.max() as number) + 1) % this.guest.mem.pages;
+          report.add(extra);
+        }
+        yield* this.#sendPfns("inflateq", report);
       }
       return got.size;
     } finally {
@@ -573,23 +618,35 @@ export class BalloonDriver {
     yield* this.#lock();
     try {
       num = Math.min(num, this.#numPages);
-      if (!this.#useBitmap) num = Math.min(num, VIRTIO_BALLOON_ARRAY_PFNS_MAX);
+      if (!this.#useBitmap) num = Math.min(num, this.#pfnCap);
       const pages = this.#dequeue(Math.floor(num / ppp) * ppp);
       if (pages.size === 0) return 0;
       this.#numPages -= pages.size;
       // tell the host first, then release (R-11, R-12a)
-      if (this.#useBitmap) yield* this.#sendBitmaps("deflateq", pages, pages);
+      const early = this.#dev("release-before-ack");
+      if (early) this.#release(pages);
+      if (this.#dev("deflate-silently")) {
+        // says nothing to the host
+      } else if (this.#useBitmap) yield* this.#sendBitmaps("deflateq", pages, pages);
       else yield* this.#sendPfns("deflateq", pages);
-      this.#release(pages);
+      if (!early) this.#release(pages);
       return pages.size;
     } finally {
       this.#unlock();
     }
   }
 
+  get #pfnCap(): number {
+    return this.#dev("pfn-array-512")
+      ? 2 * VIRTIO_BALLOON_ARRAY_PFNS_MAX
+      : VIRTIO_BALLOON_ARRAY_PFNS_MAX;
+  }
+
   #release(pages: PageSet): void {
     this.guest.alloc.freePages(pages);
-    if (!this.#has("DEFLATE_ON_OOM")) this.guest.alloc.adjustManagedPageCount(pages.size);
+    if (!this.#has("DEFLATE_ON_OOM") || this.#dev("managed-count-ignores-doom")) {
+      this.guest.alloc.adjustManagedPageCount(pages.size);
+    }
     this.guest.pagesReturned(pages);
   }
 
@@ -597,7 +654,7 @@ export class BalloonDriver {
     const bytes = encodePfnArray([...pages], this.#order);
     const addr = this.#scratch + 1024;
     this.#write(addr, bytes);
-    yield* this.#tellHost(queue, [{ addr, len: bytes.length }]);
+    yield* this.#tellHost(queue, [{ addr, len: bytes.length }], pages.min());
   }
 
   #layout(): BitmapLayout {
@@ -652,20 +709,24 @@ export class BalloonDriver {
     const stale = this.quirks.has("D-09") && this.#sharedHeader !== undefined
       ? this.#sharedHeader
       : undefined;
+    const shift = this.quirks.has("D-14") ? this.abi.pageShift : VIRTIO_BALLOON_PFN_SHIFT;
     const header: BitmapHeader = {
       cmd: stale?.cmd ?? 0,
-      page_shift: this.quirks.has("D-14") ? this.abi.pageShift : VIRTIO_BALLOON_PFN_SHIFT,
+      page_shift: this.#dev("page-shift-13") ? shift + 1 : shift,
       flag: stale?.flag ?? 0,
-      reserved: 0,
+      reserved: this.#dev("header-reserved-nonzero") ? 1 : 0,
       req_id: stale?.req_id ?? 0n,
       ...fields,
-      start_pfn: BigInt(w.startPfn),
-      bmap_len: BigInt(w.bmapLen),
+      start_pfn: BigInt(w.startPfn + (this.#dev("start-pfn-off-by-one") ? 1 : 0)),
+      bmap_len: BigInt(this.#dev("bmap-len-in-bits") ? w.bmapLen * 8 : w.bmapLen),
     };
     if (this.quirks.has("D-09")) this.#sharedHeader = header;
     const hdrAddr = this.#headerAddr(queue);
     this.#write(hdrAddr, encodeBitmapHeader(header, this.#order));
     const bitmap = encodeBitmap(w.pages, w.startPfn, w.bmapLen, this.#layout());
+    if (this.#dev("bit-order-msb-first")) {
+      for (let i = 0; i < bitmap.length; i++) bitmap[i] = reverseBits(bitmap[i] as number);
+    }
     const segments: Segment[] = [{ addr: hdrAddr, len: HDR_SIZE }];
     for (let i = 0; i < w.chunkLens.length; i++) {
       const addr = this.#bitmapAddr(i);
@@ -673,13 +734,15 @@ export class BalloonDriver {
       const part = bitmap.subarray(off, Math.min(bitmap.length, off + BALLOON_BMAP_SIZE));
       this.#write(addr, part);
       // As posted (D-01) the last chunk can be longer than the buffer: an over-read of guest memory.
-      segments.push({ addr, len: w.chunkLens[i] as number });
+      let len = w.chunkLens[i] as number;
+      if (this.#dev("short-last-chunk") && i + 1 === w.chunkLens.length) len = Math.max(0, len - 8);
+      if (len > 0) segments.push({ addr, len });
     }
     if (queue !== "miscq") this.#lastBitmap = { segments };
     return segments;
   }
 
-  *#tellHost(queue: QueueName, out: Segment[]): TaskBody<void> {
+  *#tellHost(queue: QueueName, out: Segment[], firstPage?: number): TaskBody<void> {
     const index = this.#roles.get(queue);
     const q = index === undefined ? undefined : this.#queues.get(index);
     if (index === undefined || q === undefined) {
@@ -697,9 +760,15 @@ export class BalloonDriver {
       out,
       [],
       queue === "miscq" ? "reply" : "request",
-      indirect ? { indirectTable: this.#scratch + 2048 } : {},
+      indirect ? { indirectTable: this.#scratch + PAGE } : {},
     );
     this.#kick(index);
+    if (queue === "inflateq" && this.#dev("inflate-no-wait")) return;
+    if (queue === "inflateq" && this.#dev("touch-inflated-page")) {
+      yield { yield: true };
+      const pfn = firstPage ?? this.#balloon.max();
+      if (pfn !== undefined) this.guest.mem.touch(pfn, "driver");
+    }
     for (;;) {
       const used = q.vq.getUsed();
       if (used !== undefined) {
@@ -718,8 +787,9 @@ export class BalloonDriver {
 
   /** The OOM notifier: deflate at most oomPages, only with DEFLATE_ON_OOM (a task). */
   *oomNotify(): TaskBody<number> {
-    if (!this.#has("DEFLATE_ON_OOM")) return 0;
-    const freed = yield* this.#leak(this.#oomPages);
+    if (!this.#has("DEFLATE_ON_OOM") && !this.#dev("oom-ignores-doom")) return 0;
+    let freed = yield* this.#leak(this.#oomPages);
+    if (this.#dev("oom-double")) freed += yield* this.#leak(this.#oomPages);
     this.#updateActual();
     return freed;
   }
@@ -730,6 +800,7 @@ export class BalloonDriver {
     const q = this.#queues.get(index);
     if (q === undefined) return;
     while (q.vq.getUsed() !== undefined) {
+      if (this.#dev("stats-no-refill")) continue;
       this.#addStatsBuffer(index);
       this.#kick(index);
     }
@@ -769,7 +840,7 @@ export class BalloonDriver {
       return;
     }
     yield* this.#sendUnusedPages(index, cmd, param);
-    this.#postRequestBuffer(index, true);
+    if (!this.#dev("misc-no-repost")) this.#postRequestBuffer(index, true);
   }
 
   *#sendUnusedPages(index: number, cmd: number, param: bigint): TaskBody<void> {
@@ -781,16 +852,26 @@ export class BalloonDriver {
     try {
       const maxPfn = this.guest.alloc.maxPfn;
       const chunks = planReply(maxPfn, this.#bitmaps.length, this.quirks);
-      for (const c of chunks) {
+      for (let k = 0; k < chunks.length; k++) {
+        const c = chunks[k] as (typeof chunks)[number];
+        if (k === 1 && this.#dev("misc-skip-window")) continue;
         const pages = scanUnusedPages(this.guest.alloc, c.startPfn, c.scanEnd, {
           asPosted: this.quirks.has("D-04"),
         });
+        if (k === 0 && this.#dev("misc-hint-used-page")) {
+          const used = this.guest.workload.min() ?? GuestMemory.pfnOf(this.#scratch);
+          if (used < c.scanEnd) pages.add(used);
+        }
+        let done = c.done;
+        if (this.#dev("misc-no-done")) done = false;
+        if (this.#dev("misc-done-first")) done = k === 0;
+        const reqId = this.#dev("misc-wrong-req-id") ? param + 1n : param;
         const segments = this.#writeBitmapRequest("miscq", {
           startPfn: c.startPfn,
           bmapLen: c.bmapLen,
           pages,
           chunkLens: c.chunkLens,
-        }, { cmd, flag: c.done ? FLAG_DONE : FLAG_CONT, req_id: param });
+        }, { cmd, flag: done ? FLAG_DONE : FLAG_CONT, req_id: reqId });
         this.counters.replyChunks++;
         yield* this.#tellHost("miscq", segments);
       }
@@ -846,7 +927,7 @@ export class BalloonDriver {
     this.#stopUpdate = true;
     this.#unregisterOom?.();
     this.#unregisterOom = undefined;
-    yield* this.#deflateAll();
+    if (!this.#dev("remove-without-deflate")) yield* this.#deflateAll();
     this.transport.writeStatus(0);
     this.#ready = false;
     this.#queues.clear();
@@ -887,6 +968,13 @@ export class BalloonDriver {
   static readonly DESCRIPTOR_BYTES: number = DESC_SIZE;
   /** Size of one statistics entry. */
   static readonly STAT_BYTES: number = STAT_SIZE;
+}
+
+/** Mirrors the bits of a byte (bit 0 ↔ bit 7), for the MSB-first deviation. */
+function reverseBits(b: number): number {
+  let r = 0;
+  for (let i = 0; i < 8; i++) if (b & (1 << i)) r |= 1 << (7 - i);
+  return r;
 }
 
 /** Re-exported for planners. */

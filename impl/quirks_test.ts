@@ -17,7 +17,7 @@ function bed(quirks: QuirkId[], options: Partial<TestbedOptions> = {}): Testbed 
 /** Rules named by the device's rejections and observations. */
 function complaints(tb: Testbed): string[] {
   const rules = [
-    ...tb.device.events.filter((e) => e.kind === "rejected").map((e) => e.rule ?? "?"),
+    ...tb.device.rejections.map((e) => e.rule ?? "?"),
     ...tb.device.observations.map((o) => o.rule),
   ];
   return [...new Set(rules)].sort();
@@ -66,7 +66,7 @@ Deno.test("D-01: a window under 1 GiB goes out as a header with no bitmap", () =
   const [clean, quirky] = both("D-01", {}, (tb) => tb.setTarget(256));
   assert.deepEqual(complaints(clean), []);
   assert.ok(hostMatchesGuest(clean));
-  const rejected = quirky.device.events.filter((e) => e.kind === "rejected");
+  const rejected = quirky.device.rejections;
   assert.ok(rejected.length > 0);
   assert.equal(rejected[0]?.bytes, 32, "a 32-byte chain: the header only");
   assert.equal(rejected[0]?.rule, "R-16");
@@ -173,7 +173,7 @@ Deno.test("D-09: after a misc reply, inflate headers carry flag DONE and the old
     tb.setTarget(100);
   });
   assert.deepEqual(complaints(clean), []);
-  const r = quirky.device.events.find((e) => e.kind === "rejected");
+  const r = quirky.device.rejections[0];
   assert.equal(r?.rule, "R-15");
   assert.match(r?.error ?? "", /flag at byte 4 is 1, expected 0/);
 });
@@ -226,7 +226,7 @@ Deno.test("D-13: a big-endian legacy guest sends its bitmap words byte-swapped",
 Deno.test("D-14: a 64 KiB-page guest says page_shift 16 and sets one bit per guest page", () => {
   const [clean, quirky] = both("D-14", { abi: { pageShift: 16 } }, (tb) => tb.setTarget(160));
   assert.ok(hostMatchesGuest(clean));
-  const r = quirky.device.events.find((e) => e.kind === "rejected");
+  const r = quirky.device.rejections[0];
   assert.equal(r?.rule, "R-15");
   assert.match(r?.error ?? "", /page_shift at byte 2 is 16, expected 12/);
 });
@@ -250,7 +250,7 @@ Deno.test("D-16: the DONE chunk is cut to floor(nr_pfn / 8) bytes", () => {
   });
   assert.ok(clean.device.lastRound?.done);
   assert.deepEqual(complaints(clean), []);
-  const r = quirky.device.events.find((e) => e.kind === "rejected");
+  const r = quirky.device.rejections[0];
   assert.equal(r?.rule, "R-15");
   // 262,244 PFNs in one DONE window (two bitmaps): floor(262244 / 8) = 32780 bytes
   assert.match(r?.error ?? "", /bmap_len at byte 24 is 32780, expected a multiple of 8/);

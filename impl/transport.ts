@@ -9,7 +9,8 @@
  */
 
 import { type ByteOrder, byteOrderOf, enumValue, featureBit } from "../spec/mod.ts";
-import type { GuestMemory } from "./memory.ts";
+import type { BitmapHeader, PageSet, StatEntry } from "../spec/mod.ts";
+import type { GuestMemory, Writer } from "./memory.ts";
 import type { Scheduler } from "./scheduler.ts";
 import { DeviceQueue, type QueueFeatures, type RingLayout } from "./virtqueue.ts";
 
@@ -76,7 +77,60 @@ export type TransportEvent =
   | { readonly kind: "interrupt-used"; readonly index: number }
   | { readonly kind: "interrupt-config" }
   | { readonly kind: "needs-reset"; readonly reason: string }
-  | { readonly kind: "reset" };
+  | { readonly kind: "reset" }
+  | DeviceTraceEvent
+  | HostTraceEvent
+  | { readonly kind: "watch"; readonly pfn: number; readonly writer: Writer };
+
+/** What the device recorded about one chain it popped and handled. */
+export interface DeviceTraceEvent {
+  /** Kind. */
+  readonly kind: "request";
+  /** Queue index. */
+  readonly index: number;
+  /** Queue role, as the device assigned it. */
+  readonly queue: string;
+  /** Head descriptor of the chain. */
+  readonly head: number;
+  /** What the chain was. */
+  readonly what:
+    | "inflate"
+    | "deflate"
+    | "stats"
+    | "misc-reply"
+    | "misc-request-buffer"
+    | "rejected"
+    | "bad-chain";
+  /** Lengths of the device-readable descriptors. */
+  readonly readable: readonly number[];
+  /** Lengths of the device-writable descriptors. */
+  readonly writable: readonly number[];
+  /** The readable bytes, when the device keeps them. */
+  readonly bytes?: Uint8Array;
+  /** Pages named (inflate, deflate, misc reply). */
+  readonly pages?: PageSet;
+  /** Decoded bitmap header fields (bitmap requests). */
+  readonly header?: BitmapHeader;
+  /** Decoded statistics. */
+  readonly stats?: readonly StatEntry[];
+  /** Why it was rejected. */
+  readonly error?: string;
+  /** Rule the rejection names. */
+  readonly rule?: string;
+}
+
+/** A host-side control action or a buffer use, as the device performed it. */
+export type HostTraceEvent =
+  | { readonly kind: "used"; readonly index: number; readonly head: number; readonly len: number }
+  | { readonly kind: "host"; readonly action: "set-target"; readonly value: number }
+  | { readonly kind: "host"; readonly action: "request-stats" }
+  | {
+    readonly kind: "host";
+    readonly action: "request-unused";
+    readonly param: bigint;
+    readonly cmd: number;
+    readonly len: number;
+  };
 
 /** A logged event with its sequence number and virtual time. */
 export type LoggedEvent = TransportEvent & { readonly seq: number; readonly time: number };
@@ -143,6 +197,13 @@ export class Transport {
     const logged = { ...e, seq: this.#seq++, time: this.sched.now } as LoggedEvent;
     if (this.#logging) this.#log.push(logged);
     for (const l of this.#listeners) l(logged);
+  }
+
+  /** Adds a device, host or watch event to the log (the device and harnesses call this). */
+  record(
+    e: DeviceTraceEvent | HostTraceEvent | { kind: "watch"; pfn: number; writer: Writer },
+  ): void {
+    this.#emit(e);
   }
 
   /** Every event so far. */
@@ -265,9 +326,8 @@ export class Transport {
   }
 
   #deliverNotify(index: number): void {
-    this.sched.defer(`device:notify:${index}`, () => {
-      if (this.#status & STATUS.DRIVER_OK || this.isLegacy) this.device.notify(index);
-    });
+    // The device itself decides whether it may process buffers yet (G05).
+    this.sched.defer(`device:notify:${index}`, () => this.device.notify(index));
   }
 
   /** Holds notifications back from the device (a slow device); {@link release} delivers them. */

@@ -1,0 +1,143 @@
+/**
+ * Deliberate deviations from the protocol: each one is a small, named
+ * mistake a real implementer could make. The conformance suite builds its
+ * mutants from them to prove that its cases can fail. The seed's own
+ * defects are quirks (`quirks.ts`), not deviations.
+ *
+ * @module
+ */
+
+/** A deliberate mistake of a driver. */
+export type DriverDeviation =
+  | "release-before-ack"
+  | "managed-count-ignores-doom"
+  | "oom-ignores-doom"
+  | "oom-double"
+  | "pfn-array-512"
+  | "start-pfn-off-by-one"
+  | "bmap-len-in-bits"
+  | "bit-order-msb-first"
+  | "misc-no-repost"
+  | "misc-no-done"
+  | "misc-done-first"
+  | "misc-wrong-req-id"
+  | "misc-hint-used-page"
+  | "misc-skip-window"
+  | "actual-before-ack"
+  | "actual-off-by-one"
+  | "accept-unoffered"
+  | "misc-without-stats"
+  | "ignore-version-1"
+  | "stats-two-buffers"
+  | "stats-no-refill"
+  | "stats-varying-subset"
+  | "stats-empty-first"
+  | "skip-features-ok"
+  | "notify-before-driver-ok"
+  | "config-before-features-ok"
+  | "deflate-silently"
+  | "touch-inflated-page"
+  | "inflate-no-wait"
+  | "remove-without-deflate"
+  | "header-reserved-nonzero"
+  | "page-shift-13"
+  | "short-last-chunk"
+  | "clear-status-bit"
+  | "continue-after-refusal"
+  | "actual-bytewise"
+  | "inflate-report-extra-page"
+  | "stats-odd-length";
+
+/** What each driver deviation does. */
+export const DRIVER_DEVIATIONS: Readonly<Record<DriverDeviation, string>> = {
+  "release-before-ack": "frees deflated pages before the deflate request is used",
+  "managed-count-ignores-doom":
+    "takes ballooned pages out of the managed count even with DEFLATE_ON_OOM",
+  "oom-ignores-doom": "deflates on OOM even without DEFLATE_ON_OOM",
+  "oom-double": "deflates twice the OOM page count on OOM",
+  "pfn-array-512": "sends up to 512 PFNs per request",
+  "start-pfn-off-by-one": "writes start_pfn one above the window start",
+  "bmap-len-in-bits": "writes bmap_len in bits instead of bytes",
+  "bit-order-msb-first": "numbers bits MSB-first within each byte",
+  "misc-no-repost": "never re-posts the misc request buffer",
+  "misc-no-done": "flags every reply chunk CONT, never DONE",
+  "misc-done-first": "flags the first reply chunk DONE and the rest CONT",
+  "misc-wrong-req-id": "echoes param + 1 as req_id",
+  "misc-hint-used-page": "reports one page in use as unused",
+  "misc-skip-window": "skips the second reply window",
+  "actual-before-ack": "writes the new actual before the inflate request is used",
+  "actual-off-by-one": "writes actual one above the balloon size",
+  "accept-unoffered": "accepts MUST_TELL_HOST even when it is not offered",
+  "misc-without-stats": "accepts MISC_VQ without STATS_VQ",
+  "ignore-version-1": "never accepts VERSION_1",
+  "stats-two-buffers": "makes two stats buffers available at once",
+  "stats-no-refill": "does not give a stats buffer back after the device used it",
+  "stats-varying-subset": "reports a different set of statistics each time",
+  "stats-empty-first": "makes an empty first stats buffer available",
+  "skip-features-ok": "sets DRIVER_OK without FEATURES_OK on a modern device",
+  "notify-before-driver-ok": "notifies statsq before DRIVER_OK",
+  "config-before-features-ok": "writes actual before FEATURES_OK",
+  "deflate-silently": "releases balloon pages without any deflate request",
+  "touch-inflated-page": "writes to a page it just put in an inflate request",
+  "inflate-no-wait": "does not wait for inflate requests to be used",
+  "remove-without-deflate": "resets on remove without deflating",
+  "header-reserved-nonzero": "writes reserved = 1 in bitmap headers",
+  "page-shift-13": "writes page_shift 13 in bitmap headers",
+  "short-last-chunk": "sends the last bitmap chunk 8 bytes short of bmap_len",
+  "clear-status-bit": "clears DRIVER in the status after DRIVER_OK",
+  "continue-after-refusal": "goes on to DRIVER_OK when the device refuses FEATURES_OK",
+  "actual-bytewise": "writes actual one byte at a time",
+  "inflate-report-extra-page": "names one page it did not take in each inflate",
+  "stats-odd-length": "adds 4 stray bytes to every stats buffer",
+};
+
+/** A deliberate mistake of a device. */
+export type DeviceDeviation =
+  | "ack-before-process"
+  | "never-ack-inflate"
+  | "trust-bmap-len"
+  | "ignore-page-shift"
+  | "no-range-check"
+  | "partial-apply"
+  | "bit-order-msb-first"
+  | "bmap-len-as-bits"
+  | "start-pfn-off-by-one"
+  | "refuse-valid-subset"
+  | "stats-reject-unknown-tag"
+  | "stats-require-order"
+  | "misc-request-len-8"
+  | "misc-request-reserved"
+  | "misc-hold-replies"
+  | "no-dirty-log"
+  | "config-guest-endian"
+  | "ignore-driver-ok"
+  | "used-len-bytes-read"
+  | "pfn-trailing-bytes"
+  | "ignore-writable-descriptors"
+  | "deflate-keeps-pages";
+
+/** What each device deviation does. */
+export const DEVICE_DEVIATIONS: Readonly<Record<DeviceDeviation, string>> = {
+  "ack-before-process": "uses an inflate/deflate buffer first and applies it later",
+  "never-ack-inflate": "never uses inflate buffers",
+  "trust-bmap-len": "decodes only the bytes present when bmap_len overruns the chain",
+  "ignore-page-shift": "accepts any page_shift",
+  "no-range-check": "balloons PFNs beyond guest RAM",
+  "partial-apply": "applies the valid part of a malformed request",
+  "bit-order-msb-first": "reads bitmap bits MSB-first within each byte",
+  "bmap-len-as-bits": "reads bmap_len as a bit count",
+  "start-pfn-off-by-one": "places bit 0 at start_pfn + 1",
+  "refuse-valid-subset": "refuses FEATURES_OK unless every offered feature is accepted",
+  "stats-reject-unknown-tag": "rejects a stats buffer that has an unknown tag",
+  "stats-require-order": "rejects stats entries that are not in tag order",
+  "misc-request-len-8": "uses the misc request buffer with length 8",
+  "misc-request-reserved": "writes non-zero reserved fields in misc requests",
+  "misc-hold-replies": "holds misc reply chunks until the next request",
+  "no-dirty-log": "issues GET_UNUSED_PAGES without starting dirty logging",
+  "config-guest-endian": "stores num_pages in the guest's byte order on legacy big-endian guests",
+  "ignore-driver-ok": "processes buffers before DRIVER_OK",
+  "used-len-bytes-read": "reports the bytes it read as the used length",
+  "pfn-trailing-bytes": "applies the whole PFNs of an array that ends in a partial entry",
+  "ignore-writable-descriptors": "reads PFNs from device-writable descriptors too",
+  "deflate-keeps-pages": "acks deflate requests without taking the pages out of the balloon",
+};
