@@ -198,8 +198,12 @@ export class RingAccess {
   #span(addr: number, len: number): void {
     const pfn = Math.floor(addr / PAGE);
     const off = addr - pfn * PAGE;
-    if (off + len <= PAGE && addr >= 0 && addr + len <= this.mem.bytes) {
-      this.#bytes = this.mem.pageContents(pfn) ?? ZERO_PAGE;
+    const page = off + len <= PAGE && addr >= 0 && addr + len <= this.mem.bytes
+      ? this.mem.pageContents(pfn)
+      : null;
+    if (page !== null && (page === undefined || page.length >= off + len)) {
+      // a stored page long enough, or a page never written (zeros)
+      this.#bytes = page ?? ZERO_PAGE;
       this.#at = off;
     } else {
       this.#bytes = this.mem.read(addr, len);

@@ -46,7 +46,10 @@ export type DriverDeviation =
   | "continue-after-refusal"
   | "actual-bytewise"
   | "inflate-report-extra-page"
-  | "stats-odd-length";
+  | "stats-odd-length"
+  | "missing-queue"
+  | "ignore-page-bitmap"
+  | "bitmap-unnegotiated";
 
 /** What each driver deviation does. */
 export const DRIVER_DEVIATIONS: Readonly<Record<DriverDeviation, string>> = {
@@ -67,7 +70,7 @@ export const DRIVER_DEVIATIONS: Readonly<Record<DriverDeviation, string>> = {
   "misc-skip-window": "skips the second reply window",
   "actual-before-ack": "writes the new actual before the inflate request is used",
   "actual-off-by-one": "writes actual one above the balloon size",
-  "accept-unoffered": "accepts MUST_TELL_HOST even when it is not offered",
+  "accept-unoffered": "accepts RING_PACKED, which the device never offers",
   "misc-without-stats": "accepts MISC_VQ without STATS_VQ",
   "ignore-version-1": "never accepts VERSION_1",
   "stats-two-buffers": "makes two stats buffers available at once",
@@ -89,6 +92,9 @@ export const DRIVER_DEVIATIONS: Readonly<Record<DriverDeviation, string>> = {
   "actual-bytewise": "writes actual one byte at a time",
   "inflate-report-extra-page": "names one page it did not take in each inflate",
   "stats-odd-length": "adds 4 stray bytes to every stats buffer",
+  "missing-queue": "sets up one queue fewer than the negotiated features give",
+  "ignore-page-bitmap": "sends PFN arrays although PAGE_BITMAP was negotiated",
+  "bitmap-unnegotiated": "sends bitmap requests although PAGE_BITMAP was not negotiated",
 };
 
 /** A deliberate mistake of a device. */

@@ -39,6 +39,7 @@ import {
   type StatEntry,
   structSize,
   unknownBits,
+  VIRTIO_BALLOON_PFN_SHIFT,
   writeScalar,
 } from "../spec/mod.ts";
 import type { DeviceDeviation } from "./deviations.ts";
@@ -303,6 +304,8 @@ export class BalloonDevice implements DeviceModel {
     const live = (this.#t.status & STATUS.DRIVER_OK) !== 0;
     if (!live && !this.#dev("ignore-driver-ok")) return; // G05
     if (this.#roles.size === 0 && this.#t.isLegacy) this.#assignRoles(this.#t.negotiated);
+    // without a feature negotiation the device cannot tell its queues apart: it waits
+    if (this.#roles.size === 0) return;
     const dq = this.#t.deviceQueue(index);
     if (dq === undefined) return;
     const role = this.#roles.get(index) ?? "unknown";
@@ -639,11 +642,20 @@ export class BalloonDevice implements DeviceModel {
         v.setBigUint64(startField.offset, view.getBigUint64(startField.offset, le) + 64n, le);
       }
     }
+    if (this.#dev("ignore-page-shift") && stream.length >= 32) {
+      // read page_shift as if it were always the balloon PFN shift
+      stream = stream.slice();
+      const ps = fieldOf("balloon_bmap_hdr", "page_shift");
+      new DataView(stream.buffer).setUint16(
+        ps.offset,
+        VIRTIO_BALLOON_PFN_SHIFT,
+        this.#order !== "legacy-be",
+      );
+    }
     const r = decodeBitmapRequest(stream, {
       order: this.#order,
       context: queue === "inflateq" ? "inflate" : "deflate",
       ...(guestPfns === undefined ? {} : { guestPfns }),
-      ...(this.#dev("ignore-page-shift") ? { rawHeader: true } : {}),
     });
     let pages = r.pages;
     if (this.#dev("start-pfn-off-by-one")) {

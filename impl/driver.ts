@@ -278,7 +278,9 @@ export class BalloonDriver {
   }
 
   get #useBitmap(): boolean {
-    return this.profile === "v3" && this.#has("PAGE_BITMAP");
+    if (this.profile !== "v3") return false;
+    if (this.#dev("bitmap-unnegotiated")) return true;
+    return this.#has("PAGE_BITMAP") && !this.#dev("ignore-page-bitmap");
   }
 
   // ---- probe -----------------------------------------------------------------
@@ -308,7 +310,7 @@ export class BalloonDriver {
     };
     const asPostedLate = this.quirks.has("D-10");
     if (!asPostedLate) want = decide(want);
-    if (this.#dev("accept-unoffered")) want |= featureMask(this.profile, ["MUST_TELL_HOST"]);
+    if (this.#dev("accept-unoffered")) want |= featureMask(this.profile, ["RING_PACKED"]);
     if (this.#dev("ignore-version-1")) want = clear(want, "VERSION_1");
     t.writeDriverFeatures(want);
     if (this.#dev("config-before-features-ok")) this.#updateActual();
@@ -326,7 +328,7 @@ export class BalloonDriver {
     // queues
     const usedSet = new Set(featureNames(this.profile, this.#features));
     const layout = queueLayout(this.profile, usedSet);
-    let count = layout.length;
+    let count = layout.length - (this.#dev("missing-queue") ? 1 : 0);
     if (asPostedLate && this.profile === "v3") {
       count = seedAsPostedQueueCount(new Set(featureNames(this.profile, this.#negotiated)));
     }

@@ -96,13 +96,19 @@ export class GuestMemory {
       const off = a - pfn * PAGE;
       const n = Math.min(len - done, PAGE - off);
       const page = this.#store.get(pfn);
-      if (page !== undefined) out.set(page.subarray(off, off + n), done);
+      if (page !== undefined && off < page.length) {
+        out.set(page.subarray(off, Math.min(page.length, off + n)), done);
+      }
       done += n;
     }
     return out;
   }
 
-  /** Copies bytes into guest memory; listeners see each page once. */
+  /**
+   * Copies bytes into guest memory; listeners see each page once. A page's
+   * storage grows to the highest byte written (pages written only at the
+   * start stay small).
+   */
   write(addr: number, data: Uint8Array, writer: Writer): void {
     this.#check(addr, data.length, "write");
     let done = 0;
@@ -112,8 +118,13 @@ export class GuestMemory {
       const off = a - pfn * PAGE;
       const n = Math.min(data.length - done, PAGE - off);
       let page = this.#store.get(pfn);
-      if (page === undefined) {
-        page = new Uint8Array(PAGE);
+      const need = off + n;
+      if (page === undefined || page.length < need) {
+        let size = page?.length ?? 64;
+        while (size < need) size *= 2;
+        const grown = new Uint8Array(Math.min(PAGE, size));
+        if (page !== undefined) grown.set(page);
+        page = grown;
         this.#store.set(pfn, page);
       }
       page.set(data.subarray(done, done + n), off);
@@ -168,10 +179,20 @@ export class GuestMemory {
 
   /** Drops the contents of pages (host discard, MADV_DONTNEED): they read as zeros. */
   discard(pfn: number, count: number): void {
+    if (count > this.#store.size) {
+      // cheaper to look at the stored pages than at every page of the range
+      for (const p of [...this.#store.keys()]) {
+        if (p >= pfn && p < pfn + count) this.#store.delete(p);
+      }
+      return;
+    }
     for (let p = pfn; p < pfn + count; p++) this.#store.delete(p);
   }
 
-  /** The stored contents of a page, or `undefined` if it reads as zeros. */
+  /**
+   * The stored contents of a page, or `undefined` if it reads as zeros. The
+   * array may be shorter than a page: the rest of the page is zeros.
+   */
   pageContents(pfn: number): Uint8Array | undefined {
     return this.#store.get(pfn);
   }
@@ -192,6 +213,11 @@ export class GuestMemory {
   /** Starts dirty logging (clears the log). */
   startDirtyLog(): void {
     this.#dirty = new PageSet();
+  }
+
+  /** Whether dirty logging is on. */
+  get dirtyLogging(): boolean {
+    return this.#dirty !== undefined;
   }
 
   /** Pages written since dirty logging started (empty when it is off). */

@@ -55,12 +55,10 @@ export interface MigrationResult {
   verified: number;
 }
 
+/** Page contents are equal (a missing page or missing tail reads as zeros). */
 function same(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
-  const za = a === undefined || a.every((x) => x === 0);
-  const zb = b === undefined || b.every((x) => x === 0);
-  if (za || zb) return za && zb;
-  if ((a as Uint8Array).length !== (b as Uint8Array).length) return false;
-  for (let i = 0; i < (a as Uint8Array).length; i++) if (a?.[i] !== b?.[i]) return false;
+  const n = Math.max(a?.length ?? 0, b?.length ?? 0);
+  for (let i = 0; i < n; i++) if ((a?.[i] ?? 0) !== (b?.[i] ?? 0)) return false;
   return true;
 }
 

@@ -36,3 +36,4 @@ export * from "./driver.ts";
 export * from "./device.ts";
 export * from "./migration.ts";
 export * from "./testbed.ts";
+export * from "./deviations.ts";

@@ -58,7 +58,9 @@ export function decodeBitmapInto(
   let added = 0;
   const words = wordsOf(b);
   const nWords = b.length >>> 2;
-  if (words !== undefined) {
+  if (words !== undefined && startPfn % 32 === 0) {
+    added += into.orWords(startPfn, words);
+  } else if (words !== undefined) {
     for (let i = 0; i < nWords; i++) {
       const x = words[i] as number;
       if (x !== 0) added += into.orWord(startPfn + i * 32, x);

@@ -180,6 +180,51 @@ export class PageSet {
   }
 
   /**
+   * ORs many words: bit i of `words[k]` stands for PFN `pfn + 32 * k + i`.
+   * `pfn` must be a multiple of 32. Returns how many PFNs were newly added.
+   * Works a chunk at a time (one lookup per 65,536 PFNs).
+   */
+  orWords(pfn: number, words: Uint32Array): number {
+    checkPfn(pfn);
+    if (pfn % 32 !== 0) {
+      throw new RangeError(`Invalid PFN ${pfn}: orWords() needs a multiple of 32`);
+    }
+    let added = 0;
+    let k = 0;
+    while (k < words.length) {
+      const p = pfn + k * 32;
+      const index = Math.floor(p / CHUNK_PFNS);
+      const w0 = (p % CHUNK_PFNS) >>> 5;
+      const n = Math.min(words.length - k, CHUNK_WORDS - w0);
+      let any = false;
+      for (let i = 0; i < n; i++) {
+        if (words[k + i] !== 0) {
+          any = true;
+          break;
+        }
+      }
+      if (any) {
+        const c = this.#chunk(index, true) as Uint32Array;
+        let got = 0;
+        for (let i = 0; i < n; i++) {
+          const x = words[k + i] as number;
+          if (x === 0) continue;
+          const old = c[w0 + i] as number;
+          const a = x & ~old;
+          if (a !== 0) {
+            got += popcount32(a);
+            c[w0 + i] = old | x;
+          }
+        }
+        this.#count(index, got);
+        added += got;
+      }
+      k += n;
+    }
+    return added;
+  }
+
+  /**
    * The 32 bits starting at `pfn` (aligned or not): bit i stands for `pfn + i`.
    */
   wordAt(pfn: number): number {
@@ -209,9 +254,10 @@ export class PageSet {
       if (this.add(p)) added++;
       p++;
     }
-    while (p + 32 <= end) {
-      added += this.#orAligned(p, 0xffffffff);
-      p += 32;
+    const full = Math.floor((end - p) / 32);
+    if (full > 0) {
+      added += this.orWords(p, new Uint32Array(full).fill(0xffffffff));
+      p += full * 32;
     }
     while (p < end) {
       if (this.add(p)) added++;

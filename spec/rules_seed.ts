@@ -240,7 +240,7 @@ export const SEED_RULES: readonly Rule[] = [
     profiles: V3,
     statement:
       "Answer GET_UNUSED_PAGES with reply chunks flagged CONT … CONT DONE (exactly one DONE, last), each echoing param as req_id, start_pfn stepping by the same window from 0, bmap_len a multiple of 8, together covering every PFN below max_pfn; each chunk is used before the next is sent, and the request buffer is re-posted after DONE",
-    defects: ["D-07", "D-08", "D-16", "D-17", "D-18", "D-20"],
+    defects: ["D-05", "D-07", "D-08", "D-16", "D-17", "D-18", "D-20"],
   },
   {
     id: "R-19",
@@ -371,5 +371,20 @@ export const SUITE_RULES: readonly Rule[] = [
     statement:
       "Lay out bitmaps so that bit j (PFN start_pfn + j) is bit j % 8 of byte j / 8, whatever the guest's word size and endianness",
     defects: ["D-13"],
+  },
+  {
+    id: "S-05",
+    source: {
+      kind: "suite",
+      rationale:
+        "The spec states the device's handling of inflate/deflate only in prose (§5.5.6); a device that misreads a request balloons the wrong pages",
+    },
+    role: "device",
+    level: "MUST",
+    condition: { always: true },
+    profiles: BOTH,
+    statement:
+      "Apply a well-formed inflate/deflate request exactly as the tables define it (each PFN, or bit j as PFN start_pfn + j), then use its buffer",
+    defects: [],
   },
 ];

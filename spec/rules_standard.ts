@@ -856,7 +856,7 @@ export const GENERAL_RULES: readonly Rule[] = [
     condition: { always: true },
     profiles: ["v3", "virtio-1.x"],
     statement: "The driver must not accept a feature whose prerequisite feature it did not accept",
-    defects: [],
+    defects: ["D-10"],
   },
   {
     id: "G10",
