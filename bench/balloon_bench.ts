@@ -22,9 +22,13 @@ function cycle(bitmap: boolean): void {
   }
 }
 
-Deno.bench("inflate + deflate 1 GiB, PFN arrays", { group: "balloon 1 GiB", baseline: true }, () => {
-  cycle(false);
-});
+Deno.bench(
+  "inflate + deflate 1 GiB, PFN arrays",
+  { group: "balloon 1 GiB", baseline: true },
+  () => {
+    cycle(false);
+  },
+);
 
 Deno.bench("inflate + deflate 1 GiB, bitmaps", { group: "balloon 1 GiB" }, () => {
   cycle(true);

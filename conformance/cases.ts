@@ -464,6 +464,34 @@ const WRITTEN_DRIVER: CaseDef[] = [
     ["G57"],
   ),
   d(
+    "negotiation.init.no-late-features",
+    "No feature is added after FEATURES_OK",
+    "drv.bitmap.cycle",
+    "init-sequence",
+    ["G55d"],
+  ),
+  d(
+    "negotiation.any-layout",
+    "A transitional driver accepts ANY_LAYOUT when offered",
+    "drv.bitmap.cycle",
+    "features-written",
+    ["G64"],
+  ),
+  d(
+    "ring.chains.writable-after-readable",
+    "Device-writable descriptors come after device-readable ones",
+    "drv.stats",
+    "ring-legal",
+    ["G29"],
+  ),
+  d(
+    "ring.chains.no-indirect-unnegotiated",
+    "No indirect descriptor without INDIRECT_DESC",
+    "drv.bitmap.small-ring",
+    "ring-legal",
+    ["G34"],
+  ),
+  d(
     "negotiation.init.no-early-config",
     "No config write before FEATURES_OK",
     "drv.bitmap.cycle",
@@ -753,6 +781,23 @@ const WRITTEN_DEVICE: CaseDef[] = [
     "dev.misc",
     "replies-used",
     ["R-21", "R-16"],
+  ),
+  v(
+    "device.features.dependencies",
+    "The device offers no feature without the features it requires",
+    "dev.bitmap",
+    "offered-features",
+    ["G14"],
+  ),
+  v("device.features.version-1", "The device offers VERSION_1", "dev.bitmap", "offered-features", [
+    "G62a",
+  ]),
+  v(
+    "device.features.any-layout",
+    "A transitional device offers ANY_LAYOUT",
+    "dev.bitmap",
+    "offered-features",
+    ["G64"],
   ),
   v(
     "device.init.not-before-driver-ok",

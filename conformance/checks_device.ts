@@ -5,7 +5,15 @@
  * @module
  */
 
-import { decodeStruct, enumValues, fieldOf, readScalar, structSize } from "../spec/mod.ts";
+import {
+  decodeStruct,
+  enumValues,
+  featureNames,
+  featuresOf,
+  fieldOf,
+  readScalar,
+  structSize,
+} from "../spec/mod.ts";
 import { STATUS } from "../impl/mod.ts";
 import type { DeviceRun, SendResult } from "./device_runner.ts";
 import { structAnnotations } from "./hexdump.ts";
@@ -292,6 +300,33 @@ export const DEVICE_CHECKS: Readonly<Record<string, DeviceCheck>> = {
           annotations: [{ offset: 0, length: 4, label: `num_pages=${v}`, bad: true }],
         },
       })];
+  },
+
+  /** G14 / G62a / G64: what the device offers. */
+  "offered-features": (run, p) => {
+    const rule = String(p["rule"]);
+    const profile = run.scenario.profile;
+    const names = featureNames(profile, run.offered);
+    if (names.length === 0) return [bad(rule, "the device offered no feature at all")];
+    if (rule === "G14") {
+      const missing = featuresOf(profile).filter((f) => names.includes(f.name)).flatMap((f) =>
+        f.requires.filter((r) => !names.includes(r)).map((r) => `${f.name} without ${r}`)
+      );
+      return missing.length > 0
+        ? [
+          bad(rule, `the device offers ${missing.join(", ")}`, {
+            expected: "every feature offered with the features it requires",
+          }),
+        ]
+        : [ok(rule, "every offered feature comes with what it requires")];
+    }
+    const want = rule === "G62a" ? "VERSION_1" : "ANY_LAYOUT";
+    return names.includes(want) ? [ok(rule, `${want} is offered`)] : [
+      bad(rule, `${want} is not offered`, {
+        expected: `${want} offered`,
+        actual: names.join(", "),
+      }),
+    ];
   },
 
   /** G15a: the device accepts a valid subset of its features. */

@@ -572,6 +572,15 @@ export const DRIVER_CHECKS: Readonly<Record<string, DriverCheck>> = {
     ) {
       out.push(bad(rule, "VERSION_1 was offered but not accepted", { actual: names.join(", ") }));
     }
+    if (
+      rule === "G64" && run.scenario.offer.includes("ANY_LAYOUT") && !names.includes("ANY_LAYOUT")
+    ) {
+      out.push(
+        bad(rule, "ANY_LAYOUT was offered by a transitional device but not accepted", {
+          actual: names.join(", "),
+        }),
+      );
+    }
     return out.length > 0 ? out : [ok(rule, `accepted ${names.join(", ") || "nothing"}`)];
   },
 
@@ -662,6 +671,18 @@ export const DRIVER_CHECKS: Readonly<Record<string, DriverCheck>> = {
       }
       if (fw !== undefined && featuresOk !== undefined && fw.seq > featuresOk) {
         out.push(bad(rule, "features were written after FEATURES_OK"));
+      }
+    }
+    if (rule === "G55d") {
+      const late = run.trace.find((e) =>
+        e.kind === "features-write" && featuresOk !== undefined && e.seq > featuresOk
+      );
+      if (late !== undefined && late.kind === "features-write") {
+        out.push(
+          bad(rule, `features 0x${late.value.toString(16)} were written after FEATURES_OK`, {
+            expected: "no feature write after FEATURES_OK",
+          }),
+        );
       }
     }
     if (rule === "G02") {
@@ -1101,6 +1122,17 @@ export const DRIVER_CHECKS: Readonly<Record<string, DriverCheck>> = {
       ];
     }
     return [ok(rule, "one page inflated, then one deflated")];
+  },
+
+  /** G29 / G34 / …: the suite's ring rejected none of the driver's chains for this rule. */
+  "ring-legal": (run, p) => {
+    const rule = String(p["rule"]);
+    const all = requests(run.trace);
+    if (all.length === 0) return none(rule, "chain");
+    const badChains = all.filter((r) => r.what === "bad-chain" && r.rule === rule);
+    return badChains.length > 0
+      ? [bad(rule, `the ring rejected ${badChains.length} chains: ${badChains[0]?.error}`)]
+      : [ok(rule, `${all.length} chains, none breaking ${rule}`)];
   },
 
   /** R-21-like driver side / D-05: no blocking wait in interrupt context. */

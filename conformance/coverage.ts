@@ -41,15 +41,11 @@ export const NOT_CHECKED: Readonly<Record<string, string>> = {
   G27: "the legacy ring layout is checked by the split-virtqueue unit tests, not per target",
   G28a:
     "descriptor arrangement independence is exercised (two-chunk and indirect chains) but not isolated as a case",
-  G29:
-    "illegal chains are rejected by the suite's ring (VirtqueueError) and tested in impl/virtqueue_*_test.ts; no driver mutant builds them yet",
   G31a:
     "the suite's ring gives the device no way to write device-readable buffers through the message interface",
   G32:
     "loops are rejected by the suite's ring and tested in impl/virtqueue_*_test.ts; no driver mutant builds them yet",
   G33: "IN_ORDER is not offered by the suite's devices",
-  G34:
-    "INDIRECT without the feature is rejected by the suite's ring and unit-tested; no driver mutant yet",
   G35:
     "nested indirect tables are rejected by the suite's ring and unit-tested; no driver mutant yet",
   G36:
@@ -74,19 +70,12 @@ export const NOT_CHECKED: Readonly<Record<string, string>> = {
   G52: "spurious available-buffer notifications are not injected by the suite yet",
   G53: "memory barriers are not observable in a sequentially consistent in-process model",
   G54: "memory barriers are not observable in a sequentially consistent in-process model",
-  G55d:
-    "a driver that adds features after FEATURES_OK would write features again; no mutant does, so no case would be proven",
   G58:
     "config writes before the feature step are accepted by the suite's transport, not by the device model",
   G59:
     "reclaiming exposed buffers is not observable through the ring without a mutant that does it",
   G61b: "the model has no IOMMU: every address is physical",
-  G62a:
-    "the suite's devices always offer VERSION_1; a device that does not cannot be negotiated with by the modern scenarios",
   G63: "IN_ORDER is not offered by the suite's devices",
-  G64: "ANY_LAYOUT is legacy-only and not offered by the suite's devices",
-  G14:
-    "the reference device offers MISC_VQ only with STATS_VQ; no device mutant offers it alone yet",
   G15b: "the suite's driver never writes an invalid subset to a device",
   G16:
     "offering a feature the device does not support shows up as failed cases of that feature (e.g. S-05), not as its own case",

@@ -101,6 +101,10 @@ const DRIVER_KILLS: Readonly<Record<DriverDeviation, readonly string[]>> = {
   "missing-queue": ["negotiation.offer.*.queues"],
   "ignore-page-bitmap": ["negotiation.offer.*bitmap*.format"],
   "bitmap-unnegotiated": ["negotiation.offer.none.format", "negotiation.offer.mth.format"],
+  "stats-writable-first": ["ring.chains.writable-after-readable"],
+  "indirect-unnegotiated": ["ring.chains.no-indirect-unnegotiated"],
+  "late-features": ["negotiation.init.no-late-features"],
+  "decline-any-layout": ["negotiation.any-layout"],
 };
 
 /** Cases each device deviation must fail. */
@@ -136,6 +140,9 @@ const DEVICE_KILLS: Readonly<Record<DeviceDeviation, readonly string[]>> = {
   "pfn-trailing-bytes": ["robustness.pfn.odd-length"],
   "ignore-writable-descriptors": ["robustness.pfn.writable"],
   "deflate-keeps-pages": ["device.pfn.deflate", "device.bitmap.deflate"],
+  "offer-misc-without-stats": ["device.features.dependencies"],
+  "no-version-1": ["device.features.version-1"],
+  "no-any-layout": ["device.features.any-layout"],
 };
 
 /** Seed quirks used as mutants, with the guest they show on and the cases they must fail. */

@@ -23,6 +23,7 @@ export const V3_ALL: readonly FeatureName[] = [
   "VERSION_1",
   "EVENT_IDX",
   "INDIRECT_DESC",
+  "ANY_LAYOUT",
 ];
 
 /** The v3 balloon bits whose subsets the negotiation cases enumerate. */
@@ -34,7 +35,7 @@ export const V3_BALLOON_BITS: readonly FeatureName[] = [
   "MISC_VQ",
 ];
 
-const TRANSPORT: readonly FeatureName[] = ["VERSION_1", "EVENT_IDX", "INDIRECT_DESC"];
+const TRANSPORT: readonly FeatureName[] = ["VERSION_1", "EVENT_IDX", "INDIRECT_DESC", "ANY_LAYOUT"];
 
 function without(list: readonly FeatureName[], ...drop: FeatureName[]): FeatureName[] {
   return list.filter((f) => !drop.includes(f));
@@ -371,7 +372,9 @@ function negotiationScenarios(): DriverScenario[] {
     id: `drv.neg.${comboName(combo)}`,
     role: "driver" as const,
     profile: "v3" as const,
-    title: `The device offers ${comboName(combo)} (+ VERSION_1, EVENT_IDX, INDIRECT_DESC)`,
+    title: `The device offers ${
+      comboName(combo)
+    } (+ VERSION_1, EVENT_IDX, INDIRECT_DESC, ANY_LAYOUT)`,
     guestPages: SMALL,
     offer: [...combo, ...TRANSPORT],
     steps: [{ do: "probe" as const }, { do: "target" as const, pages: 300 }],

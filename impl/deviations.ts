@@ -49,7 +49,11 @@ export type DriverDeviation =
   | "stats-odd-length"
   | "missing-queue"
   | "ignore-page-bitmap"
-  | "bitmap-unnegotiated";
+  | "bitmap-unnegotiated"
+  | "stats-writable-first"
+  | "indirect-unnegotiated"
+  | "late-features"
+  | "decline-any-layout";
 
 /** What each driver deviation does. */
 export const DRIVER_DEVIATIONS: Readonly<Record<DriverDeviation, string>> = {
@@ -95,6 +99,11 @@ export const DRIVER_DEVIATIONS: Readonly<Record<DriverDeviation, string>> = {
   "missing-queue": "sets up one queue fewer than the negotiated features give",
   "ignore-page-bitmap": "sends PFN arrays although PAGE_BITMAP was negotiated",
   "bitmap-unnegotiated": "sends bitmap requests although PAGE_BITMAP was not negotiated",
+  "stats-writable-first":
+    "puts a device-writable descriptor before the readable one in its first stats chain",
+  "indirect-unnegotiated": "sends inflate requests through indirect tables without INDIRECT_DESC",
+  "late-features": "writes its features again, with one more bit, after FEATURES_OK",
+  "decline-any-layout": "declines ANY_LAYOUT when a transitional device offers it",
 };
 
 /** A deliberate mistake of a device. */
@@ -120,7 +129,10 @@ export type DeviceDeviation =
   | "used-len-bytes-read"
   | "pfn-trailing-bytes"
   | "ignore-writable-descriptors"
-  | "deflate-keeps-pages";
+  | "deflate-keeps-pages"
+  | "offer-misc-without-stats"
+  | "no-version-1"
+  | "no-any-layout";
 
 /** What each device deviation does. */
 export const DEVICE_DEVIATIONS: Readonly<Record<DeviceDeviation, string>> = {
@@ -146,4 +158,7 @@ export const DEVICE_DEVIATIONS: Readonly<Record<DeviceDeviation, string>> = {
   "pfn-trailing-bytes": "applies the whole PFNs of an array that ends in a partial entry",
   "ignore-writable-descriptors": "reads PFNs from device-writable descriptors too",
   "deflate-keeps-pages": "acks deflate requests without taking the pages out of the balloon",
+  "offer-misc-without-stats": "offers MISC_VQ without STATS_VQ, which it requires",
+  "no-version-1": "does not offer VERSION_1",
+  "no-any-layout": "does not offer ANY_LAYOUT although it supports the legacy interface",
 };

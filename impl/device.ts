@@ -130,6 +130,7 @@ const IMPLEMENTED: Readonly<Record<ProfileId, readonly FeatureName[]>> = {
     "VERSION_1",
     "EVENT_IDX",
     "INDIRECT_DESC",
+    "ANY_LAYOUT",
   ],
   "virtio-1.x": [
     "MUST_TELL_HOST",
@@ -138,6 +139,7 @@ const IMPLEMENTED: Readonly<Record<ProfileId, readonly FeatureName[]>> = {
     "VERSION_1",
     "EVENT_IDX",
     "INDIRECT_DESC",
+    "ANY_LAYOUT",
   ],
 };
 
@@ -217,12 +219,17 @@ export class BalloonDevice implements DeviceModel {
   constructor(options: DeviceOptions) {
     this.profile = options.profile ?? "v3";
     this.guestPages = options.guestPages;
-    this.deviceFeatures = featureMask(this.profile, options.offer ?? IMPLEMENTED[this.profile]);
+    const deviations = new Set(options.deviations ?? []);
+    let offer = [...(options.offer ?? IMPLEMENTED[this.profile])];
+    if (deviations.has("offer-misc-without-stats")) offer = offer.filter((f) => f !== "STATS_VQ");
+    if (deviations.has("no-version-1")) offer = offer.filter((f) => f !== "VERSION_1");
+    if (deviations.has("no-any-layout")) offer = offer.filter((f) => f !== "ANY_LAYOUT");
+    this.deviceFeatures = featureMask(this.profile, offer);
     this.configSize = structSize("virtio_balloon_config", this.profile);
     this.#queueSize = options.queueSize ?? 256;
     this.#onMalformed = options.onMalformed ?? "reject";
     this.#keepBytes = options.keepBytes ?? false;
-    this.deviations = new Set(options.deviations ?? []);
+    this.deviations = deviations;
   }
 
   /** Features the reference device implements for a profile. */

@@ -104,6 +104,7 @@ const IMPLEMENTED: Readonly<Record<ProfileId, readonly FeatureName[]>> = {
     "VERSION_1",
     "EVENT_IDX",
     "INDIRECT_DESC",
+    "ANY_LAYOUT",
   ],
   "virtio-1.x": [
     "MUST_TELL_HOST",
@@ -312,6 +313,7 @@ export class BalloonDriver {
     if (!asPostedLate) want = decide(want);
     if (this.#dev("accept-unoffered")) want |= featureMask(this.profile, ["RING_PACKED"]);
     if (this.#dev("ignore-version-1")) want = clear(want, "VERSION_1");
+    if (this.#dev("decline-any-layout")) want = clear(want, "ANY_LAYOUT");
     t.writeDriverFeatures(want);
     if (this.#dev("config-before-features-ok")) this.#updateActual();
     if (!t.isLegacy && !this.#dev("skip-features-ok")) {
@@ -320,6 +322,9 @@ export class BalloonDriver {
         t.writeStatus(STATUS.ACKNOWLEDGE | STATUS.DRIVER | STATUS.FAILED);
         return false;
       }
+    }
+    if (this.#dev("late-features")) {
+      t.writeDriverFeatures(want | featureMask(this.profile, ["RING_PACKED"]));
     }
     this.#negotiated = want;
     this.#features = asPostedLate ? decide(want) : want;
@@ -348,10 +353,11 @@ export class BalloonDriver {
       const rl = ringLayout(GuestMemory.addressOf(pfn), size);
       const features = { order: this.#order, eventIdx, indirect };
       t.setupQueue(i, rl, features);
+      const mine = this.#dev("indirect-unnegotiated") ? { ...features, indirect: true } : features;
       const role = layout[i]?.name ?? "unused";
       this.#queues.set(i, {
         name: role,
-        vq: new DriverQueue<Token>(this.guest.mem, rl, features),
+        vq: new DriverQueue<Token>(this.guest.mem, rl, mine),
         acked: new WaitQueue(`acked:${i}`),
       });
       if (role !== "unused") this.#roles.set(role, i);
@@ -369,7 +375,11 @@ export class BalloonDriver {
     // prime statsq and miscq before DRIVER_OK (R-04, B26), notify after it (G57)
     const statsIdx = this.#roles.get("statsq");
     if (statsIdx !== undefined) {
-      this.#addStatsBuffer(statsIdx, this.#dev("stats-empty-first") ? "empty" : "full");
+      this.#addStatsBuffer(
+        statsIdx,
+        this.#dev("stats-empty-first") ? "empty" : "full",
+        this.#dev("stats-writable-first"),
+      );
       if (this.#dev("stats-two-buffers")) this.#addStatsBuffer(statsIdx, "second");
       if (this.#dev("notify-before-driver-ok")) this.transport.notify(statsIdx);
     }
@@ -430,7 +440,11 @@ export class BalloonDriver {
       (queue === "inflateq" ? 0 : queue === "deflateq" ? HDR_SIZE : 2 * HDR_SIZE);
   }
 
-  #addStatsBuffer(index: number, kind: "full" | "empty" | "second" = "full"): void {
+  #addStatsBuffer(
+    index: number,
+    kind: "full" | "empty" | "second" = "full",
+    writableFirst = false,
+  ): void {
     let entries = kind === "empty" ? [] : this.#stats();
     if (this.#dev("stats-varying-subset") && this.#statsRound++ % 2 === 1) {
       entries = entries.slice(1);
@@ -439,7 +453,23 @@ export class BalloonDriver {
     if (this.#dev("stats-odd-length")) bytes = new Uint8Array([...bytes, 0, 0, 0, 0]);
     const addr = this.#scratch + (kind === "second" ? 512 : 256);
     this.#write(addr, bytes);
-    this.#queues.get(index)?.vq.add([{ addr, len: bytes.length }], [], "stats");
+    const vq = this.#queues.get(index)?.vq;
+    if (writableFirst && vq !== undefined) {
+      // a device-writable descriptor first, then the readable stats: breaks G29
+      const [a, b] = vq.peekFree(2) as [number, number];
+      const next = enumValue("virtq_desc_flags", "VIRTQ_DESC_F_NEXT");
+      const write = enumValue("virtq_desc_flags", "VIRTQ_DESC_F_WRITE");
+      vq.addRaw(
+        [
+          { index: a, addr: this.#scratch + 768, len: 8, flags: next | write, next: b },
+          { index: b, addr, len: bytes.length, flags: 0, next: 0 },
+        ],
+        a,
+        { token: "stats" },
+      );
+    } else {
+      vq?.add([{ addr, len: bytes.length }], [], "stats");
+    }
     this.counters.statsBuffers++;
   }
 
@@ -756,8 +786,9 @@ export class BalloonDriver {
       // while (vq->num_free < nr_buf) msleep(2);
       while (q.vq.numFree < out.length) yield { sleep: 2 };
     }
-    const indirect = out.length > q.vq.numFree &&
-      hasFeature(this.profile, this.#negotiated, "INDIRECT_DESC");
+    const indirect = (out.length > q.vq.numFree &&
+      hasFeature(this.profile, this.#negotiated, "INDIRECT_DESC")) ||
+      (queue === "inflateq" && this.#dev("indirect-unnegotiated"));
     q.vq.add(
       out,
       [],

@@ -147,7 +147,12 @@ export class DriverQueue<T> {
     return this.#ring.size;
   }
 
-  /** Free descriptors in the ring's table. */
+  /** The next `n` free descriptor indices (not taken; for {@link addRaw} callers). */
+  peekFree(n: number): number[] {
+    return this.#free.slice(-n).reverse();
+  }
+
+  /** Number of free descriptors. */
   get numFree(): number {
     return this.#free.length;
   }
