@@ -31,3 +31,10 @@ export { type DeviceRun, runDeviceScenario, type SendResult } from "./device_run
 export { DRIVER_CHECKS, type DriverCheck } from "./checks_driver.ts";
 export { DEVICE_CHECKS, type DeviceCheck } from "./checks_device.ts";
 export { specSummary } from "./summary.ts";
+export * from "./report_model.ts";
+export * from "./report_expect.ts";
+export * from "./report_terminal.ts";
+export * from "./report_json.ts";
+export * from "./report_junit.ts";
+export * from "./report_markdown.ts";
+export * from "./export.ts";
