@@ -626,10 +626,10 @@ export class BalloonDriver {
         const report = this.quirks.has("D-03") ? this.#balloon : got;
         yield* this.#sendBitmaps("inflateq", got, report);
       } else {
-        const report = got.clone();
+        let report = got;
         if (this.#dev("inflate-report-extra-page")) {
-          const extra = ((got.max() as number) + 1) % this.guest.mem.pages;
-          report.add(extra);
+          report = got.clone();
+          report.add(((got.max() as number) + 1) % this.guest.mem.pages);
         }
         yield* this.#sendPfns("inflateq", report);
       }
@@ -683,7 +683,7 @@ export class BalloonDriver {
   }
 
   *#sendPfns(queue: "inflateq" | "deflateq", pages: PageSet): TaskBody<void> {
-    const bytes = encodePfnArray([...pages], this.#order);
+    const bytes = encodePfnArray(pages.toArray(), this.#order);
     const addr = this.#scratch + 1024;
     this.#write(addr, bytes);
     yield* this.#tellHost(queue, [{ addr, len: bytes.length }], pages.min());

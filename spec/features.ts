@@ -231,8 +231,15 @@ export const TRANSPORT_FEATURES: readonly FeatureBit[] = [
 
 /** Every feature bit of one profile: its balloon bits followed by the transport bits. */
 export function featuresOf(profile: ProfileId): readonly FeatureBit[] {
-  return [...BALLOON_FEATURES, ...TRANSPORT_FEATURES].filter((f) => f.profiles.includes(profile));
+  let list = BY_PROFILE.get(profile);
+  if (list === undefined) {
+    list = [...BALLOON_FEATURES, ...TRANSPORT_FEATURES].filter((f) => f.profiles.includes(profile));
+    BY_PROFILE.set(profile, list);
+  }
+  return list;
 }
+
+const BY_PROFILE = new Map<ProfileId, readonly FeatureBit[]>();
 
 /** Looks a feature up by name in one profile; `undefined` if the profile does not define it. */
 export function findFeature(profile: ProfileId, name: FeatureName): FeatureBit | undefined {

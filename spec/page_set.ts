@@ -340,15 +340,38 @@ export class PageSet {
       const c = this.#chunks.get(k);
       if (c === undefined) continue;
       const base = k * CHUNK_PFNS;
-      for (let w = 0; w < CHUNK_WORDS; w++) {
+      let left = this.#counts.get(k) ?? 0;
+      for (let w = 0; w < CHUNK_WORDS && left > 0; w++) {
         let x = c[w] as number;
         while (x !== 0) {
           const b = ctz32(x);
           yield base + w * 32 + b;
+          left--;
           x &= x - 1;
         }
       }
     }
+  }
+
+  /** PFNs in ascending order, as an array (faster than iterating). */
+  toArray(): number[] {
+    const out: number[] = new Array(this.#size);
+    let i = 0;
+    for (const k of this.#keys()) {
+      const c = this.#chunks.get(k);
+      if (c === undefined) continue;
+      const base = k * CHUNK_PFNS;
+      let left = this.#counts.get(k) ?? 0;
+      for (let w = 0; w < CHUNK_WORDS && left > 0; w++) {
+        let x = c[w] as number;
+        while (x !== 0) {
+          out[i++] = base + w * 32 + ctz32(x);
+          left--;
+          x &= x - 1;
+        }
+      }
+    }
+    return out;
   }
 
   /** Maximal runs of consecutive PFNs, ascending. */
@@ -359,10 +382,12 @@ export class PageSet {
       const c = this.#chunks.get(k);
       if (c === undefined) continue;
       const base = k * CHUNK_PFNS;
-      for (let w = 0; w < CHUNK_WORDS; w++) {
+      let left = this.#counts.get(k) ?? 0;
+      for (let w = 0; w < CHUNK_WORDS && left > 0; w++) {
         const x = c[w] as number;
         const p0 = base + w * 32;
         if (x === 0) continue;
+        left -= popcount32(x);
         if (x === 0xffffffff) {
           if (start >= 0 && next === p0) {
             next = p0 + 32;

@@ -143,3 +143,25 @@ Deno.test("PageSet.lowest() returns the n smallest members (property)", () => {
     ),
   );
 });
+
+Deno.test("PageSet.toArray() equals iteration, and orWords() equals orWord() (property)", () => {
+  fc.assert(
+    fc.property(
+      fc.uniqueArray(fc.integer({ min: 0, max: 300_000 }), { maxLength: 200 }),
+      fc.array(fc.integer({ min: 0, max: 0xffffffff }), { maxLength: 40 }),
+      fc.integer({ min: 0, max: 10_000 }).map((x) => x * 32),
+      (pfns, words, at) => {
+        const s = PageSet.of(pfns);
+        assert.deepEqual(s.toArray(), [...s]);
+        const a = s.clone();
+        const b = s.clone();
+        const addedA = a.orWords(at, new Uint32Array(words));
+        let addedB = 0;
+        words.forEach((w, i) => (addedB += b.orWord(at + 32 * i, w)));
+        assert.equal(addedA, addedB);
+        assert.ok(a.equals(b));
+        assert.equal(a.size, b.size);
+      },
+    ),
+  );
+});

@@ -7,7 +7,14 @@
 import { constantValue } from "./constants.ts";
 import { ProtocolError } from "./errors.ts";
 import { PFN_ARRAY } from "./payloads.ts";
-import { type ByteOrder, readScalar, wireSize, writeScalar } from "./wire.ts";
+import {
+  type ByteOrder,
+  isLittleEndian,
+  readScalar,
+  wireMax,
+  wireSize,
+  writeScalar,
+} from "./wire.ts";
 
 /**
  * Encodes PFNs as a PFN array.
@@ -25,15 +32,18 @@ export function encodePfnArray(pfns: readonly number[], order: ByteOrder): Uint8
   const size = wireSize(PFN_ARRAY.element);
   const out = new Uint8Array(pfns.length * size);
   const view = new DataView(out.buffer);
-  pfns.forEach((p, i) => {
-    try {
-      writeScalar(view, i * size, PFN_ARRAY.element, order, p);
-    } catch {
+  const max = Number(wireMax(PFN_ARRAY.element));
+  const le = isLittleEndian(PFN_ARRAY.element, order);
+  for (let i = 0; i < pfns.length; i++) {
+    const p = pfns[i] as number;
+    if (!Number.isInteger(p) || p < 0 || p > max) {
       throw new RangeError(
         `Cannot encode pfn_array: pfns[${i}] is ${p}, expected a PFN below 2^32 (a 32-bit PFN covers 16 TiB)`,
       );
     }
-  });
+    if (size === 4) view.setUint32(i * size, p, le);
+    else writeScalar(view, i * size, PFN_ARRAY.element, order, p);
+  }
   return out;
 }
 
