@@ -38,3 +38,4 @@ export * from "./report_json.ts";
 export * from "./report_junit.ts";
 export * from "./report_markdown.ts";
 export * from "./export.ts";
+export * from "./register.ts";
