@@ -98,6 +98,11 @@ export function planWindows(
   const min = range.min();
   const max = range.max();
   if (min === undefined || max === undefined) return [];
+  if (!Number.isInteger(options.nrBitmaps) || options.nrBitmaps < 1) {
+    throw new RangeError(
+      `Cannot plan bitmap windows with ${options.nrBitmaps} bitmaps: expected at least 1`,
+    );
+  }
   const g = options.granularity;
   let limit = PFNS_PER_BMAP * options.nrBitmaps;
   if (options.maxChunks !== undefined && options.maxChunks > 0) {
@@ -158,6 +163,9 @@ export function planReply(
   nrBitmaps: number,
   quirks: ReadonlySet<QuirkId>,
 ): PlannedReplyChunk[] {
+  if (!Number.isInteger(nrBitmaps) || nrBitmaps < 1) {
+    throw new RangeError(`Cannot plan a reply with ${nrBitmaps} bitmaps: expected at least 1`);
+  }
   const limit = PFNS_PER_BMAP * nrBitmaps;
   const out: PlannedReplyChunk[] = [];
   for (let pfn = 0;; pfn += limit) {

@@ -202,6 +202,8 @@ export class BalloonDriver {
   #stopUpdate = false;
   #unregisterOom: (() => void) | undefined;
   #lockHeld = false;
+  #nextTicket = 0;
+  #serving = 0;
   #lockQ = new WaitQueue("balloon_lock");
   #works = new Map<string, "queued" | "running" | "rerun">();
   #sharedHeader: BitmapHeader | undefined;
@@ -328,8 +330,8 @@ export class BalloonDriver {
     }
     this.#negotiated = want;
     this.#features = asPostedLate ? decide(want) : want;
-    // bitmaps: page_bitmap[0] at probe
-    if (this.#useBitmap) this.#extendBitmaps(1);
+    // page_bitmap[0] at probe, for bitmap inflates and for misc replies (as the seed's probe does)
+    if (this.#useBitmap || this.#has("MISC_VQ")) this.#extendBitmaps(1);
     // queues
     const usedSet = new Set(featureNames(this.profile, this.#features));
     const layout = queueLayout(this.profile, usedSet);
@@ -545,13 +547,16 @@ export class BalloonDriver {
     else this.guest.sched.spawn(`driver:${name}`, run());
   }
 
+  /** balloon_lock, a fair (ticket) mutex: waiters get it in arrival order. */
   *#lock(): TaskBody<void> {
-    while (this.#lockHeld) yield { on: this.#lockQ };
+    const ticket = this.#nextTicket++;
+    while (this.#lockHeld || this.#serving !== ticket) yield { on: this.#lockQ };
     this.#lockHeld = true;
   }
 
   #unlock(): void {
     this.#lockHeld = false;
+    this.#serving++;
     this.#lockQ.wakeAll();
   }
 
@@ -881,6 +886,7 @@ export class BalloonDriver {
       if (this.#bitmaps.length <= 1) this.#extendBitmaps(this.#wantedBitmaps());
     }
     if (this.#bitmaps.length === 0) this.#extendBitmaps(1);
+    if (this.#bitmaps.length === 0) return; // no memory for even one bitmap: no reply (the buffer is re-posted)
     yield* this.#lock();
     try {
       const maxPfn = this.guest.alloc.maxPfn;
@@ -922,9 +928,10 @@ export class BalloonDriver {
    */
   *migratePage(oldPfn: number): TaskBody<boolean> {
     const ppp = this.#pagesPerPage;
-    if (!this.#balloon.has(oldPfn)) return false;
     yield* this.#lock();
     try {
+      // checked under the lock: a deflate may have taken the page while we waited for it
+      if (!this.#balloon.has(oldPfn)) return false;
       const fresh = this.#allocGuestPages(1);
       if (fresh.size === 0) return false;
       const old = new PageSet();

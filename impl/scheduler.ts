@@ -239,14 +239,16 @@ export class Scheduler {
   }
 
   /**
-   * Runs tasks until the system is idle or `maxSteps` steps have run.
+   * Runs tasks until the system is idle, `stopWhen()` holds, or `maxSteps`
+   * steps have run.
    * Advances the virtual clock to the next sleeper when nothing else can run,
    * but never past `until` (virtual ms) when given.
    */
-  run(options: { maxSteps?: number; until?: number } = {}): RunResult {
+  run(options: { maxSteps?: number; until?: number; stopWhen?: () => boolean } = {}): RunResult {
     const max = options.maxSteps ?? 10_000_000;
     let steps = 0;
     while (steps < max) {
+      if (options.stopWhen?.()) break;
       const t = this.#runnable.shift();
       if (t !== undefined) {
         this.#step(t);
