@@ -565,6 +565,42 @@ function allChecks(): Record<string, DriverCheck> {
       return out.length > 0 ? out : [ok(rule, `${n} inflate requests, each page once`)];
     },
 
+    /** S-06 / S-07: inflates name pages not yet in the balloon, deflates pages in it. */
+    "balloon-set": (run, p) => {
+      const what = String(p["what"]);
+      const rule = what === "inflate" ? "S-06" : "S-07";
+      const replay = new BalloonReplay();
+      const out: Finding[] = [];
+      let n = 0;
+      for (const e of run.trace) {
+        if (e.kind === "request" && (e as RequestEvent).what === what) {
+          const r = e as RequestEvent;
+          const pages = r.pages as PageSet;
+          n++;
+          const inBalloon = pages.intersectionSize(replay.pages);
+          const wrong = what === "inflate" ? inBalloon : pages.size - inBalloon;
+          if (wrong > 0) {
+            const first = what === "inflate"
+              ? pages.toArray().find((q) => replay.pages.has(q))
+              : pages.toArray().find((q) => !replay.pages.has(q));
+            const evidence = chainEvidence(run, r);
+            out.push(
+              bad(
+                rule,
+                `a ${what} request names ${wrong} pages ${
+                  what === "inflate" ? "already in" : "not in"
+                } the balloon (first: PFN ${first})`,
+                evidence ? { evidence } : {},
+              ),
+            );
+          }
+        }
+        replay.apply(e);
+      }
+      if (n === 0) return none(rule, `${what} request`);
+      return out.length > 0 ? out : [ok(rule, `${n} ${what} requests checked against the balloon`)];
+    },
+
     /** R-01 / G08 / G09 / G60a: the features written. */
     "features-written": (run, p) => {
       const rule = String(p["rule"] ?? "G08");

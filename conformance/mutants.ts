@@ -105,6 +105,11 @@ const DRIVER_KILLS: Readonly<Record<DriverDeviation, readonly string[]>> = {
   "indirect-unnegotiated": ["ring.chains.no-indirect-unnegotiated"],
   "late-features": ["negotiation.init.no-late-features"],
   "decline-any-layout": ["negotiation.any-layout"],
+  "inflate-repeat-page": ["balloon.inflate.not-in-balloon.pfn"],
+  "deflate-extra-page": [
+    "balloon.deflate.in-balloon.pfn",
+    "balloon.deflate.in-balloon.bitmap",
+  ],
 };
 
 /** Cases each device deviation must fail. */
@@ -154,7 +159,10 @@ const QUIRK_MUTANTS: readonly {
 }[] = [
   { quirk: "D-01", kills: ["inflate.bitmap.chain-length", "actual.bitmap.equals-balloon"] },
   { quirk: "D-02", kills: ["inflate.bitmap.single-pages"] },
-  { quirk: "D-03", kills: ["inflate.bitmap.new-pages-only"] },
+  {
+    quirk: "D-03",
+    kills: ["inflate.bitmap.new-pages-only", "balloon.inflate.not-in-balloon.bitmap"],
+  },
   { quirk: "D-04", kills: ["misc.hints-complete"] },
   { quirk: "D-05", kills: ["misc.deferred"] },
   { quirk: "D-06", kills: ["misc.bad-request.reposted"] },

@@ -53,7 +53,9 @@ export type DriverDeviation =
   | "stats-writable-first"
   | "indirect-unnegotiated"
   | "late-features"
-  | "decline-any-layout";
+  | "decline-any-layout"
+  | "inflate-repeat-page"
+  | "deflate-extra-page";
 
 /** What each driver deviation does. */
 export const DRIVER_DEVIATIONS: Readonly<Record<DriverDeviation, string>> = {
@@ -104,6 +106,8 @@ export const DRIVER_DEVIATIONS: Readonly<Record<DriverDeviation, string>> = {
   "indirect-unnegotiated": "sends inflate requests through indirect tables without INDIRECT_DESC",
   "late-features": "writes its features again, with one more bit, after FEATURES_OK",
   "decline-any-layout": "declines ANY_LAYOUT when a transitional device offers it",
+  "inflate-repeat-page": "names again, in each inflate, the lowest page already in the balloon",
+  "deflate-extra-page": "names, in each deflate, one page above the ones it gives back",
 };
 
 /** A deliberate mistake of a device. */

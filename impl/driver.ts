@@ -625,6 +625,7 @@ export class BalloonDriver {
       if (!this.#has("DEFLATE_ON_OOM") || this.#dev("managed-count-ignores-doom")) {
         this.guest.alloc.adjustManagedPageCount(-got.size);
       }
+      const before = this.#balloon.min();
       this.#balloon.unionWith(got);
       if (this.#dev("actual-before-ack")) this.#updateActual();
       if (this.#useBitmap) {
@@ -635,6 +636,10 @@ export class BalloonDriver {
         if (this.#dev("inflate-report-extra-page")) {
           report = got.clone();
           report.add(((got.max() as number) + 1) % this.guest.mem.pages);
+        }
+        if (this.#dev("inflate-repeat-page") && before !== undefined) {
+          report = got.clone();
+          report.add(before);
         }
         yield* this.#sendPfns("inflateq", report);
       }
@@ -662,10 +667,15 @@ export class BalloonDriver {
       // tell the host first, then release (R-11, R-12a)
       const early = this.#dev("release-before-ack");
       if (early) this.#release(pages);
+      let report = pages;
+      if (this.#dev("deflate-extra-page")) {
+        report = pages.clone();
+        report.add(((pages.max() as number) + 1) % this.guest.mem.pages);
+      }
       if (this.#dev("deflate-silently")) {
         // says nothing to the host
-      } else if (this.#useBitmap) yield* this.#sendBitmaps("deflateq", pages, pages);
-      else yield* this.#sendPfns("deflateq", pages);
+      } else if (this.#useBitmap) yield* this.#sendBitmaps("deflateq", pages, report);
+      else yield* this.#sendPfns("deflateq", report);
       if (!early) this.#release(pages);
       return pages.size;
     } finally {

@@ -373,6 +373,49 @@ export const SUITE_RULES: readonly Rule[] = [
     defects: ["D-13"],
   },
   {
+    id: "S-06",
+    source: {
+      kind: "suite",
+      rationale:
+        "Inflating a page that is already in the balloon means the driver lost track of it (the seed's D-03 does it); the spec's prose assumes each inflated page is a page the guest gives up",
+    },
+    role: "driver",
+    level: "MUST NOT",
+    condition: { always: true },
+    profiles: BOTH,
+    statement:
+      "Name on inflateq a page that is already in the balloon (inflated and not deflated since)",
+    defects: ["D-03"],
+  },
+  {
+    id: "S-07",
+    source: {
+      kind: "suite",
+      rationale:
+        "A deflate of a page that was never inflated tells the host to give back memory it never took: the driver's and the host's views disagree",
+    },
+    role: "driver",
+    level: "MUST NOT",
+    condition: { always: true },
+    profiles: BOTH,
+    statement: "Name on deflateq a page that is not in the balloon",
+    defects: ["D-12"],
+  },
+  {
+    id: "S-08",
+    source: {
+      kind: "suite",
+      rationale:
+        "Free page reporting hands free pages to the host; a page in the balloon is not free guest memory, and reporting it makes the host account it twice",
+    },
+    role: "driver",
+    level: "MUST NOT",
+    condition: { feature: "PAGE_REPORTING" },
+    profiles: ["virtio-1.x"],
+    statement: "Report on reporting_vq a page that is in the balloon",
+    defects: [],
+  },
+  {
     id: "S-05",
     source: {
       kind: "suite",
