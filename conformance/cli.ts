@@ -16,6 +16,7 @@ import type { QuirkId } from "../impl/mod.ts";
 import { caseById, caseLevel, CASES } from "./cases.ts";
 import { NOT_CHECKED } from "./coverage.ts";
 import { casesDocument, casesSchema } from "./export.ts";
+import { isPassive, passiveMain, PassiveUsageError } from "./passive_cli.ts";
 import { matchesPattern, MUTANTS, QUIRKS_NOT_MUTANTS } from "./mutants.ts";
 import { type ExpectList, ExpectListError, parseExpectList } from "./report_expect.ts";
 import { jsonReport } from "./report_json.ts";
@@ -58,6 +59,12 @@ Flags:
   --export DIR      write DIR/cases.json and DIR/cases.schema.json (the cases as
                     data for other runners) and exit without running
   --help            print this text
+
+Passive checking (see 'deno task conform --trace x --help'):
+  --trace FILE          check a recorded trace (JSON lines, plain or .gz)
+  --qemu-trace FILE     check a QEMU trace log of the balloon
+  --target qemu-linux   boot Debian's QEMU + Linux (installed when missing)
+                        and check what QEMU records
 
 Exit codes: 0 every target under test passed and every mutant failed the cases
 it declares; 1 otherwise; 2 usage error.
@@ -367,6 +374,7 @@ function colorWanted(): boolean {
 }
 
 async function main(args: readonly string[]): Promise<number> {
+  if (isPassive(args)) return await passiveMain(args);
   const o = await parseOptions(args);
   if (o === "help") {
     console.log(USAGE);
@@ -437,7 +445,7 @@ if (import.meta.main) {
   try {
     code = await main(Deno.args);
   } catch (e) {
-    const msg = e instanceof UsageError
+    const msg = e instanceof UsageError || e instanceof PassiveUsageError
       ? e.message
       : `internal error: ${e instanceof Error ? e.message : String(e)}`;
     console.error(`error: ${msg}`);

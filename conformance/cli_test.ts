@@ -187,3 +187,102 @@ cliTest("--export writes cases that validate against the exported schema", async
     assert.equal(validate(doc), false);
   });
 });
+
+// ---- passive mode: --trace, --qemu-trace (the qemu-linux target boots QEMU: run by .ci/run) ----
+
+const QEMU_LOG = new URL("./testdata/qemu-small.log.gz", import.meta.url).pathname;
+const EXPECTED = new URL("./qemu/expected-failures.txt", import.meta.url).pathname;
+
+cliTest(
+  "--qemu-trace checks a real QEMU log: a per-rule table, G57 and G05 fail with their log lines",
+  async () => {
+    await withTempDir(async (dir) => {
+      const r = await conform("--qemu-trace", QEMU_LOG, "--report", "json,markdown", "--out", dir);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(
+        r.stdout,
+        /^passive check of qemu-trace .*qemu-small\.log\.gz · profile virtio-1\.x/,
+      );
+      assert.match(
+        r.stdout,
+        /^G57 +MUST NOT +driver +FAIL +1 notification before DRIVER_OK \(queue 2\)$/m,
+      );
+      assert.match(r.stdout, /^ +log line 23, trace line \d+: \{"type":"notify","queue":2\}$/m);
+      assert.match(
+        r.stdout,
+        /^S-07 +MUST NOT +driver +pass +\d+ deflate requests, each naming balloon pages$/m,
+      );
+      assert.match(r.stdout, /^11 pass, 2 fail, \d+ not observable · FAILED$/m);
+      const json = JSON.parse(await Deno.readTextFile(`${dir}/passive.json`));
+      assert.equal(json.ok, false);
+      assert.deepEqual(json.unexpectedFailures, ["G05", "G57"]);
+      const g05 = json.rules.find((x: { rule: string }) => x.rule === "G05");
+      assert.match(g05.evidence[0].place, /^log line 24, trace line \d+$/);
+      assert.match(
+        await Deno.readTextFile(`${dir}/passive.md`),
+        /^\| G57 \| MUST NOT \| driver \| fail \|/m,
+      );
+    });
+  },
+);
+
+cliTest(
+  "--trace with the expected-failure list passes; a stale line in the list fails the run",
+  async () => {
+    await withTempDir(async (dir) => {
+      const { importQemuTrace } = await import("./qemu/import.ts");
+      const { formatTrace, readMaybeGzip } = await import("./trace_format.ts");
+      const trace = `${dir}/t.jsonl`;
+      await Deno.writeTextFile(
+        trace,
+        formatTrace(importQemuTrace(await readMaybeGzip(QEMU_LOG)).trace),
+      );
+      const expect = `${dir}/expect.txt`;
+      await Deno.writeTextFile(expect, "G57\nG05\n");
+      const ok = await conform("--trace", trace, "--expect-fail", expect);
+      assert.equal(ok.code, 0, ok.stdout);
+      assert.match(ok.stdout, /^G57 +MUST NOT +driver +FAIL \(expected\)/m);
+      assert.match(ok.stdout, /2 fail \(2 expected\).* · OK$/m);
+      await Deno.writeTextFile(expect, "G57\nG05\nG02  # not broken\n");
+      const stale = await conform("--trace", trace, "--expect-fail", expect);
+      assert.equal(stale.code, 1);
+      assert.match(
+        stale.stdout,
+        /expect\.txt:3: lists rule G02 as failing, but it is pass: remove the line/,
+      );
+      // the qemu-linux list applies to the qemu-linux target only
+      const other = await conform("--trace", trace, "--expect-fail", EXPECTED);
+      assert.equal(other.code, 1);
+    });
+  },
+);
+
+cliTest("passive mode: bad flags and files are named, exit code 2", async () => {
+  await withTempDir(async (dir) => {
+    const bad = `${dir}/bad.jsonl`;
+    await Deno.writeTextFile(
+      bad,
+      '{"type":"header","format":"virtio-balloon-trace","version":1,"source":"x","profile":"virtio-1.x"}\n{"type":"used","t":1,"queue":0,"elem":"0x1"}\n',
+    );
+    const cases: [string[], RegExp][] = [
+      [["--trace", `${dir}/missing.jsonl`], /--trace '.*missing\.jsonl': cannot read the file/],
+      [["--trace", bad], /--trace '.*bad\.jsonl': Line 2: used event needs a number "len"/],
+      [
+        ["--qemu-trace", QEMU_LOG, "--guest-pages", "lots"],
+        /--guest-pages 'lots' is not valid: expected a positive integer/,
+      ],
+      [["--qemu-trace", QEMU_LOG, "--vdev", "balloon"], /--vdev 'balloon' is not valid/],
+      [
+        ["--trace", bad, "--qemu-trace", QEMU_LOG],
+        /--trace and --qemu-trace: expected exactly one of/,
+      ],
+      [["--trace", bad, "--report", "junit"], /'junit' is not a format of passive mode/],
+      [["--qemu-trace", QEMU_LOG, "--profile", "v9"], /--profile 'v9' is not a profile/],
+    ];
+    for (const [args, re] of cases) {
+      const r = await conform(...args);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stdout}`);
+      assert.match(r.stderr, re);
+    }
+  });
+});

@@ -39,3 +39,21 @@ export * from "./report_junit.ts";
 export * from "./report_markdown.ts";
 export * from "./export.ts";
 export * from "./register.ts";
+export * from "./trace_format.ts";
+export { checkTrace, TRACE_RULES, type TraceRuleResult } from "./trace_check.ts";
+export {
+  passiveJson,
+  passiveMarkdown,
+  type PassiveOutcome,
+  passiveOutcome,
+  type PassiveRun,
+  type PassiveSection,
+  passiveTerminal,
+  type PassiveTerminalOptions,
+} from "./trace_report.ts";
+export {
+  type ImportOptions,
+  type ImportProblem,
+  importQemuTrace,
+  type ImportResult,
+} from "./qemu/import.ts";

@@ -1,0 +1,377 @@
+/**
+ * The `qemu-linux` target: Debian's QEMU and Linux, booted for real under
+ * TCG, driven through QMP and the guest's command channel, and checked from
+ * what QEMU's trace log records.
+ *
+ * Two guests run one after the other:
+ * - guest A (1 GiB, deflate-on-oom and free-page-reporting on): stats
+ *   polling; inflate to half of RAM and back; a guest that dirties 600 MiB,
+ *   frees it, then is inflated to half (the host's resident memory must
+ *   drop); a target that leaves too little memory for what the guest then
+ *   writes, so that it deflates on its own;
+ * - guest B (512 MiB, both off): inflate to half and back, and the same
+ *   memory pressure, under which the guest must not deflate.
+ *
+ * @module
+ */
+
+import { featureMask, type FeatureName, featuresOf, type ProfileId } from "../../spec/mod.ts";
+import { checkTrace, type TraceRuleResult } from "../trace_check.ts";
+import { formatTrace, type Trace, type TraceEvent } from "../trace_format.ts";
+import { ensureGuestAssets, ensureQemu, type GuestAssets } from "./assets.ts";
+import { importQemuTrace } from "./import.ts";
+import { Vm } from "./vm.ts";
+
+const MIB = 2 ** 20;
+
+/** What one guest run measured. */
+export interface GuestRun {
+  /** Name (A or B). */
+  readonly name: string;
+  /** What it exercised. */
+  readonly title: string;
+  /** Balloon device properties. */
+  readonly balloon: Readonly<Record<string, string>>;
+  /** Per-rule verdicts from its trace. */
+  readonly results: readonly TraceRuleResult[];
+  /** Measurements, in words. */
+  readonly facts: readonly string[];
+  /** Problems found while importing the trace. */
+  readonly importProblems: readonly string[];
+  /** An error that stopped the run (boot failure, timeout), with the console log. */
+  readonly error?: string;
+  /** Seconds the guest ran. */
+  readonly seconds: number;
+  /** Its trace, in the suite's format. */
+  readonly trace?: Trace;
+  /** Where its trace (suite format, gzipped) was written. */
+  readonly tracePath?: string;
+}
+
+/** The whole qemu-linux run. */
+export interface QemuLinuxRun {
+  /** Versions tested. */
+  readonly versions: Readonly<Record<string, string>>;
+  /** The guests. */
+  readonly guests: readonly GuestRun[];
+  /** Verdicts merged over the guests: fail if any fails, pass if any passes, else not observable. */
+  readonly results: readonly TraceRuleResult[];
+  /** Seconds for everything, setup included. */
+  readonly seconds: number;
+  /** Setup error (QEMU or the guest could not be obtained). */
+  readonly error?: string;
+}
+
+/** Options of {@link runQemuLinux}. */
+export interface QemuLinuxOptions {
+  /** Cache for the Debian packages and the initramfs. */
+  readonly cacheDir: string;
+  /** Where console logs and traces go. */
+  readonly outDir: string;
+  /** Progress messages. */
+  readonly log: (s: string) => void;
+}
+
+const QEMU_NAMES: Readonly<Record<string, FeatureName>> = {
+  VIRTIO_BALLOON_F_MUST_TELL_HOST: "MUST_TELL_HOST",
+  VIRTIO_BALLOON_F_STATS_VQ: "STATS_VQ",
+  VIRTIO_BALLOON_F_DEFLATE_ON_OOM: "DEFLATE_ON_OOM",
+  VIRTIO_BALLOON_F_FREE_PAGE_HINT: "FREE_PAGE_HINT",
+  VIRTIO_BALLOON_F_PAGE_POISON: "PAGE_POISON",
+  VIRTIO_BALLOON_F_REPORTING: "PAGE_REPORTING",
+  VIRTIO_RING_F_EVENT_IDX: "EVENT_IDX",
+  VIRTIO_RING_F_INDIRECT_DESC: "INDIRECT_DESC",
+  VIRTIO_F_VERSION_1: "VERSION_1",
+  VIRTIO_F_ANY_LAYOUT: "ANY_LAYOUT",
+  VIRTIO_F_NOTIFY_ON_EMPTY: "NOTIFY_ON_EMPTY",
+  VIRTIO_F_IOMMU_PLATFORM: "ACCESS_PLATFORM",
+  VIRTIO_F_ACCESS_PLATFORM: "ACCESS_PLATFORM",
+  VIRTIO_F_RING_PACKED: "RING_PACKED",
+  VIRTIO_F_RING_RESET: "RING_RESET",
+};
+
+/** Turns x-query-virtio-status feature lists into a mask under a profile. */
+function maskOf(
+  profile: ProfileId,
+  f: { "dev-features"?: string[]; transports?: string[]; "unknown-dev-features"?: number },
+): bigint {
+  const names: FeatureName[] = [];
+  for (const s of [...(f["dev-features"] ?? []), ...(f.transports ?? [])]) {
+    const n = QEMU_NAMES[s.split(":")[0] ?? ""];
+    if (n !== undefined && featuresOf(profile).some((x) => x.name === n)) names.push(n);
+  }
+  return featureMask(profile, names) | BigInt(f["unknown-dev-features"] ?? 0);
+}
+
+/** The features QEMU offered and the guest accepted (QMP x-query-virtio-status), as a trace event. */
+export async function featuresEvent(vm: Vm): Promise<TraceEvent | undefined> {
+  const s = await vm.qmp.execute("x-query-virtio-status", {
+    path: "/machine/peripheral/balloon0/virtio-backend",
+  })
+    .catch(() => undefined) as
+      | { "guest-features"?: Record<string, unknown>; "host-features"?: Record<string, unknown> }
+      | undefined;
+  if (s === undefined) return undefined;
+  return {
+    type: "features",
+    t: Date.now() / 1000,
+    offered: "0x" + maskOf("virtio-1.x", s["host-features"] ?? {}).toString(16),
+    negotiated: "0x" + maskOf("virtio-1.x", s["guest-features"] ?? {}).toString(16),
+  };
+}
+
+async function gzipWrite(path: string, text: string): Promise<void> {
+  const stream = new Blob([text]).stream().pipeThrough(new CompressionStream("gzip"));
+  await Deno.writeFile(path, new Uint8Array(await new Response(stream).arrayBuffer()));
+}
+
+interface GuestPlan {
+  readonly name: string;
+  readonly title: string;
+  readonly memMiB: number;
+  readonly balloon: Readonly<Record<string, string>>;
+  readonly steps: (vm: Vm, facts: string[], log: (s: string) => void) => Promise<void>;
+}
+
+async function expectBalloon(
+  vm: Vm,
+  bytes: number,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  await vm.balloon(bytes);
+  const got = await vm.waitBalloon(bytes, timeoutMs);
+  if (got !== bytes) {
+    throw new Error(
+      `${what}: the guest-visible RAM is ${got / MIB} MiB after ${timeoutMs / 1000} s, expected ${
+        bytes / MIB
+      } MiB`,
+    );
+  }
+}
+
+const PLANS: readonly GuestPlan[] = [
+  {
+    name: "A",
+    title: "1 GiB guest, deflate-on-oom and free-page-reporting on",
+    memMiB: 1024,
+    balloon: { "deflate-on-oom": "on", "free-page-reporting": "on" },
+    steps: async (vm, facts, log) => {
+      log("A: stats polling");
+      await vm.qmp.execute("qom-set", {
+        path: "/machine/peripheral/balloon0",
+        property: "guest-stats-polling-interval",
+        value: 1,
+      });
+      await new Promise((r) => setTimeout(r, 3500));
+      const stats = await vm.qmp.execute("qom-get", {
+        path: "/machine/peripheral/balloon0",
+        property: "guest-stats",
+      }) as {
+        stats?: Record<string, number>;
+        "last-update"?: number;
+      };
+      const known = Object.entries(stats.stats ?? {}).filter(([, v]) => v !== -1).length;
+      facts.push(
+        `stats polling: ${known} statistics reported, last update ${
+          stats["last-update"] ?? "never"
+        }`,
+      );
+      log("A: inflate to half of RAM and back");
+      let t = Date.now();
+      await expectBalloon(vm, 512 * MIB, 60_000, "inflate to 512 MiB");
+      facts.push(`inflate 1024 → 512 MiB: ${((Date.now() - t) / 1000).toFixed(1)} s`);
+      t = Date.now();
+      await expectBalloon(vm, 1024 * MIB, 60_000, "deflate to 1024 MiB");
+      facts.push(`deflate back to 1024 MiB: ${((Date.now() - t) / 1000).toFixed(1)} s`);
+      log("A: dirty 600 MiB, free it, inflate to half");
+      await vm.command("dirty 600", 120_000);
+      const dirty = await vm.rssKiB();
+      await vm.command("free", 60_000);
+      await expectBalloon(vm, 512 * MIB, 60_000, "inflate after dirtying");
+      const after = await vm.rssKiB();
+      facts.push(
+        `host RSS: ${Math.round(dirty / 1024)} MiB after the guest dirtied 600 MiB, ${
+          Math.round(after / 1024)
+        } MiB after freeing it and inflating to 512 MiB (${
+          after < dirty - 200 * 1024 ? "dropped" : "DID NOT DROP"
+        })`,
+      );
+      await expectBalloon(vm, 1024 * MIB, 60_000, "deflate after dirtying");
+      log("A: memory pressure with deflate-on-oom");
+      await expectBalloon(vm, 384 * MIB, 60_000, "inflate to 384 MiB");
+      await vm.command("dirty 500", 180_000);
+      const visible = await vm.queryBalloon();
+      facts.push(
+        `deflate-on-oom: target 384 MiB, the guest wrote 500 MiB; guest-visible RAM then ${
+          visible / MIB
+        } MiB (the guest deflated ${(visible - 384 * MIB) / MIB} MiB on its own)`,
+      );
+    },
+  },
+  {
+    name: "B",
+    title: "512 MiB guest, deflate-on-oom and free-page-reporting off",
+    memMiB: 512,
+    balloon: { "deflate-on-oom": "off", "free-page-reporting": "off" },
+    steps: async (vm, facts, log) => {
+      log("B: inflate to half of RAM and back");
+      await expectBalloon(vm, 256 * MIB, 60_000, "inflate to 256 MiB");
+      await expectBalloon(vm, 512 * MIB, 60_000, "deflate to 512 MiB");
+      log("B: memory pressure without deflate-on-oom");
+      await expectBalloon(vm, 256 * MIB, 60_000, "inflate to 256 MiB");
+      // Without DEFLATE_ON_OOM the kernel's OOM killer, not the balloon, answers an
+      // out-of-memory guest, and tmpfs pages cannot be reclaimed: it would end in a
+      // panic. So the guest fills what it has left but 24 MiB, under which it must
+      // reclaim its caches and not touch the balloon.
+      const avail = availableMiB(await vm.command("meminfo", 30_000));
+      const fill = Math.max(1, avail - 24);
+      await vm.command(`dirty ${fill}`, 180_000);
+      const visible = await vm.queryBalloon();
+      facts.push(
+        `no deflate-on-oom: target 256 MiB, ${avail} MiB available, the guest wrote ${fill} MiB; guest-visible RAM then ${
+          visible / MIB
+        } MiB (${visible === 256 * MIB ? "the balloon held" : "the guest deflated"})`,
+      );
+      await vm.command("free", 60_000);
+      await expectBalloon(vm, 512 * MIB, 60_000, "deflate to 512 MiB");
+    },
+  },
+];
+
+/** Reads MemAvailable (whole MiB) from the guest's `meminfo` answer. */
+export function availableMiB(answer: string): number {
+  const m = /MemAvailable:\s*(\d+) kB/.exec(answer);
+  if (m === null) {
+    throw new Error(`meminfo: no MemAvailable in the guest's answer ${JSON.stringify(answer)}`);
+  }
+  return Math.floor(Number(m[1]) / 1024);
+}
+
+/**
+ * Merges per-guest verdicts: fail wins, then pass, then not observable; the
+ * detail names each guest that decided the rule.
+ *
+ * @example
+ * ```ts
+ * import { mergeResults } from "./target.ts";
+ * import assert from "node:assert/strict";
+ * const r = (verdict: "pass" | "fail" | "not-observable", detail: string) => [{ rule: "G02", verdict, detail, evidence: [] }];
+ * const m = mergeResults([{ name: "A", results: r("pass", "3 writes") }, { name: "B", results: r("not-observable", "none") }]);
+ * assert.deepEqual(m[0], { rule: "G02", verdict: "pass", detail: "A: 3 writes", evidence: [] });
+ * ```
+ */
+export function mergeResults(
+  lists: readonly { readonly name: string; readonly results: readonly TraceRuleResult[] }[],
+): TraceRuleResult[] {
+  const by = new Map<string, { name: string; r: TraceRuleResult }[]>();
+  for (const l of lists) {
+    for (const r of l.results) by.set(r.rule, [...(by.get(r.rule) ?? []), { name: l.name, r }]);
+  }
+  return [...by.values()].map((rs) => {
+    const verdict = rs.some((x) => x.r.verdict === "fail")
+      ? "fail"
+      : rs.some((x) => x.r.verdict === "pass")
+      ? "pass"
+      : "not-observable";
+    const deciding = verdict === "not-observable" ? rs : rs.filter((x) => x.r.verdict === verdict);
+    const first = (rs[0] as { r: TraceRuleResult }).r;
+    const detail = verdict === "not-observable" && new Set(rs.map((x) => x.r.detail)).size === 1
+      ? first.detail
+      : deciding.map((x) => `${x.name}: ${x.r.detail}`).join("; ");
+    return {
+      rule: first.rule,
+      verdict,
+      detail,
+      evidence: deciding.flatMap((x) => x.r.evidence).slice(0, 5),
+    };
+  });
+}
+
+/** Runs the target. */
+export async function runQemuLinux(options: QemuLinuxOptions): Promise<QemuLinuxRun> {
+  const t0 = Date.now();
+  const log = options.log;
+  let assets: GuestAssets;
+  try {
+    const q = await ensureQemu(log);
+    const g = await ensureGuestAssets(options.cacheDir, log);
+    assets = { qemu: q.path, qemuVersion: q.version, ...g };
+  } catch (e) {
+    return {
+      versions: {},
+      guests: [],
+      results: [],
+      seconds: (Date.now() - t0) / 1000,
+      error: (e as Error).message,
+    };
+  }
+  const versions = {
+    qemu: assets.qemuVersion,
+    kernel: assets.kernelVersion,
+    busybox: assets.busyboxVersion,
+  };
+  await Deno.mkdir(options.outDir, { recursive: true });
+  const guests: GuestRun[] = [];
+  for (const plan of PLANS) {
+    const g0 = Date.now();
+    const dir = `${options.outDir}/qemu-${plan.name}`;
+    const facts: string[] = [];
+    let error: string | undefined;
+    let vm: Vm | undefined;
+    let features: TraceEvent | undefined;
+    try {
+      log(`${plan.name}: booting ${plan.title}`);
+      vm = await Vm.start(assets, { memMiB: plan.memMiB, balloon: plan.balloon, dir });
+      facts.push(`booted in ${((Date.now() - g0) / 1000).toFixed(1)} s (QEMU pid ${vm.pid})`);
+      await plan.steps(vm, facts, log);
+      features = await featuresEvent(vm);
+    } catch (e) {
+      error = (e as Error).message;
+      log(`${plan.name}: ${error.split("\n")[0]}`);
+      if (vm !== undefined && !error.includes("--- console")) {
+        const console = await Deno.readTextFile(vm.files.console).catch(() => "");
+        error += `\n--- console (last 30 lines) ---\n${console.split("\n").slice(-30).join("\n")}`;
+      }
+    } finally {
+      await vm?.stop();
+    }
+    let results: TraceRuleResult[] = [];
+    let problems: string[] = [];
+    let tracePath: string | undefined;
+    let trace: Trace | undefined;
+    try {
+      const text = await Deno.readTextFile(`${dir}/trace.log`);
+      const imported = importQemuTrace(text, {
+        guestPages: (plan.memMiB * MIB) / 4096,
+        versions,
+        ...(features === undefined ? {} : { extra: [features] }),
+      });
+      problems = imported.problems.map((p) => `line ${p.line}: ${p.message}`);
+      trace = imported.trace;
+      results = checkTrace(trace);
+      tracePath = `${dir}/trace.jsonl.gz`;
+      await gzipWrite(tracePath, formatTrace(trace));
+    } catch (e) {
+      error ??= `cannot read the trace: ${(e as Error).message}`;
+    }
+    guests.push({
+      name: plan.name,
+      title: plan.title,
+      balloon: plan.balloon,
+      results,
+      facts,
+      importProblems: problems,
+      ...(error === undefined ? {} : { error }),
+      seconds: (Date.now() - g0) / 1000,
+      ...(trace === undefined ? {} : { trace }),
+      ...(tracePath === undefined ? {} : { tracePath }),
+    });
+  }
+  return {
+    versions,
+    guests,
+    results: mergeResults(guests),
+    seconds: (Date.now() - t0) / 1000,
+  };
+}

@@ -1,0 +1,459 @@
+/**
+ * Passive checking: every rule decidable from a trace (see
+ * `trace_format.ts`) is checked and reported as pass, fail (with the
+ * offending events) or not observable from this trace — never a pass for
+ * what was not seen. Rules the format cannot decide at all are listed as
+ * not observable with the reason.
+ *
+ * @module
+ */
+
+import {
+  enumValue,
+  featureNames,
+  hasFeature,
+  OOM_VBALLOON_DEFAULT_PAGES,
+  PageSet,
+  type ProfileId,
+  queueLayout,
+  type QueueName,
+  rule,
+  rulesOf,
+  VIRTIO_BALLOON_ARRAY_PFNS_MAX,
+} from "../spec/mod.ts";
+import type { PageRun, Trace, TraceEvent } from "./trace_format.ts";
+
+/** The verdict of one rule on one trace. */
+export interface TraceRuleResult {
+  /** Rule id. */
+  readonly rule: string;
+  /** pass: observed and kept; fail: observed and broken; not-observable: nothing in the trace decides it. */
+  readonly verdict: "pass" | "fail" | "not-observable";
+  /** What was seen (or why nothing decides it). */
+  readonly detail: string;
+  /** The offending events (at most a few), for fail verdicts. */
+  readonly evidence: readonly TraceEvent[];
+}
+
+const DRIVER_OK = enumValue("device_status", "DRIVER_OK");
+const FEATURES_OK = enumValue("device_status", "FEATURES_OK");
+const ACKNOWLEDGE = enumValue("device_status", "ACKNOWLEDGE");
+const DRIVER = enumValue("device_status", "DRIVER");
+
+type Ev<T extends TraceEvent["type"]> = Extract<TraceEvent, { type: T }>;
+
+function pagesOf(runs: readonly PageRun[] | undefined): PageSet {
+  const s = new PageSet();
+  for (const [a, n] of runs ?? []) s.addRange(a, n);
+  return s;
+}
+
+interface Context {
+  readonly trace: Trace;
+  readonly profile: ProfileId;
+  readonly roles: ReadonlyMap<number, QueueName>;
+  readonly negotiated: bigint | undefined;
+}
+
+function queueRoles(
+  trace: Trace,
+): { roles: Map<number, QueueName>; negotiated: bigint | undefined } {
+  const profile = trace.header.profile;
+  const f = [...trace.events].reverse().find((e): e is Ev<"features"> => e.type === "features");
+  const roles = new Map<number, QueueName>();
+  let negotiated: bigint | undefined;
+  if (f?.queues !== undefined) {
+    for (const [k, v] of Object.entries(f.queues)) roles.set(Number(k), v as QueueName);
+  }
+  if (f?.negotiated !== undefined) {
+    negotiated = BigInt(f.negotiated);
+    if (roles.size === 0) {
+      for (const q of queueLayout(profile, new Set(featureNames(profile, negotiated)))) {
+        roles.set(q.index, q.name);
+      }
+    }
+  }
+  if (roles.size === 0) {
+    // the spec fixes inflateq and deflateq at 0 and 1; guess the rest from the buffers seen
+    roles.set(0, "inflateq");
+    roles.set(1, "deflateq");
+    for (const e of trace.events) {
+      if (e.type !== "chain" || e.queue < 2 || roles.has(e.queue)) continue;
+      roles.set(e.queue, e.writable > 0 && e.readable === 0 ? "reporting_vq" : "statsq");
+    }
+  }
+  return { roles, negotiated };
+}
+
+/** Events since the last reset (status 0) before DRIVER_OK, for the init-sequence rules. */
+function sessions(events: readonly TraceEvent[]): TraceEvent[][] {
+  const out: TraceEvent[][] = [[]];
+  for (const e of events) {
+    if (e.type === "status" && e.value === 0) {
+      out.push([]);
+      continue;
+    }
+    (out[out.length - 1] as TraceEvent[]).push(e);
+  }
+  return out.filter((s) => s.some((e) => e.type === "status"));
+}
+
+/** "1 buffer", "2 buffers". */
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+type Check = (ctx: Context) => Omit<TraceRuleResult, "rule">;
+
+function pass(detail: string): Omit<TraceRuleResult, "rule"> {
+  return { verdict: "pass", detail, evidence: [] };
+}
+function fail(detail: string, evidence: readonly TraceEvent[]): Omit<TraceRuleResult, "rule"> {
+  return { verdict: "fail", detail, evidence: evidence.slice(0, 5) };
+}
+function unseen(detail: string): Omit<TraceRuleResult, "rule"> {
+  return { verdict: "not-observable", detail, evidence: [] };
+}
+
+/** Replays the host's balloon: pages inflated minus deflated, per event. */
+function* replay(
+  ctx: Context,
+): Generator<{ e: TraceEvent; balloon: PageSet; role: QueueName | undefined }> {
+  const balloon = new PageSet();
+  for (const e of ctx.trace.events) {
+    const role =
+      e.type === "chain" || e.type === "used" || e.type === "report" || e.type === "notify"
+        ? ctx.roles.get(e.queue)
+        : undefined;
+    yield { e, balloon, role };
+    if (e.type === "chain" && e.pages !== undefined) {
+      if (role === "inflateq") balloon.unionWith(pagesOf(e.pages));
+      else if (role === "deflateq") balloon.subtract(pagesOf(e.pages));
+    }
+  }
+}
+
+/** Checks by rule id. */
+const CHECKS: Readonly<Record<string, Check>> = {
+  G55a: (ctx) => {
+    const bad: TraceEvent[] = [];
+    let seen = 0;
+    for (const s of sessions(ctx.trace.events)) {
+      const st = s.filter((e): e is Ev<"status"> => e.type === "status");
+      const ok = st.find((e) => e.value & DRIVER_OK);
+      if (ok === undefined) continue;
+      seen++;
+      const modern = ctx.negotiated === undefined ||
+        hasFeature(ctx.profile, ctx.negotiated, "VERSION_1");
+      const fo = st.find((e) => e.value & FEATURES_OK);
+      const ack = st[0];
+      if (ack === undefined || ack.value !== ACKNOWLEDGE) bad.push(ack ?? ok);
+      else if (!(st.find((e) => e.value & DRIVER))) bad.push(ok);
+      else if (modern && (fo === undefined || st.indexOf(fo) > st.indexOf(ok))) bad.push(ok);
+    }
+    if (seen === 0) return unseen("no initialisation reached DRIVER_OK in the trace");
+    return bad.length > 0
+      ? fail(
+        "an initialisation set status bits out of order (expected ACKNOWLEDGE, DRIVER, FEATURES_OK, DRIVER_OK)",
+        bad,
+      )
+      : pass(
+        `${count(seen, "initialisation")} in order: ACKNOWLEDGE, DRIVER, FEATURES_OK, DRIVER_OK`,
+      );
+  },
+  G02: (ctx) => {
+    let prev = 0;
+    const bad: TraceEvent[] = [];
+    let n = 0;
+    for (const e of ctx.trace.events) {
+      if (e.type !== "status") continue;
+      n++;
+      if (e.value !== 0 && (prev & ~e.value) !== 0) bad.push(e);
+      prev = e.value;
+    }
+    if (n === 0) return unseen("no status write in the trace");
+    return bad.length > 0
+      ? fail("a status write clears bits set before (other than a reset to 0)", bad)
+      : pass(`${count(n, "status write")}, no bit cleared but by reset`);
+  },
+  G57: (ctx) => {
+    const bad: TraceEvent[] = [];
+    let n = 0;
+    for (const s of sessions(ctx.trace.events)) {
+      let live = false;
+      for (const e of s) {
+        if (e.type === "status") live = (e.value & DRIVER_OK) !== 0;
+        if (e.type === "notify") {
+          n++;
+          if (!live) bad.push(e);
+        }
+      }
+    }
+    if (n === 0) return unseen("no available-buffer notification in the trace");
+    return bad.length > 0
+      ? fail(
+        `${count(bad.length, "notification")} before DRIVER_OK (queue ${
+          (bad[0] as Ev<"notify">).queue
+        })`,
+        bad,
+      )
+      : pass(`${count(n, "notification")}, all after DRIVER_OK`);
+  },
+  G05: (ctx) => {
+    const bad: TraceEvent[] = [];
+    let n = 0;
+    for (const s of sessions(ctx.trace.events)) {
+      let live = false;
+      for (const e of s) {
+        if (e.type === "status") live = (e.value & DRIVER_OK) !== 0;
+        if (e.type === "chain") {
+          n++;
+          if (!live) bad.push(e);
+        }
+      }
+    }
+    if (n === 0) return unseen("the device took no buffer in the trace");
+    return bad.length > 0
+      ? fail(
+        `the device took ${count(bad.length, "buffer")} before DRIVER_OK (queue ${
+          (bad[0] as Ev<"chain">).queue
+        })`,
+        bad,
+      )
+      : pass(`${count(n, "buffer")} taken, all after DRIVER_OK`);
+  },
+  "S-06": (ctx) => {
+    const bad: TraceEvent[] = [];
+    let n = 0;
+    for (const { e, balloon, role } of replay(ctx)) {
+      if (e.type !== "chain" || role !== "inflateq" || e.pages === undefined) continue;
+      n++;
+      if (pagesOf(e.pages).intersectionSize(balloon) > 0) bad.push(e);
+    }
+    if (n === 0) return unseen("no inflate request in the trace");
+    return bad.length > 0
+      ? fail(`${count(bad.length, "inflate request")} name pages already in the balloon`, bad)
+      : pass(`${count(n, "inflate request")}, each page new to the balloon`);
+  },
+  "S-07": (ctx) => {
+    const bad: TraceEvent[] = [];
+    let n = 0;
+    for (const { e, balloon, role } of replay(ctx)) {
+      if (e.type !== "chain" || role !== "deflateq" || e.pages === undefined) continue;
+      n++;
+      const p = pagesOf(e.pages);
+      if (p.intersectionSize(balloon) < p.size) bad.push(e);
+    }
+    if (n === 0) return unseen("no deflate request in the trace");
+    return bad.length > 0
+      ? fail(`${count(bad.length, "deflate request")} name pages that are not in the balloon`, bad)
+      : pass(`${count(n, "deflate request")}, each naming balloon pages`);
+  },
+  "R-06": (ctx) => {
+    const bad: TraceEvent[] = [];
+    let n = 0;
+    for (const { e, balloon } of replay(ctx)) {
+      if (e.type !== "config-write" || e.field !== "actual") continue;
+      n++;
+      if (e.value !== balloon.size) bad.push(e);
+    }
+    if (n === 0) return unseen("no write of actual in the trace");
+    if (bad.length > 0) {
+      const first = bad[0] as Ev<"config-write">;
+      return fail(
+        `${
+          count(bad.length, "write")
+        } of actual differ from the pages the device processed (first: actual ${first.value})`,
+        bad,
+      );
+    }
+    return pass(`${count(n, "write")} of actual, each equal to the pages the device processed`);
+  },
+  "R-07": (ctx) => {
+    const bad: TraceEvent[] = [];
+    let n = 0;
+    for (const e of ctx.trace.events) {
+      if (e.type !== "chain" || e.pages === undefined) continue;
+      const role = ctx.roles.get(e.queue);
+      if (role !== "inflateq" && role !== "deflateq") continue;
+      n++;
+      if (pagesOf(e.pages).size > VIRTIO_BALLOON_ARRAY_PFNS_MAX) bad.push(e);
+    }
+    if (n === 0) return unseen("no inflate or deflate request in the trace");
+    return bad.length > 0
+      ? fail(
+        `${count(bad.length, "request")} name more than ${VIRTIO_BALLOON_ARRAY_PFNS_MAX} pages`,
+        bad,
+      )
+      : pass(`${count(n, "request")} of at most ${VIRTIO_BALLOON_ARRAY_PFNS_MAX} pages`);
+  },
+  G46a: (ctx) => {
+    const chains = new Map<string, Ev<"chain">>();
+    const bad: TraceEvent[] = [];
+    let n = 0;
+    for (const e of ctx.trace.events) {
+      if (e.type === "chain") chains.set(`${e.queue}/${e.elem}`, e);
+      if (e.type === "used") {
+        const c = chains.get(`${e.queue}/${e.elem}`);
+        if (c === undefined) continue;
+        n++;
+        if (c.writable === 0 && e.len !== 0) bad.push(e);
+        chains.delete(`${e.queue}/${e.elem}`);
+      }
+    }
+    if (n === 0) return unseen("no used buffer in the trace");
+    return bad.length > 0
+      ? fail(
+        `${count(bad.length, "buffer")} without device-writable parts used with a non-zero length`,
+        bad,
+      )
+      : pass(`${count(n, "buffer")} used with a length the device wrote`);
+  },
+  B25: (ctx) => {
+    let held = 0;
+    let n = 0;
+    const bad: TraceEvent[] = [];
+    for (const e of ctx.trace.events) {
+      if (e.type === "status" && e.value === 0) held = 0;
+      if (e.type === "chain" && ctx.roles.get(e.queue) === "statsq") {
+        n++;
+        held++;
+        if (held > 1) bad.push(e);
+      }
+      if (e.type === "used" && ctx.roles.get(e.queue) === "statsq") held = Math.max(0, held - 1);
+    }
+    if (n === 0) return unseen("no stats buffer in the trace");
+    return bad.length > 0
+      ? fail("a stats buffer was made available while the device held another", bad)
+      : pass(`${count(n, "stats buffer")}, one at a time`);
+  },
+  B27: (ctx) => {
+    const ev = ctx.trace.events;
+    const end = ev[ev.length - 1]?.t ?? 0;
+    const uses = ev.filter((e): e is Ev<"used"> =>
+      e.type === "used" && ctx.roles.get(e.queue) === "statsq" && e.t < end - 1
+    );
+    if (uses.length === 0) {
+      return unseen(
+        "the device never gave a stats buffer back (early enough before the end of the trace)",
+      );
+    }
+    const bad = uses.filter((u) =>
+      !ev.some((e) => e.type === "chain" && ctx.roles.get(e.queue) === "statsq" && e.t >= u.t)
+    );
+    return bad.length > 0
+      ? fail("after the device used a stats buffer, no new one was made available", bad)
+      : pass(`${count(uses.length, "stats buffer")} given back, each followed by a new one`);
+  },
+  "R-13": (ctx) => {
+    // an OOM deflate is a run of deflate requests the host did not ask for
+    // (target at or above the balloon), up to the next write of actual
+    let target: number | undefined;
+    let open: { pages: number; e: TraceEvent } | undefined;
+    const passes: { pages: number; e: TraceEvent }[] = [];
+    for (const { e, balloon, role } of replay(ctx)) {
+      if (e.type === "host" && e.action === "set-target" && e.pages !== undefined) target = e.pages;
+      if (e.type === "config-write" && e.field === "actual") open = undefined;
+      if (e.type === "chain" && role === "deflateq" && e.pages !== undefined) {
+        if (target !== undefined && target < balloon.size) continue;
+        if (open === undefined) {
+          open = { pages: 0, e };
+          passes.push(open);
+        }
+        open.pages += pagesOf(e.pages).size;
+      }
+    }
+    if (passes.length === 0) {
+      return unseen("the guest never deflated on its own (no OOM deflate in the trace)");
+    }
+    const doom = ctx.negotiated === undefined
+      ? undefined
+      : hasFeature(ctx.profile, ctx.negotiated, "DEFLATE_ON_OOM");
+    if (doom === false) {
+      return fail(
+        `the guest deflated on its own ${passes.length} times without DEFLATE_ON_OOM`,
+        passes.map((p) => p.e),
+      );
+    }
+    const big = passes.filter((p) => p.pages > OOM_VBALLOON_DEFAULT_PAGES);
+    return big.length > 0
+      ? fail(
+        `${
+          count(big.length, "OOM deflate")
+        } took more than ${OOM_VBALLOON_DEFAULT_PAGES} pages (largest ${
+          Math.max(...big.map((p) => p.pages))
+        })`,
+        big.map((p) => p.e),
+      )
+      : pass(
+        `${count(passes.length, "OOM deflate")} of at most ${OOM_VBALLOON_DEFAULT_PAGES} pages${
+          doom === undefined ? " (features not in the trace)" : " with DEFLATE_ON_OOM"
+        }`,
+      );
+  },
+  "S-08": (ctx) => {
+    const bad: TraceEvent[] = [];
+    let n = 0;
+    let unmapped = 0;
+    for (const { e, balloon } of replay(ctx)) {
+      if (e.type !== "report") continue;
+      if (e.pages.length === 0) {
+        unmapped++;
+        continue;
+      }
+      n++;
+      if (pagesOf(e.pages).intersectionSize(balloon) > 0) bad.push(e);
+    }
+    if (n === 0) {
+      return unseen(
+        unmapped > 0
+          ? `${count(unmapped, "report")} whose pages the trace does not give`
+          : "no free page report in the trace",
+      );
+    }
+    return bad.length > 0
+      ? fail(`${count(bad.length, "free page report")} overlap the balloon`, bad)
+      : pass(`${count(n, "free page report")}, none overlapping the balloon`);
+  },
+};
+
+/** Rules decidable from a trace (the others are reported as not observable). */
+export const TRACE_RULES: readonly string[] = Object.keys(CHECKS);
+
+/** Why a rule cannot be decided from this trace format, for the table. */
+function undecidable(id: string): string {
+  const r = rule(id);
+  if (r.condition !== undefined && JSON.stringify(r.condition).includes("PAGE_BITMAP")) {
+    return "needs PAGE_BITMAP, which this trace does not use";
+  }
+  return "the trace format does not carry what this rule is about";
+}
+
+/**
+ * Checks a trace against every rule of its profile.
+ *
+ * @example
+ * ```ts
+ * import { checkTrace } from "./trace_check.ts";
+ * import assert from "node:assert/strict";
+ * const header = { type: "header", format: "virtio-balloon-trace", version: 1, source: "test", profile: "virtio-1.x" } as const;
+ * const r = checkTrace({ header, events: [{ type: "status", t: 0, value: 1 }, { type: "status", t: 1, value: 0 }] });
+ * assert.equal(r.find((x) => x.rule === "G57")?.verdict, "not-observable");
+ * ```
+ */
+export function checkTrace(trace: Trace): TraceRuleResult[] {
+  const { roles, negotiated } = queueRoles(trace);
+  const ctx: Context = { trace, profile: trace.header.profile, roles, negotiated };
+  return rulesOf(trace.header.profile).map((r) => {
+    const check = CHECKS[r.id];
+    if (check === undefined) {
+      return {
+        rule: r.id,
+        verdict: "not-observable" as const,
+        detail: undecidable(r.id),
+        evidence: [],
+      };
+    }
+    return { rule: r.id, ...check(ctx) };
+  });
+}

@@ -1,0 +1,236 @@
+/**
+ * The trace format for passive checking: JSON lines, one event per line,
+ * the first line a header. Any driver or device that can log what it does in
+ * this form can be checked with `deno task conform --trace FILE`.
+ *
+ * Version 1. Numbers are JSON numbers; feature masks are hex strings.
+ * Pages are 4 KiB PFNs, given as `[start, length]` runs.
+ *
+ * | type          | fields                                                                 |
+ * | ------------- | ---------------------------------------------------------------------- |
+ * | `header`      | `format`, `version`, `source`, `profile`, optional `guestPages`, `versions` |
+ * | `features`    | `offered` and/or `negotiated` (hex), optional `queues` (index → name)  |
+ * | `status`      | `value` (a write of the device status)                                 |
+ * | `config-read` | `num_pages`, `actual` (what the driver read)                           |
+ * | `config-write`| `field` (`actual`, …), `value`, optional `old`                          |
+ * | `notify`      | `queue` (available-buffer notification from the driver)               |
+ * | `chain`       | `queue`, `elem`, `readable`, `writable` (descriptor counts), optional `pages` (runs named) |
+ * | `used`        | `queue`, `elem`, `len`                                                  |
+ * | `discard`     | `length` bytes, optional `pfn` (first page) or `hva`                   |
+ * | `report`      | `queue`, `elem`, `pages` (runs of reported free pages)                 |
+ * | `host`        | `action` (`set-target`, `request-stats`, …), optional `pages`, `bytes`  |
+ *
+ * Every event but the header has `t` (seconds) and may have `line` (the line
+ * of the source log it came from, for evidence).
+ *
+ * @module
+ */
+
+/** Format name in the header. */
+export const TRACE_FORMAT = "virtio-balloon-trace";
+/** Format version. */
+export const TRACE_VERSION = 1;
+
+/** A run of pages: `[first PFN, count]`. */
+export type PageRun = readonly [number, number];
+
+/** The first line of a trace. */
+export interface TraceHeader {
+  /** "header". */
+  readonly type: "header";
+  /** {@link TRACE_FORMAT}. */
+  readonly format: string;
+  /** {@link TRACE_VERSION}. */
+  readonly version: number;
+  /** Who wrote it (e.g. "qemu-trace", "suite"). */
+  readonly source: string;
+  /** Profile the rules are checked under. */
+  readonly profile: "v3" | "virtio-1.x";
+  /** Guest RAM in 4 KiB pages, when known. */
+  readonly guestPages?: number;
+  /** Versions of the software that produced it. */
+  readonly versions?: Readonly<Record<string, string>>;
+}
+
+/** Fields every trace event has. */
+export interface TraceEventBase {
+  /** Seconds (any origin; only the order matters). */
+  readonly t: number;
+  /** Line of the source log, for evidence. */
+  readonly line?: number;
+}
+
+/** One trace event. */
+export type TraceEvent =
+  | TraceEventBase & {
+    readonly type: "features";
+    readonly offered?: string;
+    readonly negotiated?: string;
+    readonly queues?: Readonly<Record<string, string>>;
+  }
+  | TraceEventBase & { readonly type: "status"; readonly value: number }
+  | TraceEventBase & {
+    readonly type: "config-read";
+    readonly num_pages: number;
+    readonly actual: number;
+  }
+  | TraceEventBase & {
+    readonly type: "config-write";
+    readonly field: string;
+    readonly value: number;
+    readonly old?: number;
+  }
+  | TraceEventBase & { readonly type: "notify"; readonly queue: number }
+  | TraceEventBase & {
+    readonly type: "chain";
+    readonly queue: number;
+    readonly elem: string;
+    readonly readable: number;
+    readonly writable: number;
+    readonly pages?: readonly PageRun[];
+  }
+  | TraceEventBase & {
+    readonly type: "used";
+    readonly queue: number;
+    readonly elem: string;
+    readonly len: number;
+  }
+  | TraceEventBase & {
+    readonly type: "discard";
+    readonly length: number;
+    readonly pfn?: number;
+    readonly hva?: string;
+  }
+  | TraceEventBase & {
+    readonly type: "report";
+    readonly queue: number;
+    readonly elem: string;
+    readonly pages: readonly PageRun[];
+  }
+  | TraceEventBase & {
+    readonly type: "host";
+    readonly action: string;
+    readonly pages?: number;
+    readonly bytes?: number;
+  };
+
+/** A whole trace. */
+export interface Trace {
+  /** Header. */
+  readonly header: TraceHeader;
+  /** Events in order. */
+  readonly events: readonly TraceEvent[];
+}
+
+/** A problem in a trace file, with its line number. */
+export class TraceFormatError extends TypeError {
+  /** 1-based line number. */
+  readonly lineNumber: number;
+
+  /** Builds the error. */
+  constructor(lineNumber: number, message: string) {
+    super(`Line ${lineNumber}: ${message}`);
+    this.name = "TraceFormatError";
+    this.lineNumber = lineNumber;
+  }
+}
+
+const NUM_FIELDS: Readonly<Record<TraceEvent["type"], readonly string[]>> = {
+  "features": [],
+  "status": ["value"],
+  "config-read": ["num_pages", "actual"],
+  "config-write": ["value"],
+  "notify": ["queue"],
+  "chain": ["queue", "readable", "writable"],
+  "used": ["queue", "len"],
+  "discard": ["length"],
+  "report": ["queue"],
+  "host": [],
+};
+
+/**
+ * Parses a trace from JSON lines, checking each line; throws a
+ * {@link TraceFormatError} naming the line.
+ *
+ * @example
+ * ```ts
+ * import { parseTrace } from "./trace_format.ts";
+ * import assert from "node:assert/strict";
+ * const t = parseTrace('{"type":"header","format":"virtio-balloon-trace","version":1,"source":"x","profile":"virtio-1.x"}\n{"type":"status","t":0,"value":1}\n');
+ * assert.equal(t.events.length, 1);
+ * assert.throws(() => parseTrace('{"type":"header","format":"virtio-balloon-trace","version":1,"source":"x","profile":"virtio-1.x"}\n{"type":"status","t":0}\n'), /Line 2: status event needs a number "value"/);
+ * ```
+ */
+export function parseTrace(text: string): Trace {
+  const lines = text.split("\n");
+  let header: TraceHeader | undefined;
+  const events: TraceEvent[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const raw = (lines[i] as string).trim();
+    if (raw === "") continue;
+    let obj: Record<string, unknown>;
+    try {
+      obj = JSON.parse(raw);
+    } catch (e) {
+      throw new TraceFormatError(i + 1, `not JSON (${(e as Error).message})`);
+    }
+    if (typeof obj !== "object" || obj === null || typeof obj["type"] !== "string") {
+      throw new TraceFormatError(i + 1, `expected an object with a string "type"`);
+    }
+    if (header === undefined) {
+      if (obj["type"] !== "header" || obj["format"] !== TRACE_FORMAT) {
+        throw new TraceFormatError(
+          i + 1,
+          `expected a header with format "${TRACE_FORMAT}", got ${raw.slice(0, 80)}`,
+        );
+      }
+      if (obj["version"] !== TRACE_VERSION) {
+        throw new TraceFormatError(
+          i + 1,
+          `trace format version ${obj["version"]} is not supported, expected ${TRACE_VERSION}`,
+        );
+      }
+      if (obj["profile"] !== "v3" && obj["profile"] !== "virtio-1.x") {
+        throw new TraceFormatError(
+          i + 1,
+          `profile ${JSON.stringify(obj["profile"])}, expected "v3" or "virtio-1.x"`,
+        );
+      }
+      header = obj as unknown as TraceHeader;
+      continue;
+    }
+    const type = obj["type"] as TraceEvent["type"];
+    const need = NUM_FIELDS[type];
+    if (need === undefined) {
+      throw new TraceFormatError(i + 1, `unknown event type "${obj["type"]}"`);
+    }
+    if (typeof obj["t"] !== "number") {
+      throw new TraceFormatError(i + 1, `${type} event needs a number "t"`);
+    }
+    for (const f of need) {
+      if (typeof obj[f] !== "number") {
+        throw new TraceFormatError(i + 1, `${type} event needs a number "${f}"`);
+      }
+    }
+    events.push(obj as unknown as TraceEvent);
+  }
+  if (header === undefined) {
+    throw new TraceFormatError(1, "the trace is empty: expected a header line");
+  }
+  return { header, events };
+}
+
+/** Serialises a trace as JSON lines. */
+export function formatTrace(trace: Trace): string {
+  return [trace.header, ...trace.events].map((e) => JSON.stringify(e)).join("\n") + "\n";
+}
+
+/** Reads a file as text, gunzipping it when its name ends in `.gz`. */
+export async function readMaybeGzip(path: string): Promise<string> {
+  const bytes = await Deno.readFile(path);
+  if (!path.endsWith(".gz") && !(bytes[0] === 0x1f && bytes[1] === 0x8b)) {
+    return new TextDecoder().decode(bytes);
+  }
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+  return await new Response(stream).text();
+}
