@@ -91,6 +91,26 @@ async function run(cmd: string, args: string[], options: { cwd?: string } = {}):
   return new TextDecoder().decode(out.stdout);
 }
 
+/**
+ * Runs an apt command; when it fails (on a fresh machine the package lists
+ * are often empty), refreshes the lists with `apt-get update` and tries once
+ * more.
+ */
+async function apt(
+  cmd: string,
+  args: string[],
+  log: (s: string) => void,
+  options: { cwd?: string } = {},
+): Promise<string> {
+  try {
+    return await run(cmd, args, options);
+  } catch (first) {
+    log(`${(first as Error).message}; refreshing the package lists with apt-get update`);
+    await run("apt-get", ["update"]);
+    return await run(cmd, args, options);
+  }
+}
+
 async function exists(path: string): Promise<boolean> {
   try {
     await Deno.stat(path);
@@ -113,15 +133,16 @@ export async function ensureQemu(
   let path = await find();
   if (path === undefined) {
     log("qemu-system-x86_64 is missing: installing Debian's qemu-system-x86");
-    await run("apt-get", ["install", "-y", "--no-install-recommends", "qemu-system-x86"]).catch(
-      (e) => {
-        throw new Error(
-          `${
-            (e as Error).message
-          }. Install it yourself: apt-get install -y --no-install-recommends qemu-system-x86`,
-        );
-      },
-    );
+    await apt("apt-get", ["install", "-y", "--no-install-recommends", "qemu-system-x86"], log)
+      .catch(
+        (e) => {
+          throw new Error(
+            `${
+              (e as Error).message
+            }. Install it yourself: apt-get install -y --no-install-recommends qemu-system-x86`,
+          );
+        },
+      );
     path = await find();
     if (path === undefined) {
       throw new Error("qemu-system-x86_64 is still missing after installing qemu-system-x86");
@@ -132,8 +153,8 @@ export async function ensureQemu(
 }
 
 /** The Debian package of the kernel that linux-image-amd64 depends on. */
-async function kernelPackage(): Promise<string> {
-  const deps = await run("apt-cache", ["depends", "linux-image-amd64"]);
+async function kernelPackage(log: (s: string) => void): Promise<string> {
+  const deps = await apt("apt-cache", ["depends", "linux-image-amd64"], log);
   const m = /Depends:\s+(linux-image-[0-9][^\s]*)/.exec(deps);
   if (m === null) {
     throw new Error(`Cannot find the kernel package linux-image-amd64 depends on: ${deps.trim()}`);
@@ -168,13 +189,12 @@ export async function ensureGuestAssets(
   let kernelDeb = have.find((n) => /^linux-image-[0-9].*\.deb$/.test(n));
   let busyboxDeb = have.find((n) => /^busybox-static_.*\.deb$/.test(n));
   if (kernelDeb === undefined || busyboxDeb === undefined) {
-    const pkg = kernelPackage();
     const wanted = [
-      ...(kernelDeb === undefined ? [await pkg] : []),
+      ...(kernelDeb === undefined ? [await kernelPackage(log)] : []),
       ...(busyboxDeb === undefined ? ["busybox-static"] : []),
     ];
     log(`downloading ${wanted.join(", ")} from Debian's archive into ${debs}`);
-    await run("apt-get", ["download", ...wanted], { cwd: debs });
+    await apt("apt-get", ["download", ...wanted], log, { cwd: debs });
     const now = [...Deno.readDirSync(debs)].map((e) => e.name);
     kernelDeb = now.find((n) => /^linux-image-[0-9].*\.deb$/.test(n));
     busyboxDeb = now.find((n) => /^busybox-static_.*\.deb$/.test(n));
@@ -208,14 +228,13 @@ export async function ensureGuestAssets(
     { path: "init", kind: "file", data: INIT_SCRIPT },
   ];
   for (const m of BALLOON_MODULES) {
-    let file = `${modDir}/${m}.ko`;
-    if (!(await exists(file)) && (await exists(`${file}.xz`))) {
-      throw new Error(
-        `${m}.ko is xz-compressed in this kernel package; the initramfs builder needs plain .ko files`,
-      );
-    }
+    const file = `${modDir}/${m}.ko`;
     if (!(await exists(file))) {
-      file = `${root}/lib/modules/${release}/kernel/drivers/virtio/${m}.ko`;
+      throw new Error(
+        (await exists(`${file}.xz`))
+          ? `${m}.ko is xz-compressed in this kernel package; the initramfs builder needs plain .ko files`
+          : `${file} is missing from the kernel package`,
+      );
     }
     entries.push({
       path: `lib/modules/${m}.ko`,
