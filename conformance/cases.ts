@@ -504,8 +504,8 @@ const WRITTEN_DRIVER: CaseDef[] = [
   ),
   d(
     "negotiation.any-layout",
-    "A transitional driver accepts ANY_LAYOUT when offered",
-    "drv.bitmap.cycle",
+    "A transitional driver on the legacy interface accepts ANY_LAYOUT when offered",
+    "drv.bitmap.legacy-be",
     "features-written",
     ["G64"],
   ),

@@ -642,6 +642,11 @@ function allChecks(): Record<string, DriverCheck> {
       ) {
         out.push(bad(rule, "VERSION_1 was offered but not accepted", { actual: names.join(", ") }));
       }
+      if (rule === "G64" && names.includes("VERSION_1")) {
+        // G64 is a legacy-interface rule: under VERSION_1 ANY_LAYOUT is implied
+        // (Linux declines the bit then), so a modern negotiation proves nothing
+        return none(rule, "legacy negotiation (VERSION_1 was accepted)");
+      }
       if (
         rule === "G64" && run.scenario.offer.includes("ANY_LAYOUT") && !names.includes("ANY_LAYOUT")
       ) {
