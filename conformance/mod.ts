@@ -50,6 +50,7 @@ export {
   type PassiveSection,
   passiveTerminal,
   type PassiveTerminalOptions,
+  type ScenarioCheck,
 } from "./trace_report.ts";
 export {
   type ImportOptions,

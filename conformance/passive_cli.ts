@@ -294,6 +294,7 @@ async function passiveRun(o: PassiveOptions, log: (s: string) => void): Promise<
       name: `guest ${g.name}`,
       title: g.title,
       facts: [...g.facts, `ran ${g.seconds.toFixed(1)} s`],
+      checks: g.checks,
       problems: g.importProblems,
       ...(g.error === undefined ? {} : { error: g.error }),
       ...(g.trace === undefined ? {} : { trace: g.trace }),

@@ -10,6 +10,13 @@ import { importQemuTrace } from "./qemu/import.ts";
 import { mergeResults } from "./qemu/target.ts";
 import { checkTrace, TRACE_RULES } from "./trace_check.ts";
 import {
+  passiveOutcome,
+  type PassiveRun,
+  type PassiveSection,
+  passiveTerminal,
+} from "./trace_report.ts";
+import { parseExpectList } from "./report_expect.ts";
+import {
   formatTrace,
   type PageRun,
   parseTrace,
@@ -334,4 +341,36 @@ Deno.test("mergeResults: a fail in any guest wins, details name the guests", () 
   assert.equal(s06?.verdict, "fail");
   assert.match(s06?.detail ?? "", /^B: /);
   assert.match(m.find((r) => r.rule === "G02")?.detail ?? "", /^A: .*; B: /);
+});
+
+Deno.test("a failing scenario check fails the run unless listed; a stale or unknown listing fails it", () => {
+  const results = checkTrace(REPAIRED);
+  const section = (verdict: "pass" | "fail"): PassiveSection => ({
+    name: "guest A",
+    results,
+    checks: [{ id: "A/host-rss-drops", verdict, detail: "VmRSS 820 → 800 MiB" }],
+  });
+  const run = (verdict: "pass" | "fail", lines: string[]): PassiveRun => ({
+    subject: "qemu-linux",
+    profile: "virtio-1.x",
+    versions: {},
+    sections: [section(verdict)],
+    results,
+    seconds: 1,
+    ...(lines.length === 0 ? {} : { expect: parseExpectList(lines.join("\n"), "list.txt") }),
+  });
+  const failing = passiveOutcome(run("fail", []));
+  assert.equal(failing.ok, false);
+  assert.deepEqual(failing.unexpected, ["A/host-rss-drops"]);
+  assert.deepEqual(failing.checks, { pass: 0, fail: 1 });
+  assert.match(passiveTerminal(run("fail", [])), /^ {2}FAIL A\/host-rss-drops: VmRSS 820/m);
+  const listed = passiveOutcome(run("fail", ["qemu-linux A/host-rss-drops"]));
+  assert.equal(listed.ok, true);
+  assert.deepEqual(listed.expected, ["A/host-rss-drops"]);
+  const stale = passiveOutcome(run("pass", ["qemu-linux A/host-rss-drops"]));
+  assert.equal(stale.ok, false);
+  assert.match(stale.listProblems[0] ?? "", /scenario check A\/host-rss-drops .* it is pass/);
+  const unknown = passiveOutcome(run("pass", ["qemu-linux A/no-such-check"]));
+  assert.equal(unknown.ok, false);
+  assert.match(unknown.listProblems[0] ?? "", /'A\/no-such-check', which this run does not have/);
 });

@@ -12,6 +12,22 @@ import type { ExpectList } from "./report_expect.ts";
 import { TRACE_RULES, type TraceRuleResult } from "./trace_check.ts";
 import type { Trace, TraceEvent } from "./trace_format.ts";
 
+/**
+ * An expectation of a scenario that is not a protocol rule but what the
+ * scenario exists to show (the host's memory drops after an inflate, the
+ * guest deflates on its own under DEFLATE_ON_OOM). Its id is
+ * `SECTION/name`, e.g. `A/host-rss-drops`; an expected-failure list may
+ * name it like a rule.
+ */
+export interface ScenarioCheck {
+  /** `SECTION/name`. */
+  readonly id: string;
+  /** Whether the expectation held. */
+  readonly verdict: "pass" | "fail";
+  /** What was measured. */
+  readonly detail: string;
+}
+
 /** One checked trace (a file, or one guest of the qemu-linux target). */
 export interface PassiveSection {
   /** Its name (file name, or "guest A"). */
@@ -30,6 +46,8 @@ export interface PassiveSection {
   readonly tracePath?: string;
   /** Per-rule verdicts. */
   readonly results: readonly TraceRuleResult[];
+  /** Expectations of the scenario, beyond the rules. */
+  readonly checks?: readonly ScenarioCheck[];
 }
 
 /** A whole passive run. */
@@ -56,14 +74,16 @@ export interface PassiveRun {
 export interface PassiveOutcome {
   /** True when nothing failed unexpectedly and no error stopped a section. */
   readonly ok: boolean;
-  /** Rules that failed and were listed as expected. */
+  /** Rules and scenario checks that failed and were listed as expected. */
   readonly expected: readonly string[];
-  /** Rules that failed and were not listed. */
+  /** Rules and scenario checks that failed and were not listed. */
   readonly unexpected: readonly string[];
   /** Problems with the list: a listed rule that did not fail, or that does not exist. */
   readonly listProblems: readonly string[];
   /** Counts of verdicts. */
   readonly counts: Readonly<Record<TraceRuleResult["verdict"], number>>;
+  /** Counts of scenario check verdicts. */
+  readonly checks: Readonly<Record<ScenarioCheck["verdict"], number>>;
 }
 
 /**
@@ -83,8 +103,18 @@ export interface PassiveOutcome {
 export function passiveOutcome(run: PassiveRun): PassiveOutcome {
   const listed = new Map<string, number>();
   const listProblems: string[] = [];
+  const checks = run.sections.flatMap((s) => s.checks ?? []);
   for (const e of run.expect?.entries ?? []) {
     if (e.target !== undefined && !run.subject.startsWith(e.target)) continue;
+    if (e.case.includes("/")) {
+      if (checks.some((c) => c.id === e.case)) listed.set(e.case, e.line);
+      else {
+        listProblems.push(
+          `${run.expect?.file}:${e.line}: lists scenario check '${e.case}', which this run does not have`,
+        );
+      }
+      continue;
+    }
     try {
       rule(e.case);
       listed.set(e.case, e.line);
@@ -94,17 +124,25 @@ export function passiveOutcome(run: PassiveRun): PassiveOutcome {
       );
     }
   }
-  const failed = run.results.filter((r) => r.verdict === "fail").map((r) => r.rule);
+  const failed = [
+    ...run.results.filter((r) => r.verdict === "fail").map((r) => r.rule),
+    ...checks.filter((c) => c.verdict === "fail").map((c) => c.id),
+  ];
   for (const [id, line] of listed) {
     if (!failed.includes(id)) {
-      const v = run.results.find((r) => r.rule === id)?.verdict ?? "not checked";
+      const v = run.results.find((r) => r.rule === id)?.verdict ??
+        checks.find((c) => c.id === id)?.verdict ?? "not checked";
       listProblems.push(
-        `${run.expect?.file}:${line}: lists rule ${id} as failing, but it is ${v}: remove the line`,
+        `${run.expect?.file}:${line}: lists ${
+          id.includes("/") ? "scenario check" : "rule"
+        } ${id} as failing, but it is ${v}: remove the line`,
       );
     }
   }
   const counts = { pass: 0, fail: 0, "not-observable": 0 };
   for (const r of run.results) counts[r.verdict]++;
+  const checkCounts = { pass: 0, fail: 0 };
+  for (const c of checks) checkCounts[c.verdict]++;
   const unexpected = failed.filter((id) => !listed.has(id));
   return {
     ok: run.error === undefined && !run.sections.some((s) => s.error !== undefined) &&
@@ -114,6 +152,7 @@ export function passiveOutcome(run: PassiveRun): PassiveOutcome {
     unexpected,
     listProblems,
     counts,
+    checks: checkCounts,
   };
 }
 
@@ -186,9 +225,18 @@ export function passiveTerminal(run: PassiveRun, options: PassiveTerminalOptions
     out.push(`versions: ${versions.map(([k, v]) => `${k} ${v}`).join(", ")}`);
   }
   if (run.error !== undefined) out.push(paint("red", `error: ${run.error}`));
+  const o = passiveOutcome(run);
   for (const s of run.sections) {
     out.push("", paint("bold", s.name) + (s.title === undefined ? "" : ` · ${s.title}`));
     for (const f of s.facts ?? []) out.push(`  ${f}`);
+    for (const c of s.checks ?? []) {
+      const word = c.verdict === "pass"
+        ? paint("green", "pass")
+        : o.expected.includes(c.id)
+        ? paint("yellow", "FAIL (expected)")
+        : paint("red", "FAIL");
+      out.push(`  ${word} ${c.id}: ${c.detail}`);
+    }
     if (s.tracePath !== undefined) out.push(`  trace: ${s.tracePath}`);
     for (const p of (s.problems ?? []).slice(0, 10)) out.push(paint("yellow", `  import: ${p}`));
     if ((s.problems?.length ?? 0) > 10) {
@@ -206,7 +254,6 @@ export function passiveTerminal(run: PassiveRun, options: PassiveTerminalOptions
       `${pad("rule", 6)} ${pad("level", 10)} ${pad("role", 7)} ${pad("verdict", 15)} detail`,
     ),
   );
-  const o = passiveOutcome(run);
   for (const r of rows) {
     const def = rule(r.rule);
     const word = r.verdict === "fail" && o.expected.includes(r.rule)
@@ -234,13 +281,18 @@ export function passiveTerminal(run: PassiveRun, options: PassiveTerminalOptions
   for (const p of o.listProblems) out.push(paint("red", p));
   out.push(
     "",
-    `${o.counts.pass} pass, ${o.counts.fail} fail${
-      o.expected.length > 0 ? ` (${o.expected.length} expected)` : ""
-    }, ${o.counts["not-observable"]} not observable · ${
-      o.ok ? paint("green", "OK") : paint("red", "FAILED")
-    }`,
+    `rules: ${o.counts.pass} pass, ${o.counts.fail} fail, ${
+      o.counts["not-observable"]
+    } not observable${checkSummary(o)}${
+      o.expected.length > 0 ? ` · ${o.expected.length} failures expected` : ""
+    } · ${o.ok ? paint("green", "OK") : paint("red", "FAILED")}`,
   );
   return out.join("\n");
+}
+
+function checkSummary(o: PassiveOutcome): string {
+  const n = o.checks.pass + o.checks.fail;
+  return n === 0 ? "" : ` · scenario checks: ${o.checks.pass} pass, ${o.checks.fail} fail`;
 }
 
 /** The Markdown report: the same content, every rule listed. */
@@ -258,6 +310,12 @@ export function passiveMarkdown(run: PassiveRun): string {
   for (const s of run.sections) {
     out.push("", `## ${s.name}${s.title === undefined ? "" : `: ${s.title}`}`, "");
     for (const f of s.facts ?? []) out.push(`- ${f}`);
+    for (const c of s.checks ?? []) {
+      const word = c.verdict === "fail" && o.expected.includes(c.id)
+        ? "fail (expected)"
+        : c.verdict;
+      out.push(`- **${word}** \`${c.id}\`: ${c.detail}`);
+    }
     if (s.error !== undefined) out.push("", "```", s.error, "```");
   }
   out.push(
@@ -280,9 +338,9 @@ export function passiveMarkdown(run: PassiveRun): string {
   }
   out.push(
     "",
-    `${o.counts.pass} pass, ${o.counts.fail} fail, ${o.counts["not-observable"]} not observable: ${
-      o.ok ? "OK" : "FAILED"
-    }.`,
+    `Rules: ${o.counts.pass} pass, ${o.counts.fail} fail, ${
+      o.counts["not-observable"]
+    } not observable${checkSummary(o)}: ${o.ok ? "OK" : "FAILED"}.`,
   );
   return out.join("\n") + "\n";
 }
@@ -298,6 +356,7 @@ export function passiveJson(run: PassiveRun): string {
       seconds: run.seconds,
       ok: o.ok,
       counts: o.counts,
+      checkCounts: o.checks,
       expectedFailures: o.expected,
       unexpectedFailures: o.unexpected,
       listProblems: o.listProblems,
@@ -307,6 +366,7 @@ export function passiveJson(run: PassiveRun): string {
         title: s.title,
         facts: s.facts ?? [],
         problems: s.problems ?? [],
+        checks: s.checks ?? [],
         error: s.error,
         tracePath: s.tracePath,
       })),

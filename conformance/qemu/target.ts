@@ -18,11 +18,18 @@
 import { featureMask, type FeatureName, featuresOf, type ProfileId } from "../../spec/mod.ts";
 import { checkTrace, type TraceRuleResult } from "../trace_check.ts";
 import { formatTrace, type Trace, type TraceEvent } from "../trace_format.ts";
+import type { ScenarioCheck } from "../trace_report.ts";
 import { ensureGuestAssets, ensureQemu, type GuestAssets } from "./assets.ts";
 import { importQemuTrace } from "./import.ts";
 import { Vm } from "./vm.ts";
 
 const MIB = 2 ** 20;
+/**
+ * The least drop of QEMU's resident memory after the guest freed 600 MiB and
+ * was inflated by 512 MiB: half of the inflate (QEMU discards each inflated
+ * page; the rest of the slack is for pages the guest kept).
+ */
+const RSS_DROP_MIB = 256;
 
 /** What one guest run measured. */
 export interface GuestRun {
@@ -36,6 +43,8 @@ export interface GuestRun {
   readonly results: readonly TraceRuleResult[];
   /** Measurements, in words. */
   readonly facts: readonly string[];
+  /** What the scenarios exist to show (host memory drops, the guest deflates on its own, …). */
+  readonly checks: readonly ScenarioCheck[];
   /** Problems found while importing the trace. */
   readonly importProblems: readonly string[];
   /** An error that stopped the run (boot failure, timeout), with the console log. */
@@ -130,7 +139,18 @@ interface GuestPlan {
   readonly title: string;
   readonly memMiB: number;
   readonly balloon: Readonly<Record<string, string>>;
-  readonly steps: (vm: Vm, facts: string[], log: (s: string) => void) => Promise<void>;
+  readonly steps: (vm: Vm, out: GuestOutput, log: (s: string) => void) => Promise<void>;
+}
+
+/** What a guest's steps record. */
+interface GuestOutput {
+  readonly facts: string[];
+  readonly checks: ScenarioCheck[];
+}
+
+/** Records a scenario expectation. */
+function expect(out: GuestOutput, id: string, held: boolean, detail: string): void {
+  out.checks.push({ id, verdict: held ? "pass" : "fail", detail });
 }
 
 async function expectBalloon(
@@ -156,7 +176,8 @@ const PLANS: readonly GuestPlan[] = [
     title: "1 GiB guest, deflate-on-oom and free-page-reporting on",
     memMiB: 1024,
     balloon: { "deflate-on-oom": "on", "free-page-reporting": "on" },
-    steps: async (vm, facts, log) => {
+    steps: async (vm, out, log) => {
+      const facts = out.facts;
       log("A: stats polling");
       await vm.qmp.execute("qom-set", {
         path: "/machine/peripheral/balloon0",
@@ -172,8 +193,11 @@ const PLANS: readonly GuestPlan[] = [
         "last-update"?: number;
       };
       const known = Object.entries(stats.stats ?? {}).filter(([, v]) => v !== -1).length;
-      facts.push(
-        `stats polling: ${known} statistics reported, last update ${
+      expect(
+        out,
+        "A/stats-polling",
+        known > 0 && (stats["last-update"] ?? 0) > 0,
+        `${known} statistics reported after 3.5 s of polling every second, last update ${
           stats["last-update"] ?? "never"
         }`,
       );
@@ -190,22 +214,26 @@ const PLANS: readonly GuestPlan[] = [
       await vm.command("free", 60_000);
       await expectBalloon(vm, 512 * MIB, 60_000, "inflate after dirtying");
       const after = await vm.rssKiB();
-      facts.push(
-        `host RSS: ${Math.round(dirty / 1024)} MiB after the guest dirtied 600 MiB, ${
+      expect(
+        out,
+        "A/host-rss-drops",
+        after <= dirty - RSS_DROP_MIB * 1024,
+        `QEMU's VmRSS ${Math.round(dirty / 1024)} MiB after the guest dirtied 600 MiB, ${
           Math.round(after / 1024)
-        } MiB after freeing it and inflating to 512 MiB (${
-          after < dirty - 200 * 1024 ? "dropped" : "DID NOT DROP"
-        })`,
+        } MiB after it freed them and was inflated to 512 MiB (expected a drop of at least ${RSS_DROP_MIB} MiB)`,
       );
       await expectBalloon(vm, 1024 * MIB, 60_000, "deflate after dirtying");
       log("A: memory pressure with deflate-on-oom");
       await expectBalloon(vm, 384 * MIB, 60_000, "inflate to 384 MiB");
       await vm.command("dirty 500", 180_000);
       const visible = await vm.queryBalloon();
-      facts.push(
-        `deflate-on-oom: target 384 MiB, the guest wrote 500 MiB; guest-visible RAM then ${
+      expect(
+        out,
+        "A/deflates-on-oom",
+        visible > 384 * MIB,
+        `target 384 MiB, the guest wrote 500 MiB; guest-visible RAM then ${
           visible / MIB
-        } MiB (the guest deflated ${(visible - 384 * MIB) / MIB} MiB on its own)`,
+        } MiB (deflated on its own: ${(visible - 384 * MIB) / MIB} MiB)`,
       );
     },
   },
@@ -214,7 +242,7 @@ const PLANS: readonly GuestPlan[] = [
     title: "512 MiB guest, deflate-on-oom and free-page-reporting off",
     memMiB: 512,
     balloon: { "deflate-on-oom": "off", "free-page-reporting": "off" },
-    steps: async (vm, facts, log) => {
+    steps: async (vm, out, log) => {
       log("B: inflate to half of RAM and back");
       await expectBalloon(vm, 256 * MIB, 60_000, "inflate to 256 MiB");
       await expectBalloon(vm, 512 * MIB, 60_000, "deflate to 512 MiB");
@@ -228,10 +256,13 @@ const PLANS: readonly GuestPlan[] = [
       const fill = Math.max(1, avail - 24);
       await vm.command(`dirty ${fill}`, 180_000);
       const visible = await vm.queryBalloon();
-      facts.push(
-        `no deflate-on-oom: target 256 MiB, ${avail} MiB available, the guest wrote ${fill} MiB; guest-visible RAM then ${
+      expect(
+        out,
+        "B/balloon-holds",
+        visible === 256 * MIB,
+        `target 256 MiB, ${avail} MiB available, the guest wrote ${fill} MiB; guest-visible RAM then ${
           visible / MIB
-        } MiB (${visible === 256 * MIB ? "the balloon held" : "the guest deflated"})`,
+        } MiB`,
       );
       await vm.command("free", 60_000);
       await expectBalloon(vm, 512 * MIB, 60_000, "deflate to 512 MiB");
@@ -317,6 +348,7 @@ export async function runQemuLinux(options: QemuLinuxOptions): Promise<QemuLinux
     const g0 = Date.now();
     const dir = `${options.outDir}/qemu-${plan.name}`;
     const facts: string[] = [];
+    const checks: ScenarioCheck[] = [];
     let error: string | undefined;
     let vm: Vm | undefined;
     let features: TraceEvent | undefined;
@@ -324,7 +356,7 @@ export async function runQemuLinux(options: QemuLinuxOptions): Promise<QemuLinux
       log(`${plan.name}: booting ${plan.title}`);
       vm = await Vm.start(assets, { memMiB: plan.memMiB, balloon: plan.balloon, dir });
       facts.push(`booted in ${((Date.now() - g0) / 1000).toFixed(1)} s (QEMU pid ${vm.pid})`);
-      await plan.steps(vm, facts, log);
+      await plan.steps(vm, { facts, checks }, log);
       features = await featuresEvent(vm);
     } catch (e) {
       error = (e as Error).message;
@@ -350,6 +382,17 @@ export async function runQemuLinux(options: QemuLinuxOptions): Promise<QemuLinux
       problems = imported.problems.map((p) => `line ${p.line}: ${p.message}`);
       trace = imported.trace;
       results = checkTrace(trace);
+      const reports = trace.events.filter((e) => e.type === "report");
+      const pages = reports.reduce(
+        (n, e) => n + (e.type === "report" ? e.pages.reduce((m, r) => m + r[1], 0) : 0),
+        0,
+      );
+      const detail = `${reports.length} free page reports (${pages * 4 / 1024} MiB) in the trace`;
+      if (error === undefined && plan.balloon["free-page-reporting"] === "on") {
+        expect({ facts, checks }, `${plan.name}/reports-free-pages`, reports.length > 0, detail);
+      } else if (error === undefined) {
+        expect({ facts, checks }, `${plan.name}/no-reports-when-off`, reports.length === 0, detail);
+      }
       tracePath = `${dir}/trace.jsonl.gz`;
       await gzipWrite(tracePath, formatTrace(trace));
     } catch (e) {
@@ -361,6 +404,7 @@ export async function runQemuLinux(options: QemuLinuxOptions): Promise<QemuLinux
       balloon: plan.balloon,
       results,
       facts,
+      checks,
       importProblems: problems,
       ...(error === undefined ? {} : { error }),
       seconds: (Date.now() - g0) / 1000,
