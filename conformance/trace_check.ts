@@ -19,6 +19,7 @@ import {
   type QueueName,
   rule,
   rulesOf,
+  unknownBits,
   VIRTIO_BALLOON_ARRAY_PFNS_MAX,
 } from "../spec/mod.ts";
 import type { PageRun, Trace, TraceEvent } from "./trace_format.ts";
@@ -53,11 +54,19 @@ interface Context {
   readonly profile: ProfileId;
   readonly roles: ReadonlyMap<number, QueueName>;
   readonly negotiated: bigint | undefined;
+  readonly offered: bigint | undefined;
+  /** The (last) features event, for evidence. */
+  readonly features: Ev<"features"> | undefined;
 }
 
 function queueRoles(
   trace: Trace,
-): { roles: Map<number, QueueName>; negotiated: bigint | undefined } {
+): {
+  roles: Map<number, QueueName>;
+  negotiated: bigint | undefined;
+  offered: bigint | undefined;
+  features: Ev<"features"> | undefined;
+} {
   const profile = trace.header.profile;
   const f = [...trace.events].reverse().find((e): e is Ev<"features"> => e.type === "features");
   const roles = new Map<number, QueueName>();
@@ -82,7 +91,8 @@ function queueRoles(
       roles.set(e.queue, e.writable > 0 && e.readable === 0 ? "reporting_vq" : "statsq");
     }
   }
-  return { roles, negotiated };
+  const offered = f?.offered === undefined ? undefined : BigInt(f.offered);
+  return { roles, negotiated, offered, features: f };
 }
 
 /** Events since the last reset (status 0) before DRIVER_OK, for the init-sequence rules. */
@@ -113,6 +123,15 @@ function fail(detail: string, evidence: readonly TraceEvent[]): Omit<TraceRuleRe
 }
 function unseen(detail: string): Omit<TraceRuleResult, "rule"> {
   return { verdict: "not-observable", detail, evidence: [] };
+}
+
+/** Feature names of a mask, and unknown bits as numbers: "STATS_VQ, VERSION_1, bit 62". */
+function bitList(profile: ProfileId, mask: bigint): string {
+  const all = [
+    ...featureNames(profile, mask),
+    ...unknownBits(profile, mask).map((b) => `bit ${b}`),
+  ];
+  return all.length === 0 ? "nothing" : all.join(", ");
 }
 
 /** Replays the host's balloon: pages inflated minus deflated, per event. */
@@ -175,6 +194,68 @@ const CHECKS: Readonly<Record<string, Check>> = {
     return bad.length > 0
       ? fail("a status write clears bits set before (other than a reset to 0)", bad)
       : pass(`${count(n, "status write")}, no bit cleared but by reset`);
+  },
+  G08: (ctx) => {
+    if (ctx.offered === undefined || ctx.negotiated === undefined || !ctx.features) {
+      return unseen("the trace does not give both the offered and the negotiated features");
+    }
+    const extra = ctx.negotiated & ~ctx.offered;
+    return extra !== 0n
+      ? fail(
+        `the driver accepted ${bitList(ctx.profile, extra)}, which the device did not offer`,
+        [ctx.features],
+      )
+      : pass(
+        `accepted ${bitList(ctx.profile, ctx.negotiated)} of ${bitList(ctx.profile, ctx.offered)}`,
+      );
+  },
+  G60a: (ctx) => {
+    if (ctx.offered === undefined || ctx.negotiated === undefined || !ctx.features) {
+      return unseen("the trace does not give both the offered and the negotiated features");
+    }
+    if (!hasFeature(ctx.profile, ctx.offered, "VERSION_1")) {
+      return unseen("the device did not offer VERSION_1");
+    }
+    return hasFeature(ctx.profile, ctx.negotiated, "VERSION_1")
+      ? pass("VERSION_1 offered and accepted")
+      : fail("the device offered VERSION_1 and the driver did not accept it", [ctx.features]);
+  },
+  G62a: (ctx) => {
+    if (ctx.offered === undefined || !ctx.features) {
+      return unseen("the trace does not give the offered features");
+    }
+    return hasFeature(ctx.profile, ctx.offered, "VERSION_1")
+      ? pass("VERSION_1 offered")
+      : fail(`the device offered ${bitList(ctx.profile, ctx.offered)}, without VERSION_1`, [
+        ctx.features,
+      ]);
+  },
+  G55c: (ctx) => {
+    // only initialisations that set FEATURES_OK decide it (a legacy driver never does)
+    const bad: TraceEvent[] = [];
+    let n = 0;
+    for (const s of sessions(ctx.trace.events)) {
+      if (!s.some((e) => e.type === "status" && (e.value & FEATURES_OK) !== 0)) continue;
+      let featuresOk = false;
+      for (const e of s) {
+        if (e.type === "status") featuresOk ||= (e.value & FEATURES_OK) !== 0;
+        if (e.type === "config-write") {
+          n++;
+          if (!featuresOk) bad.push(e);
+        }
+      }
+    }
+    if (n === 0) {
+      return unseen("no configuration write in an initialisation that set FEATURES_OK");
+    }
+    return bad.length > 0
+      ? fail(
+        `${count(bad.length, "configuration write")} before FEATURES_OK (${
+          (bad[0] as Ev<"config-write">).field
+        })`,
+        bad,
+      )
+      : pass(`${count(n, "configuration write")}, all after FEATURES_OK`);
   },
   G57: (ctx) => {
     const bad: TraceEvent[] = [];
@@ -442,8 +523,7 @@ function undecidable(id: string): string {
  * ```
  */
 export function checkTrace(trace: Trace): TraceRuleResult[] {
-  const { roles, negotiated } = queueRoles(trace);
-  const ctx: Context = { trace, profile: trace.header.profile, roles, negotiated };
+  const ctx: Context = { trace, profile: trace.header.profile, ...queueRoles(trace) };
   return rulesOf(trace.header.profile).map((r) => {
     const check = CHECKS[r.id];
     if (check === undefined) {

@@ -16,6 +16,7 @@ import {
   passiveTerminal,
 } from "./trace_report.ts";
 import { parseExpectList } from "./report_expect.ts";
+import { featureMask, type FeatureName } from "../spec/mod.ts";
 import {
   formatTrace,
   type PageRun,
@@ -249,7 +250,51 @@ const INJECTIONS: Readonly<Record<string, (t: Trace) => Trace>> = {
       pages: c.pages ?? [],
     });
   },
+  G08: (t) => {
+    // the driver accepts RING_PACKED, which QEMU's balloon does not offer
+    return withFeatures(t, (f) => ({ negotiated: f.negotiated | bit("RING_PACKED") }));
+  },
+  G60a: (t) => {
+    // the driver declines VERSION_1 although the device offers it
+    return withFeatures(t, (f) => ({ negotiated: f.negotiated & ~bit("VERSION_1") }));
+  },
+  G62a: (t) => {
+    // a legacy-only device: VERSION_1 neither offered nor accepted
+    return withFeatures(t, (f) => ({
+      offered: f.offered & ~bit("VERSION_1"),
+      negotiated: f.negotiated & ~bit("VERSION_1"),
+    }));
+  },
+  G55c: (t) => {
+    // the driver writes actual before FEATURES_OK in its initialisation
+    const i = firstIndex(t, (e) => e.type === "status" && (e.value & 8) !== 0);
+    return insertAt(t, i, { type: "config-write", t: tAt(t, i), field: "actual", value: 0 });
+  },
 };
+
+/** Bit of a feature in the recorded trace's profile. */
+function bit(name: FeatureName): bigint {
+  return featureMask(RECORDED.header.profile, [name]);
+}
+
+/** The trace with its features event changed. */
+function withFeatures(
+  t: Trace,
+  change: (f: { offered: bigint; negotiated: bigint }) => {
+    offered?: bigint;
+    negotiated?: bigint;
+  },
+): Trace {
+  const i = firstIndex(t, (e) => e.type === "features");
+  const f = t.events[i] as Ev<"features">;
+  const now = { offered: BigInt(f.offered ?? "0"), negotiated: BigInt(f.negotiated ?? "0") };
+  const next = { ...now, ...change(now) };
+  return replaceAt(t, i, {
+    ...f,
+    offered: `0x${next.offered.toString(16)}`,
+    negotiated: `0x${next.negotiated.toString(16)}`,
+  });
+}
 
 Deno.test("every checked rule has an injected violation", () => {
   assert.deepEqual(Object.keys(INJECTIONS).sort(), [...TRACE_RULES].sort());
