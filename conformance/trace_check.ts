@@ -257,6 +257,55 @@ const CHECKS: Readonly<Record<string, Check>> = {
       )
       : pass(`${count(n, "configuration write")}, all after FEATURES_OK`);
   },
+  B17: (ctx) => {
+    // pages of inflate requests the device has not used yet, by element
+    const inflight = new Map<string, PageSet>();
+    const bad: TraceEvent[] = [];
+    let n = 0;
+    for (const e of ctx.trace.events) {
+      const role = e.type === "chain" || e.type === "used" ? ctx.roles.get(e.queue) : undefined;
+      if (e.type === "used" && role === "inflateq") inflight.delete(e.elem);
+      if (e.type !== "chain" || e.pages === undefined) continue;
+      if (role === "inflateq") inflight.set(e.elem, pagesOf(e.pages));
+      if (role !== "deflateq") continue;
+      n++;
+      const pages = pagesOf(e.pages);
+      if ([...inflight.values()].some((p) => p.intersectionSize(pages) > 0)) bad.push(e);
+    }
+    if (n === 0) return unseen("no deflate request naming pages in the trace");
+    return bad.length > 0
+      ? fail(
+        `${
+          count(bad.length, "deflate request")
+        } name pages of an inflate request the device had not used yet`,
+        bad,
+      )
+      : pass(`${count(n, "deflate request")}, none naming pages of an unused inflate request`);
+  },
+  B26: (ctx) => {
+    if (ctx.negotiated === undefined) {
+      return unseen("the trace does not give the negotiated features");
+    }
+    if (!hasFeature(ctx.profile, ctx.negotiated, "STATS_VQ")) {
+      return unseen("STATS_VQ was not negotiated");
+    }
+    const bad: TraceEvent[] = [];
+    let n = 0;
+    for (const s of sessions(ctx.trace.events)) {
+      const ok = s.find((e) => e.type === "status" && (e.value & DRIVER_OK) !== 0);
+      if (ok === undefined) continue;
+      n++;
+      const stats = s.some((e) => e.type === "chain" && ctx.roles.get(e.queue) === "statsq");
+      if (!stats) bad.push(ok);
+    }
+    if (n === 0) return unseen("no initialisation reached DRIVER_OK in the trace");
+    return bad.length > 0
+      ? fail(
+        `${count(bad.length, "initialisation")} with STATS_VQ never made a stats buffer available`,
+        bad,
+      )
+      : pass(`${count(n, "initialisation")}, each with a stats buffer made available`);
+  },
   G57: (ctx) => {
     const bad: TraceEvent[] = [];
     let n = 0;

@@ -161,7 +161,13 @@ const INJECTIONS: Readonly<Record<string, (t: Trace) => Trace>> = {
       (e) => e.type === "chain" && e.queue === Q.inflateq && e.pages !== undefined,
     );
     const c = t.events[i] as Ev<"chain">;
-    return insertAt(t, i + 1, { ...c, elem: "0xdup" });
+    return insertAt(t, i + 1, { ...c, elem: "0xdup" }, {
+      type: "used",
+      t: c.t,
+      queue: c.queue,
+      elem: "0xdup",
+      len: 0,
+    });
   },
   "S-07": (t) => {
     // a deflate of a page never inflated (the last page of guest RAM)
@@ -269,6 +275,50 @@ const INJECTIONS: Readonly<Record<string, (t: Trace) => Trace>> = {
     // the driver writes actual before FEATURES_OK in its initialisation
     const i = firstIndex(t, (e) => e.type === "status" && (e.value & 8) !== 0);
     return insertAt(t, i, { type: "config-write", t: tAt(t, i), field: "actual", value: 0 });
+  },
+  B17: (t) => {
+    // while an inflate request is not yet used, a deflate request names one of its
+    // pages (and an inflate of that page right after keeps the balloon's size)
+    const i = firstIndex(
+      t,
+      (e) => e.type === "chain" && e.queue === Q.inflateq && (e.pages?.length ?? 0) > 0,
+    );
+    const c = t.events[i] as Ev<"chain">;
+    const page: PageRun = [(c.pages?.[0] as PageRun)[0], 1];
+    const at = c.t;
+    return insertAt(
+      t,
+      i + 1,
+      {
+        type: "chain",
+        t: at,
+        queue: Q.deflateq,
+        elem: "0xd17",
+        readable: 1,
+        writable: 0,
+        pages: [page],
+      },
+      { type: "used", t: at, queue: Q.deflateq, elem: "0xd17", len: 0 },
+      {
+        type: "chain",
+        t: at,
+        queue: Q.inflateq,
+        elem: "0xe17",
+        readable: 1,
+        writable: 0,
+        pages: [page],
+      },
+      { type: "used", t: at, queue: Q.inflateq, elem: "0xe17", len: 0 },
+    );
+  },
+  B26: (t) => {
+    // the driver never makes a stats buffer available
+    return withEvents(
+      t,
+      t.events.filter((e) =>
+        !((e.type === "chain" || e.type === "used" || e.type === "notify") && e.queue === Q.statsq)
+      ),
+    );
   },
 };
 
