@@ -43,6 +43,11 @@ const DRIVER = enumValue("device_status", "DRIVER");
 
 type Ev<T extends TraceEvent["type"]> = Extract<TraceEvent, { type: T }>;
 
+/** PFNs a list of runs names, repeats counted. */
+function runPages(runs: readonly PageRun[]): number {
+  return runs.reduce((n, r) => n + r[1], 0);
+}
+
 function pagesOf(runs: readonly PageRun[] | undefined): PageSet {
   const s = new PageSet();
   for (const [a, n] of runs ?? []) s.addRange(a, n);
@@ -95,7 +100,12 @@ function queueRoles(
   return { roles, negotiated, offered, features: f };
 }
 
-/** Events since the last reset (status 0) before DRIVER_OK, for the init-sequence rules. */
+/**
+ * The trace cut at each reset (status 0): one list of events per device
+ * session. What comes before the first status write is dropped (the trace
+ * may start in the middle of a session, in an unknown state); everything
+ * after a reset is kept, status writes or not.
+ */
 function sessions(events: readonly TraceEvent[]): TraceEvent[][] {
   const out: TraceEvent[][] = [[]];
   for (const e of events) {
@@ -105,7 +115,10 @@ function sessions(events: readonly TraceEvent[]): TraceEvent[][] {
     }
     (out[out.length - 1] as TraceEvent[]).push(e);
   }
-  return out.filter((s) => s.some((e) => e.type === "status"));
+  const first = out[0] as TraceEvent[];
+  const known = first.findIndex((e) => e.type === "status");
+  out[0] = known < 0 ? [] : first.slice(known);
+  return out.filter((s) => s.length > 0);
 }
 
 /** "1 buffer", "2 buffers". */
@@ -145,6 +158,8 @@ function* replay(
         ? ctx.roles.get(e.queue)
         : undefined;
     yield { e, balloon, role };
+    // a reset gives every page back to the guest
+    if (e.type === "status" && e.value === 0) balloon.clear();
     if (e.type === "chain" && e.pages !== undefined) {
       if (role === "inflateq") balloon.unionWith(pagesOf(e.pages));
       else if (role === "deflateq") balloon.subtract(pagesOf(e.pages));
@@ -164,11 +179,16 @@ const CHECKS: Readonly<Record<string, Check>> = {
       seen++;
       const modern = ctx.negotiated === undefined ||
         hasFeature(ctx.profile, ctx.negotiated, "VERSION_1");
-      const fo = st.find((e) => e.value & FEATURES_OK);
-      const ack = st[0];
-      if (ack === undefined || ack.value !== ACKNOWLEDGE) bad.push(ack ?? ok);
-      else if (!(st.find((e) => e.value & DRIVER))) bad.push(ok);
-      else if (modern && (fo === undefined || st.indexOf(fo) > st.indexOf(ok))) bad.push(ok);
+      // each bit set by its own write, in this order (legacy drivers have no FEATURES_OK)
+      const order = modern
+        ? [ACKNOWLEDGE, DRIVER, FEATURES_OK, DRIVER_OK]
+        : [ACKNOWLEDGE, DRIVER, DRIVER_OK];
+      const at = order.map((bit) => st.findIndex((e) => (e.value & bit) !== 0));
+      const wrong = at.findIndex((i, k) => i < 0 || (k > 0 && i <= (at[k - 1] as number)));
+      if (wrong >= 0) {
+        const i = at[wrong] as number;
+        bad.push(i >= 0 ? st[i] as TraceEvent : ok);
+      }
     }
     if (seen === 0) return unseen("no initialisation reached DRIVER_OK in the trace");
     return bad.length > 0
@@ -358,11 +378,16 @@ const CHECKS: Readonly<Record<string, Check>> = {
     for (const { e, balloon, role } of replay(ctx)) {
       if (e.type !== "chain" || role !== "inflateq" || e.pages === undefined) continue;
       n++;
-      if (pagesOf(e.pages).intersectionSize(balloon) > 0) bad.push(e);
+      const pages = pagesOf(e.pages);
+      // a page already in the balloon, or named twice in this request
+      if (pages.intersectionSize(balloon) > 0 || pages.size < runPages(e.pages)) bad.push(e);
     }
     if (n === 0) return unseen("no inflate request in the trace");
     return bad.length > 0
-      ? fail(`${count(bad.length, "inflate request")} name pages already in the balloon`, bad)
+      ? fail(
+        `${count(bad.length, "inflate request")} name pages already in the balloon (or twice)`,
+        bad,
+      )
       : pass(`${count(n, "inflate request")}, each page new to the balloon`);
   },
   "S-07": (ctx) => {
@@ -407,7 +432,7 @@ const CHECKS: Readonly<Record<string, Check>> = {
       const role = ctx.roles.get(e.queue);
       if (role !== "inflateq" && role !== "deflateq") continue;
       n++;
-      if (pagesOf(e.pages).size > VIRTIO_BALLOON_ARRAY_PFNS_MAX) bad.push(e);
+      if (runPages(e.pages) > VIRTIO_BALLOON_ARRAY_PFNS_MAX) bad.push(e);
     }
     if (n === 0) return unseen("no inflate or deflate request in the trace");
     return bad.length > 0
@@ -424,20 +449,21 @@ const CHECKS: Readonly<Record<string, Check>> = {
     for (const e of ctx.trace.events) {
       if (e.type === "chain") chains.set(`${e.queue}/${e.elem}`, e);
       if (e.type === "used") {
+        // only buffers without device-writable parts decide it: their length must be 0
         const c = chains.get(`${e.queue}/${e.elem}`);
-        if (c === undefined) continue;
-        n++;
-        if (c.writable === 0 && e.len !== 0) bad.push(e);
         chains.delete(`${e.queue}/${e.elem}`);
+        if (c === undefined || c.writable !== 0) continue;
+        n++;
+        if (e.len !== 0) bad.push(e);
       }
     }
-    if (n === 0) return unseen("no used buffer in the trace");
+    if (n === 0) return unseen("no used buffer without device-writable parts in the trace");
     return bad.length > 0
       ? fail(
         `${count(bad.length, "buffer")} without device-writable parts used with a non-zero length`,
         bad,
       )
-      : pass(`${count(n, "buffer")} used with a length the device wrote`);
+      : pass(`${count(n, "buffer")} without device-writable parts, each used with length 0`);
   },
   B25: (ctx) => {
     let held = 0;
@@ -458,43 +484,70 @@ const CHECKS: Readonly<Record<string, Check>> = {
       : pass(`${count(n, "stats buffer")}, one at a time`);
   },
   B27: (ctx) => {
+    // a used stats buffer is judged when the driver did something after it
+    // (it had its chance to give a new one); order only, not time
     const ev = ctx.trace.events;
-    const end = ev[ev.length - 1]?.t ?? 0;
-    const uses = ev.filter((e): e is Ev<"used"> =>
-      e.type === "used" && ctx.roles.get(e.queue) === "statsq" && e.t < end - 1
+    const lastDriver = ev.findLastIndex((e) =>
+      e.type === "notify" || e.type === "config-write" || e.type === "status"
+    );
+    const uses = ev.flatMap((e, i) =>
+      e.type === "used" && ctx.roles.get(e.queue) === "statsq" && i < lastDriver ? [i] : []
     );
     if (uses.length === 0) {
-      return unseen(
-        "the device never gave a stats buffer back (early enough before the end of the trace)",
-      );
+      return unseen("the device never gave a stats buffer back before the driver's last action");
     }
     const bad = uses.filter((u) =>
-      !ev.some((e) => e.type === "chain" && ctx.roles.get(e.queue) === "statsq" && e.t >= u.t)
-    );
+      !ev.some((e, i) => i > u && e.type === "chain" && ctx.roles.get(e.queue) === "statsq")
+    ).map((u) => ev[u] as TraceEvent);
     return bad.length > 0
       ? fail("after the device used a stats buffer, no new one was made available", bad)
       : pass(`${count(uses.length, "stats buffer")} given back, each followed by a new one`);
   },
   "R-13": (ctx) => {
     // an OOM deflate is a run of deflate requests the host did not ask for
-    // (target at or above the balloon), up to the next write of actual
+    // (its target, num_pages, at or above the balloon), up to the next write of
+    // actual; a run that empties the balloon right before a reset is the
+    // driver's remove, not an OOM deflate
     let target: number | undefined;
     let open: { pages: number; e: TraceEvent } | undefined;
+    let last: { pages: number; e: TraceEvent } | undefined;
     const passes: { pages: number; e: TraceEvent }[] = [];
+    let unknownTarget = 0;
     for (const { e, balloon, role } of replay(ctx)) {
       if (e.type === "host" && e.action === "set-target" && e.pages !== undefined) target = e.pages;
+      if (e.type === "config-read") target = e.num_pages;
       if (e.type === "config-write" && e.field === "actual") open = undefined;
+      if (e.type === "status" && e.value === 0) {
+        if (last !== undefined && balloon.size === 0) passes.splice(passes.indexOf(last), 1);
+        last = undefined;
+        open = undefined;
+      }
+      if (e.type === "chain" && role === "inflateq") last = undefined;
       if (e.type === "chain" && role === "deflateq" && e.pages !== undefined) {
-        if (target !== undefined && target < balloon.size) continue;
+        if (target === undefined) {
+          unknownTarget++;
+          continue;
+        }
+        if (target < balloon.size) {
+          last = undefined;
+          continue;
+        }
         if (open === undefined) {
           open = { pages: 0, e };
           passes.push(open);
         }
+        last = open;
         open.pages += pagesOf(e.pages).size;
       }
     }
     if (passes.length === 0) {
-      return unseen("the guest never deflated on its own (no OOM deflate in the trace)");
+      return unseen(
+        unknownTarget > 0
+          ? `${
+            count(unknownTarget, "deflate request")
+          } without a known target (no set-target or config read before them)`
+          : "the guest never deflated on its own (no OOM deflate in the trace)",
+      );
     }
     const doom = ctx.negotiated === undefined
       ? undefined

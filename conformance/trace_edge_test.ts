@@ -1,0 +1,271 @@
+/**
+ * Edge cases of passive checking, each a false pass or a false fail found in
+ * review: strict initialisation order, events after a reset, the balloon
+ * emptied by a reset, OOM deflates told from host deflates and from remove,
+ * repeated pages, other devices in a QEMU log, and reported blocks that
+ * cannot be placed in guest memory.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { enumValue, featureMask } from "../spec/mod.ts";
+import { checkTrace } from "./trace_check.ts";
+import type { Trace, TraceEvent } from "./trace_format.ts";
+import { importQemuTrace, QemuImportError } from "./qemu/import.ts";
+
+const ACK = enumValue("device_status", "ACKNOWLEDGE");
+const DRV = enumValue("device_status", "DRIVER");
+const FOK = enumValue("device_status", "FEATURES_OK");
+const DOK = enumValue("device_status", "DRIVER_OK");
+const INIT = [ACK, ACK | DRV, ACK | DRV | FOK, ACK | DRV | FOK | DOK];
+
+/** Distributes event-specific fields over the event union. */
+type EventInput = TraceEvent extends infer E ? E extends TraceEvent ? Omit<E, "t"> : never
+  : never;
+
+function trace(
+  events: EventInput[],
+  features?: { offered: string[]; negotiated: string[] },
+): Trace {
+  const all = events.map((e, i) => ({ ...e, t: i }) as TraceEvent);
+  if (features !== undefined) {
+    const hex = (names: string[]) =>
+      "0x" + featureMask("virtio-1.x", names as Parameters<typeof featureMask>[1]).toString(16);
+    all.push({
+      type: "features",
+      t: all.length,
+      offered: hex(features.offered),
+      negotiated: hex(features.negotiated),
+    });
+  }
+  return {
+    header: {
+      type: "header",
+      format: "virtio-balloon-trace",
+      version: 1,
+      source: "test",
+      profile: "virtio-1.x",
+    },
+    events: all,
+  };
+}
+
+const status = (...values: number[]): EventInput[] =>
+  values.map((value) => ({ type: "status", value }));
+const inflate = (elem: string, first: number, n: number): EventInput[] => [
+  { type: "chain", queue: 0, elem, readable: 1, writable: 0, pages: [[first, n]] },
+  { type: "used", queue: 0, elem, len: 0 },
+];
+const deflate = (elem: string, first: number, n: number): EventInput[] => [
+  { type: "chain", queue: 1, elem, readable: 1, writable: 0, pages: [[first, n]] },
+  { type: "used", queue: 1, elem, len: 0 },
+];
+const MODERN = ["STATS_VQ", "DEFLATE_ON_OOM", "VERSION_1"];
+
+function verdict(t: Trace, rule: string): string {
+  return checkTrace(t).find((r) => r.rule === rule)?.verdict ?? "missing";
+}
+
+Deno.test("G55a: each status bit set by its own write, in order", () => {
+  const f = { offered: MODERN, negotiated: MODERN };
+  assert.equal(verdict(trace(status(0, ...INIT), f), "G55a"), "pass");
+  // FEATURES_OK before DRIVER
+  assert.equal(verdict(trace(status(0, ACK, ACK | FOK, ACK | DRV | FOK, 15), f), "G55a"), "fail");
+  // FEATURES_OK and DRIVER_OK in one write
+  assert.equal(verdict(trace(status(0, ACK, ACK | DRV, 15), f), "G55a"), "fail");
+  // legacy: DRIVER_OK before DRIVER
+  const legacy = { offered: ["STATS_VQ"], negotiated: ["STATS_VQ"] };
+  assert.equal(verdict(trace(status(0, ACK, ACK | DOK, ACK | DRV | DOK), legacy), "G55a"), "fail");
+  assert.equal(verdict(trace(status(0, ACK, ACK | DRV, ACK | DRV | DOK), legacy), "G55a"), "pass");
+});
+
+Deno.test("G57 and G05: what follows a reset is judged even without a new status write", () => {
+  const t = trace([
+    ...status(0, ...INIT, 0),
+    { type: "notify", queue: 2 },
+    { type: "chain", queue: 2, elem: "0x1", readable: 1, writable: 0 },
+  ]);
+  assert.equal(verdict(t, "G57"), "fail");
+  assert.equal(verdict(t, "G05"), "fail");
+  // but what comes before the first status write is of unknown state
+  const prefix = trace([{ type: "notify", queue: 2 }, ...status(0, ...INIT), {
+    type: "notify",
+    queue: 0,
+  }]);
+  assert.equal(verdict(prefix, "G57"), "pass");
+});
+
+Deno.test("a reset empties the balloon: re-inflating after it is no double inflate", () => {
+  const t = trace([
+    ...status(0, ...INIT),
+    ...inflate("0x1", 100, 10),
+    ...status(0, ...INIT),
+    ...inflate("0x2", 100, 10),
+    ...deflate("0x3", 100, 10),
+  ]);
+  assert.equal(verdict(t, "S-06"), "pass");
+  assert.equal(verdict(t, "S-07"), "pass");
+});
+
+Deno.test("R-13: deflates the host asked for, or remove, are no OOM deflate; no target is not observable", () => {
+  const f = { offered: MODERN, negotiated: ["STATS_VQ", "VERSION_1"] };
+  const host = (pages: number): EventInput => ({ type: "host", action: "set-target", pages });
+  const actual = (value: number): EventInput => ({ type: "config-write", field: "actual", value });
+  // without any target, nothing tells an OOM deflate from a requested one
+  const noTarget = trace([
+    ...status(0, ...INIT),
+    ...inflate("0x1", 0, 256),
+    ...deflate("0x2", 0, 256),
+  ], f);
+  assert.equal(verdict(noTarget, "R-13"), "not-observable");
+  // the host lowers its target: a requested deflate of 512 pages
+  const requested = trace([
+    ...status(0, ...INIT),
+    host(512),
+    ...inflate("0x1", 0, 256),
+    ...inflate("0x2", 256, 256),
+    actual(512),
+    host(0),
+    ...deflate("0x3", 0, 256),
+    ...deflate("0x4", 256, 256),
+    actual(0),
+  ], f);
+  assert.equal(verdict(requested, "R-13"), "not-observable");
+  // remove: everything deflated, actual 0, then a reset
+  const remove = trace([
+    ...status(0, ...INIT),
+    host(512),
+    ...inflate("0x1", 0, 256),
+    ...inflate("0x2", 256, 256),
+    actual(512),
+    ...deflate("0x3", 0, 256),
+    ...deflate("0x4", 256, 256),
+    actual(0),
+    ...status(0),
+  ], f);
+  assert.equal(verdict(remove, "R-13"), "not-observable");
+  // the same deflate without the reset is the guest deflating on its own: no DEFLATE_ON_OOM
+  const oom = trace([
+    ...status(0, ...INIT),
+    host(512),
+    ...inflate("0x1", 0, 256),
+    ...inflate("0x2", 256, 256),
+    actual(512),
+    ...deflate("0x3", 0, 256),
+    actual(256),
+  ], f);
+  assert.equal(verdict(oom, "R-13"), "fail");
+});
+
+Deno.test("repeated pages in one request count: R-07 sees 400 PFNs, S-06 a page named twice", () => {
+  const t = trace([
+    ...status(0, ...INIT),
+    {
+      type: "chain",
+      queue: 0,
+      elem: "0x1",
+      readable: 1,
+      writable: 0,
+      pages: [[100, 200], [100, 200]],
+    },
+    { type: "used", queue: 0, elem: "0x1", len: 0 },
+  ]);
+  assert.equal(verdict(t, "R-07"), "fail");
+  assert.equal(verdict(t, "S-06"), "fail");
+});
+
+Deno.test("G46a is decided by buffers without device-writable parts only", () => {
+  const t = trace([
+    ...status(0, ...INIT),
+    { type: "chain", queue: 3, elem: "0x1", readable: 0, writable: 1 },
+    { type: "used", queue: 3, elem: "0x1", len: 4096 },
+  ]);
+  assert.equal(verdict(t, "G46a"), "not-observable");
+});
+
+Deno.test("B27 is judged by order: a stats buffer used after the driver's last action is not judged", () => {
+  const used: EventInput[] = [
+    { type: "chain", queue: 2, elem: "0x1", readable: 1, writable: 0 },
+    { type: "used", queue: 2, elem: "0x1", len: 0 },
+  ];
+  assert.equal(verdict(trace([...status(0, ...INIT), ...used]), "B27"), "not-observable");
+  const ignored = trace([...status(0, ...INIT), ...used, { type: "notify", queue: 0 }]);
+  assert.equal(verdict(ignored, "B27"), "fail");
+});
+
+/** A QEMU log line. */
+const q = (t: number, text: string) => `1@${t}.000000:${text}`;
+const BALLOON = "0xb0";
+const NET = "0xe0";
+
+Deno.test("QEMU import: another device's buffers are not the balloon's", () => {
+  const log = [
+    q(1, `virtio_set_status vdev ${NET} val 15`),
+    q(1, `virtio_set_status vdev ${BALLOON} val 15`),
+    q(2, `virtio_queue_notify vdev ${NET} n 2 vq 0xe2`),
+    q(2, "virtqueue_pop vq 0xe2 elem 0x10 in_num 0 out_num 1"),
+    q(2, "virtqueue_pop vq 0xe2 elem 0x11 in_num 0 out_num 1"),
+    q(3, `virtio_queue_notify vdev ${BALLOON} n 0 vq 0xb1`),
+    q(3, "virtqueue_pop vq 0xb1 elem 0x20 in_num 0 out_num 1"),
+    q(3, "virtio_balloon_handle_output section name: pc.ram gpa: 0x5000"),
+    q(3, "virtqueue_fill vq 0xb1 elem 0x20 len 0 idx 0"),
+  ].join("\n");
+  // the balloon is told by virtio_balloon_handle_output on its queue
+  const r = importQemuTrace(log);
+  assert.equal(r.vdev, BALLOON);
+  const chains = r.trace.events.filter((e) => e.type === "chain");
+  assert.deepEqual(chains.map((e) => e.type === "chain" && e.elem), ["0x20"]);
+  assert.equal(r.trace.events.filter((e) => e.type === "status").length, 1);
+  // a vdev that is not in the log, and a log that cannot tell, are errors
+  assert.throws(
+    () => importQemuTrace(log, { vdev: "0xdead" }),
+    (e) => e instanceof QemuImportError && /vdev 0xdead does not appear in the log/.test(e.message),
+  );
+  const twoQuiet = log.split("\n").slice(0, 5).join("\n");
+  assert.throws(
+    () => importQemuTrace(twoQuiet),
+    (e) => e instanceof QemuImportError && /2 virtio devices .* pass --vdev/.test(e.message),
+  );
+});
+
+Deno.test("QEMU import: reported blocks are placed only where an inflate confirms the offset", () => {
+  const pop = (vq: string, elem: string, inNum: number, outNum: number) =>
+    `virtqueue_pop vq ${vq} elem ${elem} in_num ${inNum} out_num ${outNum}`;
+  const discard = (hva: number, len: number) =>
+    `ram_block_discard_range pc.ram@0x${hva.toString(16)} + 0x${
+      len.toString(16)
+    }: madvise: 1 fallocate: 0 ret: 0`;
+  const base = 0x7f0000000000;
+  const head = [
+    q(1, `virtio_set_status vdev ${BALLOON} val 15`),
+    q(2, `virtio_queue_notify vdev ${BALLOON} n 0 vq 0xb1`),
+    q(2, `virtio_queue_notify vdev ${BALLOON} n 3 vq 0xb4`),
+    // an inflate of guest page 0x5000 at host base + 0x5000: offset = base
+    q(2, pop("0xb1", "0x20", 0, 1)),
+    q(2, "virtio_balloon_handle_output section name: pc.ram gpa: 0x5000"),
+    q(2, discard(base + 0x5000, 4096)),
+    q(2, "virtqueue_fill vq 0xb1 elem 0x20 len 0 idx 0"),
+  ];
+  const report = (hva: number) => [
+    q(3, pop("0xb4", "0x30", 1, 0)),
+    q(3, discard(hva, 0x200000)),
+    q(3, "virtqueue_fill vq 0xb4 elem 0x30 len 0 idx 0"),
+  ];
+  // a 256 MiB guest is one contiguous block: a report anywhere in it is placed
+  const small = importQemuTrace([...head, ...report(base + 0x400000)].join("\n"), {
+    guestPages: 65536,
+  });
+  const placed = small.trace.events.find((e) => e.type === "report");
+  assert.deepEqual(placed?.type === "report" && placed.pages, [[0x400, 512]]);
+  // an 8 GiB guest may be split around the PCI hole: above the inflated pages it is not placed
+  const big = importQemuTrace([...head, ...report(base + 0x100000000)].join("\n"), {
+    guestPages: 2 * 2 ** 20,
+  });
+  const unplaced = big.trace.events.find((e) => e.type === "report");
+  assert.deepEqual(unplaced?.type === "report" && unplaced.pages, []);
+  assert.match(
+    big.problems.map((p) => p.message).join("\n"),
+    /1 of 1 reported blocks cannot be placed/,
+  );
+});
