@@ -19,7 +19,7 @@ import {
   type PassiveRun,
   passiveTerminal,
 } from "./trace_report.ts";
-import { importQemuTrace } from "./qemu/import.ts";
+import { importQemuTrace, QemuImportError } from "./qemu/import.ts";
 import { runQemuLinux } from "./qemu/target.ts";
 import { defaultCacheDir } from "./qemu/assets.ts";
 
@@ -258,11 +258,19 @@ async function passiveRun(o: PassiveOptions, log: (s: string) => void): Promise<
   }
   if (o.source.kind === "qemu-trace") {
     const text = await readSource("--qemu-trace", o.source.file);
-    const r = importQemuTrace(text, {
-      ...(o.guestPages === undefined ? {} : { guestPages: o.guestPages }),
-      ...(o.vdev === undefined ? {} : { vdev: o.vdev }),
-      profile: o.profile,
-    });
+    let r: ReturnType<typeof importQemuTrace>;
+    try {
+      r = importQemuTrace(text, {
+        ...(o.guestPages === undefined ? {} : { guestPages: o.guestPages }),
+        ...(o.vdev === undefined ? {} : { vdev: o.vdev }),
+        profile: o.profile,
+      });
+    } catch (e) {
+      if (e instanceof QemuImportError) {
+        throw new PassiveUsageError(`--qemu-trace '${o.source.file}': ${e.message}`);
+      }
+      throw e;
+    }
     const results = checkTrace(r.trace);
     const skipped = Object.values(r.skipped).reduce((a, b) => a + b, 0);
     return {
@@ -276,7 +284,7 @@ async function passiveRun(o: PassiveOptions, log: (s: string) => void): Promise<
             r.vdev ?? "not found"
           }), ${skipped} lines of other events skipped`,
         ],
-        problems: r.problems.map((p) => `line ${p.line}: ${p.message}`),
+        problems: r.problems.map((p) => `${p.line > 0 ? `line ${p.line}: ` : ""}${p.message}`),
         trace: r.trace,
         results,
       }],

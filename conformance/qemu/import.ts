@@ -7,6 +7,7 @@
  * @module
  */
 
+import { BALLOON_PAGE_SIZE, VIRTIO_BALLOON_PFN_SHIFT } from "../../spec/mod.ts";
 import {
   type PageRun,
   type Trace,
@@ -69,7 +70,6 @@ const PATTERNS: Readonly<Record<string, RegExp>> = {
 };
 
 interface OpenElem {
-  readonly queue: string; // vq pointer
   readonly event: {
     -readonly [K in keyof Extract<TraceEvent, { type: "chain" }>]: Extract<
       TraceEvent,
@@ -77,18 +77,53 @@ interface OpenElem {
     >[K];
   };
   readonly pages: number[];
-  readonly discards: { hva: bigint; length: number }[];
+  readonly discards: Discard[];
 }
 
-function runsOf(pfns: number[]): PageRun[] {
-  const s = [...new Set(pfns)].sort((a, b) => a - b);
+interface Discard {
+  readonly block: string;
+  readonly hva: bigint;
+  readonly length: number;
+}
+
+/** A host-to-guest offset of one RAMBlock, with the guest pages it was seen for. */
+interface Offset {
+  readonly delta: bigint;
+  min: bigint;
+  max: bigint;
+}
+
+/**
+ * The log cannot be imported as one balloon's trace (several virtio devices
+ * and no way to tell which is the balloon, or a `vdev` that is not there).
+ */
+export class QemuImportError extends Error {
+  /** Builds the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "QemuImportError";
+  }
+}
+
+/** PFNs in the order named, consecutive ones as runs; repeats are kept (they are evidence). */
+function runsOf(pfns: readonly number[]): PageRun[] {
   const out: [number, number][] = [];
-  for (const p of s) {
+  for (const p of pfns) {
     const last = out[out.length - 1];
     if (last !== undefined && last[0] + last[1] === p) last[1]++;
     else out.push([p, 1]);
   }
   return out;
+}
+
+const PAGE = BigInt(BALLOON_PAGE_SIZE);
+const SHIFT = BigInt(VIRTIO_BALLOON_PFN_SHIFT);
+
+interface Line {
+  readonly line: number;
+  readonly t: number;
+  readonly name: string;
+  readonly a: RegExpExecArray;
 }
 
 /**
@@ -115,106 +150,165 @@ function runsOf(pfns: number[]): PageRun[] {
 export function importQemuTrace(text: string, options: ImportOptions = {}): ImportResult {
   const problems: ImportProblem[] = [];
   const skipped: Record<string, number> = {};
-  const events: TraceEvent[] = [];
+  const skip = (what: string) => (skipped[what] = (skipped[what] ?? 0) + 1);
+
+  // pass 1: parse, and learn each queue's index and device, and which device is the balloon
+  const parsed: Line[] = [];
   const vqIndex = new Map<string, number>();
   const vqVdev = new Map<string, string>();
-  const open = new Map<string, OpenElem>();
-  const byElem = new Map<string, OpenElem>();
-  let current: OpenElem | undefined;
-  const reportDiscards: {
-    ev: { pages: PageRun[] };
-    discards: { hva: bigint; length: number }[];
-  }[] = [];
-  let delta: bigint | undefined;
   const statusVdevs = new Set<string>();
-  let balloonVdev = options.vdev;
+  const balloonVqs = new Set<string>();
+  let lastPop: string | undefined;
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
-    const lineNo = i + 1;
     const raw = (lines[i] as string).trimEnd();
     if (raw === "") continue;
     const m = PREFIX.exec(raw);
     if (m === null) {
-      skipped["(not a trace line)"] = (skipped["(not a trace line)"] ?? 0) + 1;
+      skip("(not a trace line)");
       continue;
     }
-    const t = Number(m[2]);
     const name = m[3] as string;
-    const args = m[4] as string;
     const pattern = PATTERNS[name];
     if (pattern === undefined) {
-      skipped[name] = (skipped[name] ?? 0) + 1;
+      skip(name);
       continue;
     }
-    const a = pattern.exec(args);
+    const a = pattern.exec(m[4] as string);
     if (a === null) {
-      problems.push({ line: lineNo, message: `${name}: cannot parse arguments "${args}"` });
+      problems.push({ line: i + 1, message: `${name}: cannot parse arguments "${m[4]}"` });
       continue;
     }
-    const base = { t, line: lineNo };
+    parsed.push({ line: i + 1, t: Number(m[2]), name, a });
+    if (name === "virtio_set_status") statusVdevs.add(a[1] as string);
+    if (name === "virtio_queue_notify") {
+      vqIndex.set(a[3] as string, Number(a[2]));
+      vqVdev.set(a[3] as string, a[1] as string);
+    }
+    if (name === "virtqueue_pop") lastPop = a[1];
+    if (name === "virtio_balloon_handle_output" && lastPop !== undefined) balloonVqs.add(lastPop);
+  }
+  const devices = [...statusVdevs];
+  let balloonVdev = options.vdev;
+  if (balloonVdev !== undefined && devices.length > 0 && !statusVdevs.has(balloonVdev)) {
+    throw new QemuImportError(
+      `vdev ${balloonVdev} does not appear in the log; its virtio devices are ${
+        devices.join(", ")
+      }`,
+    );
+  }
+  if (balloonVdev === undefined) {
+    const byOutput = new Set(
+      [...balloonVqs].map((vq) => vqVdev.get(vq)).filter((d) => d !== undefined),
+    );
+    if (byOutput.size === 1) balloonVdev = [...byOutput][0];
+    else if (devices.length === 1) balloonVdev = devices[0];
+    else if (devices.length > 1) {
+      throw new QemuImportError(
+        `the log has ${devices.length} virtio devices (${
+          devices.join(", ")
+        }) and none of them is shown to be the balloon (by virtio_balloon_handle_output on one of its queues): pass --vdev`,
+      );
+    }
+  }
+  /** True when the queue is the balloon's (or the log has one device and cannot say). */
+  const balloonQueue = (vq: string): boolean => {
+    const d = vqVdev.get(vq);
+    return d === undefined ? devices.length <= 1 : d === balloonVdev;
+  };
+
+  // pass 2: events
+  const events: TraceEvent[] = [];
+  const open = new Map<string, OpenElem>();
+  let current: OpenElem | undefined;
+  let pendingGpa: bigint | undefined;
+  const offsets = new Map<string, Offset[]>();
+  const reports: { ev: { pages: PageRun[] }; discards: Discard[] }[] = [];
+  let unknownQueue = 0;
+  for (const { line, t, name, a } of parsed) {
+    const base = { t, line };
     switch (name) {
       case "virtio_set_status": {
-        statusVdevs.add(a[1] as string);
-        if (balloonVdev !== undefined && a[1] !== balloonVdev) break;
-        events.push({ ...base, type: "status", value: Number(a[2]) });
+        if (a[1] !== balloonVdev && balloonVdev !== undefined) skip("(another device)");
+        else events.push({ ...base, type: "status", value: Number(a[2]) });
         break;
       }
       case "virtio_queue_notify": {
-        vqIndex.set(a[3] as string, Number(a[2]));
-        vqVdev.set(a[3] as string, a[1] as string);
-        if (balloonVdev !== undefined && a[1] !== balloonVdev) break;
-        events.push({ ...base, type: "notify", queue: Number(a[2]) });
+        if (a[1] !== balloonVdev && balloonVdev !== undefined) skip("(another device)");
+        else events.push({ ...base, type: "notify", queue: Number(a[2]) });
         break;
       }
       case "virtqueue_pop": {
         const vq = a[1] as string;
+        current = undefined;
+        pendingGpa = undefined;
+        if (!balloonQueue(vq)) {
+          skip("(another device)");
+          break;
+        }
+        const queue = vqIndex.get(vq) ?? -1;
+        if (queue === -1) unknownQueue++;
         const ev = {
           ...base,
           type: "chain" as const,
-          queue: vqIndex.get(vq) ?? -1,
+          queue,
           elem: a[2] as string,
           readable: Number(a[4]),
           writable: Number(a[3]),
         };
-        const o: OpenElem = { queue: vq, event: ev, pages: [], discards: [] };
+        const o: OpenElem = { event: ev, pages: [], discards: [] };
         events.push(ev);
         open.set(`${vq}/${a[2]}`, o);
-        byElem.set(a[2] as string, o);
         current = o;
         break;
       }
       case "virtio_balloon_handle_output": {
-        const gpa = BigInt("0x" + a[2]);
         if (current === undefined) {
           problems.push({
-            line: lineNo,
+            line,
             message: "virtio_balloon_handle_output outside any popped element",
           });
           break;
         }
-        current.pages.push(Number(gpa >> 12n));
+        pendingGpa = BigInt("0x" + a[2]);
+        current.pages.push(Number(pendingGpa >> SHIFT));
         break;
       }
       case "ram_block_discard_range": {
+        const block = a[1] as string;
         const hva = BigInt(a[2] as string);
         const length = Number(BigInt(a[3] as string));
         if (current !== undefined) {
-          current.discards.push({ hva, length });
-          const lastPage = current.pages[current.pages.length - 1];
-          if (delta === undefined && lastPage !== undefined && length === 4096) {
-            delta = hva - (BigInt(lastPage) << 12n);
+          current.discards.push({ block, hva, length });
+          if (pendingGpa !== undefined && length === BALLOON_PAGE_SIZE) {
+            // an inflated page and its discard: this block's host-to-guest offset
+            const delta = hva - pendingGpa;
+            const list = offsets.get(block) ?? [];
+            const o = list.find((x) => x.delta === delta);
+            if (o === undefined) list.push({ delta, min: pendingGpa, max: pendingGpa });
+            else {
+              if (pendingGpa < o.min) o.min = pendingGpa;
+              if (pendingGpa > o.max) o.max = pendingGpa;
+            }
+            offsets.set(block, list);
           }
         }
+        pendingGpa = undefined;
         events.push({ ...base, type: "discard", length, hva: a[2] as string });
         break;
       }
       case "virtqueue_fill": {
-        const key = `${a[1]}/${a[2]}`;
+        const vq = a[1] as string;
+        if (!balloonQueue(vq)) {
+          skip("(another device)");
+          break;
+        }
+        const key = `${vq}/${a[2]}`;
         const o = open.get(key);
         if (o !== undefined) {
           if (o.pages.length > 0) o.event.pages = runsOf(o.pages);
           if (o.event.writable > 0 && o.event.readable === 0) {
-            // a device-writable element: free page reporting (or hinting) names pages by discards
+            // a device-writable element: free page reporting names pages by discards
             const rev = {
               ...base,
               type: "report" as const,
@@ -222,7 +316,7 @@ export function importQemuTrace(text: string, options: ImportOptions = {}): Impo
               elem: o.event.elem,
               pages: [] as PageRun[],
             };
-            reportDiscards.push({ ev: rev, discards: o.discards });
+            reports.push({ ev: rev, discards: o.discards });
             events.push(rev);
           }
           open.delete(key);
@@ -231,7 +325,7 @@ export function importQemuTrace(text: string, options: ImportOptions = {}): Impo
         events.push({
           ...base,
           type: "used",
-          queue: vqIndex.get(a[1] as string) ?? -1,
+          queue: vqIndex.get(vq) ?? -1,
           elem: a[2] as string,
           len: Number(a[3]),
         });
@@ -271,37 +365,42 @@ export function importQemuTrace(text: string, options: ImportOptions = {}): Impo
           ...base,
           type: "host",
           action: "bad-addr",
-          pages: Number(BigInt("0x" + a[1]) >> 12n),
+          pages: Number(BigInt("0x" + a[1]) >> SHIFT),
         });
         break;
       default:
         break;
     }
   }
-  // queue indices learnt after a pop, and report blocks from host addresses
-  for (const e of events) {
-    if ((e.type === "chain" || e.type === "used") && e.queue === -1) {
-      const o = byElem.get(e.elem);
-      const idx = o === undefined ? undefined : vqIndex.get(o.queue);
-      if (idx !== undefined) (e as { queue: number }).queue = idx;
-    }
-  }
-  if (delta !== undefined) {
-    for (const r of reportDiscards) {
-      const runs: [number, number][] = [];
-      for (const d of r.discards) runs.push([Number((d.hva - delta) >> 12n), d.length / 4096]);
-      r.ev.pages = runs.sort((x, y) => x[0] - y[0]);
-    }
-  }
-  if (balloonVdev === undefined && statusVdevs.size > 1) {
+  if (unknownQueue > 0) {
     problems.push({
       line: 0,
-      message: `the log has ${statusVdevs.size} virtio devices (${
-        [...statusVdevs].join(", ")
-      }): pass the balloon's vdev to keep only its events`,
+      message:
+        `${unknownQueue} buffers are on queues the log never names (no virtio_queue_notify for them, as with KVM's ioeventfd): rules about them are not observable`,
     });
   }
-  balloonVdev ??= statusVdevs.size === 1 ? [...statusVdevs][0] : undefined;
+  // reported blocks: host addresses to guest pages, only where an inflate confirmed the offset
+  const guestBytes = options.guestPages === undefined
+    ? undefined
+    : BigInt(options.guestPages) * PAGE;
+  let unmapped = 0;
+  for (const r of reports) {
+    const runs: [number, number][] = [];
+    for (const d of r.discards) {
+      const gpa = guestAddress(offsets.get(d.block) ?? [], d, guestBytes);
+      if (gpa === undefined) break;
+      runs.push([Number(gpa >> SHIFT), d.length / BALLOON_PAGE_SIZE]);
+    }
+    if (runs.length === r.discards.length && runs.length > 0) r.ev.pages = runs;
+    else unmapped++;
+  }
+  if (unmapped > 0) {
+    problems.push({
+      line: 0,
+      message:
+        `${unmapped} of ${reports.length} reported blocks cannot be placed in guest memory (no inflate in the log confirms their RAMBlock's host-to-guest offset): S-08 does not count them`,
+    });
+  }
   const header: TraceHeader = {
     type: "header",
     format: TRACE_FORMAT,
@@ -311,17 +410,38 @@ export function importQemuTrace(text: string, options: ImportOptions = {}): Impo
     ...(options.guestPages === undefined ? {} : { guestPages: options.guestPages }),
     ...(options.versions === undefined ? {} : { versions: options.versions }),
   };
-  if (delta === undefined && reportDiscards.length > 0) {
-    problems.push({
-      line: 0,
-      message:
-        `${reportDiscards.length} reported blocks have host addresses only: no inflate in the log relates host to guest addresses`,
-    });
-  }
   return {
     trace: { header, events: [...events, ...(options.extra ?? [])] },
     problems,
     skipped,
     vdev: balloonVdev,
   };
+}
+
+/**
+ * x86 PC machines (pc, q35) map guest RAM contiguously from guest address 0
+ * up to at least 2 GiB; above that the RAMBlock may be split around the PCI
+ * hole, at another offset.
+ */
+const CONTIGUOUS_LOW_RAM = 2n ** 31n;
+
+/**
+ * The guest address of a discarded host range, when an offset confirms it:
+ * the range must end at or below the highest guest page an inflate showed at
+ * that offset (or, for a guest of at most 2 GiB, inside its RAM), and exactly
+ * one offset of the RAMBlock may fit.
+ */
+function guestAddress(
+  offsets: readonly Offset[],
+  d: Discard,
+  guestBytes: bigint | undefined,
+): bigint | undefined {
+  const fits = offsets.filter((o) => {
+    const gpa = d.hva - o.delta;
+    const end = gpa + BigInt(d.length);
+    const small = guestBytes !== undefined && guestBytes <= CONTIGUOUS_LOW_RAM;
+    const limit = small && offsets.length === 1 ? guestBytes : o.max + PAGE;
+    return gpa >= 0n && end <= (limit > o.max + PAGE ? limit : o.max + PAGE);
+  });
+  return fits.length === 1 ? d.hva - (fits[0] as Offset).delta : undefined;
 }
