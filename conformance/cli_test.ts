@@ -256,6 +256,8 @@ cliTest(
       // the qemu-linux list applies to the qemu-linux target only
       const other = await conform("--trace", trace, "--expect-fail", EXPECTED);
       assert.equal(other.code, 1);
+      assert.match(other.stdout, /^G57 +MUST NOT +driver +FAIL +1 notification/m);
+      assert.match(other.stdout, /^rules: \d+ pass, 2 fail, \d+ not observable · FAILED$/m);
     });
   },
 );
@@ -269,7 +271,10 @@ cliTest("passive mode: bad flags and files are named, exit code 2", async () => 
     );
     const cases: [string[], RegExp][] = [
       [["--trace", `${dir}/missing.jsonl`], /--trace '.*missing\.jsonl': cannot read the file/],
-      [["--trace", bad], /--trace '.*bad\.jsonl': Line 2: used event needs a number "len"/],
+      [
+        ["--trace", bad],
+        /--trace '.*bad\.jsonl': Line 2: used event needs "len" to be a non-negative integer/,
+      ],
       [
         ["--qemu-trace", QEMU_LOG, "--guest-pages", "lots"],
         /--guest-pages 'lots' is not valid: expected a positive integer/,

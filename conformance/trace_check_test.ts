@@ -16,7 +16,7 @@ import {
   passiveTerminal,
 } from "./trace_report.ts";
 import { parseExpectList } from "./report_expect.ts";
-import { featureMask, type FeatureName } from "../spec/mod.ts";
+import { enumValue, featureMask, type FeatureName } from "../spec/mod.ts";
 import {
   formatTrace,
   type PageRun,
@@ -61,7 +61,15 @@ function withEvents(t: Trace, events: TraceEvent[]): Trace {
   return { header: t.header, events };
 }
 
-const DRIVER_OK_AT = RECORDED.events.findIndex((e) => e.type === "status" && (e.value & 4) !== 0);
+const ACK = enumValue("device_status", "ACKNOWLEDGE");
+const DRV = enumValue("device_status", "DRIVER");
+const FOK = enumValue("device_status", "FEATURES_OK");
+const DOK = enumValue("device_status", "DRIVER_OK");
+/** The status values of a modern initialisation, after ACKNOWLEDGE and DRIVER. */
+const FEATURES_OK_STATUS = ACK | DRV | FOK;
+const DRIVER_OK_STATUS = ACK | DRV | FOK | DOK;
+
+const DRIVER_OK_AT = RECORDED.events.findIndex((e) => e.type === "status" && (e.value & DOK) !== 0);
 
 /**
  * The recorded trace with its one real deviation undone: Linux notifies the
@@ -114,7 +122,7 @@ Deno.test("the recorded trace decides every checked rule, and fails exactly G57 
   assert.match(lines[(g57.line ?? 0) - 1] ?? "", /virtio_queue_notify .* n 2 /);
   assert.match(lines[(g05.line ?? 0) - 1] ?? "", /virtqueue_pop /);
   // and DRIVER_OK (status 15) comes after both in the log
-  const ok = lines.findIndex((l) => / val 15$/.test(l)) + 1;
+  const ok = lines.findIndex((l) => l.endsWith(` val ${DRIVER_OK_STATUS}`)) + 1;
   assert.ok(ok > (g05.line ?? Infinity) && ok > (g57.line ?? Infinity));
 });
 
@@ -127,24 +135,24 @@ Deno.test("with the stats kick moved after DRIVER_OK, every checked rule passes"
 const INJECTIONS: Readonly<Record<string, (t: Trace) => Trace>> = {
   G55a: (t) => {
     // DRIVER_OK before FEATURES_OK: 1, 3, 7, 15 instead of 1, 3, 11, 15
-    const i = firstIndex(t, (e) => e.type === "status" && e.value === 11);
-    return replaceAt(t, i, { type: "status", t: tAt(t, i), value: 7 });
+    const i = firstIndex(t, (e) => e.type === "status" && e.value === FEATURES_OK_STATUS);
+    return replaceAt(t, i, { type: "status", t: tAt(t, i), value: ACK | DRV | DOK });
   },
   G02: (t) => {
     // a status write that clears DRIVER_OK without a reset
-    const i = firstIndex(t, (e) => e.type === "status" && e.value === 15) + 1;
-    return insertAt(t, i, { type: "status", t: tAt(t, i), value: 11 }, {
+    const i = firstIndex(t, (e) => e.type === "status" && e.value === DRIVER_OK_STATUS) + 1;
+    return insertAt(t, i, { type: "status", t: tAt(t, i), value: FEATURES_OK_STATUS }, {
       type: "status",
       t: tAt(t, i),
-      value: 15,
+      value: DRIVER_OK_STATUS,
     });
   },
   G57: (t) => {
-    const i = firstIndex(t, (e) => e.type === "status" && e.value === 15);
+    const i = firstIndex(t, (e) => e.type === "status" && e.value === DRIVER_OK_STATUS);
     return insertAt(t, i, { type: "notify", t: tAt(t, i), queue: Q.inflateq });
   },
   G05: (t) => {
-    const i = firstIndex(t, (e) => e.type === "status" && e.value === 15);
+    const i = firstIndex(t, (e) => e.type === "status" && e.value === DRIVER_OK_STATUS);
     return insertAt(t, i, {
       type: "chain",
       t: tAt(t, i),
@@ -273,7 +281,7 @@ const INJECTIONS: Readonly<Record<string, (t: Trace) => Trace>> = {
   },
   G55c: (t) => {
     // the driver writes actual before FEATURES_OK in its initialisation
-    const i = firstIndex(t, (e) => e.type === "status" && (e.value & 8) !== 0);
+    const i = firstIndex(t, (e) => e.type === "status" && (e.value & FOK) !== 0);
     return insertAt(t, i, { type: "config-write", t: tAt(t, i), field: "actual", value: 0 });
   },
   B17: (t) => {
@@ -361,7 +369,7 @@ for (const [id, inject] of Object.entries(INJECTIONS)) {
 
 Deno.test("R-13 fails when the guest deflates on its own without DEFLATE_ON_OOM negotiated", () => {
   const f = META.features as Ev<"features">;
-  const noOom = (BigInt(f.negotiated ?? "0") & ~(1n << 2n)).toString(16);
+  const noOom = (BigInt(f.negotiated ?? "0") & ~bit("DEFLATE_ON_OOM")).toString(16);
   const t = withEvents(
     REPAIRED,
     REPAIRED.events.map((e) => (e === f ? { ...f, negotiated: `0x${noOom}` } : e)),
@@ -414,8 +422,34 @@ Deno.test("parseTrace names the line and the field of a malformed trace", () => 
       /Line 1: trace format version 9 is not supported, expected 1/,
     ],
     [
-      head + '{"type":"chain","t":0,"queue":0,"readable":1}\n',
-      /Line 2: chain event needs a number "writable"/,
+      head + '{"type":"chain","t":0,"queue":0,"elem":"0x1","readable":1}\n',
+      /Line 2: chain event needs "writable" to be a non-negative integer, got nothing/,
+    ],
+    [
+      head + '{"type":"report","t":0,"queue":3,"elem":"0x1"}\n',
+      /Line 2: report event needs "pages" to be a list of \[first PFN, count\] runs/,
+    ],
+    [
+      head +
+      '{"type":"chain","t":0,"queue":0,"elem":"0x1","readable":1,"writable":0,"pages":"abc"}\n',
+      /Line 2: chain event needs \(if present\) "pages" to be a list of .* got "abc"/,
+    ],
+    [
+      head +
+      '{"type":"chain","t":0,"queue":0,"elem":"0x1","readable":1,"writable":0,"pages":[[5,-3]]}\n',
+      /Line 2: chain event needs \(if present\) "pages" .* got \[\[5,-3\]\]/,
+    ],
+    [
+      head + '{"type":"features","t":0,"offered":"zz"}\n',
+      /Line 2: features event needs \(if present\) "offered" to be a hex string/,
+    ],
+    [
+      head + '{"type":"features","t":0,"queues":{"0":"balloonq"}}\n',
+      /Line 2: features event needs \(if present\) "queues" to be an object from queue index to one of inflateq, deflateq/,
+    ],
+    [
+      head + '{"type":"status","t":"soon","value":1}\n',
+      /Line 2: status event needs "t" to be a number, got "soon"/,
     ],
     [head + '{"type":"teleport","t":0}\n', /Line 2: unknown event type "teleport"/],
     [head + "{not json\n", /Line 2: not JSON/],

@@ -26,6 +26,8 @@
  * @module
  */
 
+import { QUEUES } from "../spec/mod.ts";
+
 /** Format name in the header. */
 export const TRACE_FORMAT = "virtio-balloon-trace";
 /** Format version. */
@@ -135,18 +137,92 @@ export class TraceFormatError extends TypeError {
   }
 }
 
-const NUM_FIELDS: Readonly<Record<TraceEvent["type"], readonly string[]>> = {
-  "features": [],
-  "status": ["value"],
-  "config-read": ["num_pages", "actual"],
-  "config-write": ["value"],
-  "notify": ["queue"],
-  "chain": ["queue", "readable", "writable"],
-  "used": ["queue", "len"],
-  "discard": ["length"],
-  "report": ["queue"],
-  "host": [],
+type Kind = "uint" | "queue" | "number" | "string" | "hex" | "runs" | "queues" | "strings";
+
+/** Fields of each event type: kind, and whether it is required. */
+const FIELDS: Readonly<Record<TraceEvent["type"], Readonly<Record<string, [Kind, boolean]>>>> = {
+  "features": { offered: ["hex", false], negotiated: ["hex", false], queues: ["queues", false] },
+  "status": { value: ["uint", true] },
+  "config-read": { num_pages: ["uint", true], actual: ["uint", true] },
+  "config-write": { field: ["string", true], value: ["uint", true], old: ["uint", false] },
+  "notify": { queue: ["queue", true] },
+  "chain": {
+    queue: ["queue", true],
+    elem: ["string", true],
+    readable: ["uint", true],
+    writable: ["uint", true],
+    pages: ["runs", false],
+  },
+  "used": { queue: ["queue", true], elem: ["string", true], len: ["uint", true] },
+  "discard": { length: ["uint", true], pfn: ["uint", false], hva: ["hex", false] },
+  "report": { queue: ["queue", true], elem: ["string", true], pages: ["runs", true] },
+  "host": { action: ["string", true], pages: ["uint", false], bytes: ["uint", false] },
 };
+
+const HEADER_FIELDS: Readonly<Record<string, [Kind, boolean]>> = {
+  source: ["string", true],
+  guestPages: ["uint", false],
+  versions: ["strings", false],
+};
+
+const KIND_TEXT: Readonly<Record<Kind, string>> = {
+  uint: "a non-negative integer",
+  queue: "a queue index (a non-negative integer, or -1 when unknown)",
+  number: "a number",
+  string: "a string",
+  hex: 'a hex string such as "0x1f"',
+  runs: "a list of [first PFN, count] runs of non-negative integers, count at least 1",
+  queues: `an object from queue index to one of ${QUEUES.map((q) => q.name).join(", ")}`,
+  strings: "an object of strings",
+};
+
+const isUint = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+
+function fits(kind: Kind, v: unknown): boolean {
+  switch (kind) {
+    case "uint":
+      return isUint(v);
+    case "queue":
+      return isUint(v) || v === -1;
+    case "number":
+      return typeof v === "number" && Number.isFinite(v);
+    case "string":
+      return typeof v === "string";
+    case "hex":
+      return typeof v === "string" && /^0x[0-9a-fA-F]+$/.test(v);
+    case "runs":
+      return Array.isArray(v) &&
+        v.every((r) =>
+          Array.isArray(r) && r.length === 2 && isUint(r[0]) && isUint(r[1]) && r[1] >= 1
+        );
+    case "queues":
+      return typeof v === "object" && v !== null && !Array.isArray(v) &&
+        Object.entries(v).every(([k, q]) => /^\d+$/.test(k) && QUEUES.some((d) => d.name === q));
+    case "strings":
+      return typeof v === "object" && v !== null && !Array.isArray(v) &&
+        Object.values(v).every((x) => typeof x === "string");
+  }
+}
+
+function checkFields(
+  line: number,
+  what: string,
+  obj: Record<string, unknown>,
+  fields: Readonly<Record<string, [Kind, boolean]>>,
+): void {
+  for (const [name, [kind, required]] of Object.entries(fields)) {
+    const v = obj[name];
+    if (v === undefined && !required) continue;
+    if (!fits(kind, v)) {
+      throw new TraceFormatError(
+        line,
+        `${what} needs ${required ? "" : "(if present) "}"${name}" to be ${KIND_TEXT[kind]}, got ${
+          v === undefined ? "nothing" : JSON.stringify(v)?.slice(0, 60)
+        }`,
+      );
+    }
+  }
+}
 
 /**
  * Parses a trace from JSON lines, checking each line; throws a
@@ -158,7 +234,7 @@ const NUM_FIELDS: Readonly<Record<TraceEvent["type"], readonly string[]>> = {
  * import assert from "node:assert/strict";
  * const t = parseTrace('{"type":"header","format":"virtio-balloon-trace","version":1,"source":"x","profile":"virtio-1.x"}\n{"type":"status","t":0,"value":1}\n');
  * assert.equal(t.events.length, 1);
- * assert.throws(() => parseTrace('{"type":"header","format":"virtio-balloon-trace","version":1,"source":"x","profile":"virtio-1.x"}\n{"type":"status","t":0}\n'), /Line 2: status event needs a number "value"/);
+ * assert.throws(() => parseTrace('{"type":"header","format":"virtio-balloon-trace","version":1,"source":"x","profile":"virtio-1.x"}\n{"type":"status","t":0}\n'), /Line 2: status event needs "value" to be a non-negative integer, got nothing/);
  * ```
  */
 export function parseTrace(text: string): Trace {
@@ -196,22 +272,17 @@ export function parseTrace(text: string): Trace {
           `profile ${JSON.stringify(obj["profile"])}, expected "v3" or "virtio-1.x"`,
         );
       }
+      checkFields(i + 1, "the header", obj, HEADER_FIELDS);
       header = obj as unknown as TraceHeader;
       continue;
     }
     const type = obj["type"] as TraceEvent["type"];
-    const need = NUM_FIELDS[type];
-    if (need === undefined) {
+    const fields = Object.hasOwn(FIELDS, type) ? FIELDS[type] : undefined;
+    if (fields === undefined) {
       throw new TraceFormatError(i + 1, `unknown event type "${obj["type"]}"`);
     }
-    if (typeof obj["t"] !== "number") {
-      throw new TraceFormatError(i + 1, `${type} event needs a number "t"`);
-    }
-    for (const f of need) {
-      if (typeof obj[f] !== "number") {
-        throw new TraceFormatError(i + 1, `${type} event needs a number "${f}"`);
-      }
-    }
+    checkFields(i + 1, `${type} event`, obj, { t: ["number", true], line: ["uint", false] });
+    checkFields(i + 1, `${type} event`, obj, fields);
     events.push(obj as unknown as TraceEvent);
   }
   if (header === undefined) {
