@@ -15,6 +15,7 @@ import { defaultCacheDir, ensureGuestAssets, ensureQemu } from "../conformance/q
 import { Vm } from "../conformance/qemu/vm.ts";
 import { availableMiB, featuresEvent } from "../conformance/qemu/target.ts";
 import type { TraceEvent } from "../conformance/trace_format.ts";
+import { BALLOON_PAGE_SIZE } from "../spec/mod.ts";
 
 const MIB = 2 ** 20;
 const MEM_MIB = 256;
@@ -68,7 +69,9 @@ try {
     } MiB, the guest writes 16 MiB more`,
   );
   steps.push(`guest-visible RAM at the end: ${(await vm.queryBalloon()) / MIB} MiB`);
-  features = await featuresEvent(vm);
+  const f = await featuresEvent(vm);
+  for (const p of f.problems) log(p);
+  features = f.event;
 } finally {
   await vm.stop();
 }
@@ -82,7 +85,7 @@ const meta = {
   recorded: new Date().toISOString().slice(0, 10),
   versions: { qemu: qemu.version, kernel: guest.kernelVersion, busybox: guest.busyboxVersion },
   memMiB: MEM_MIB,
-  guestPages: (MEM_MIB * MIB) / 4096,
+  guestPages: (MEM_MIB * MIB) / BALLOON_PAGE_SIZE,
   balloon: BALLOON,
   steps,
   features,

@@ -75,15 +75,27 @@ while true; do
 done
 `;
 
+/** Longest a setup command (apt, dpkg, qemu --version) may take. */
+const SETUP_TIMEOUT_MS = 10 * 60_000;
+
 async function run(cmd: string, args: string[], options: { cwd?: string } = {}): Promise<string> {
+  const signal = AbortSignal.timeout(SETUP_TIMEOUT_MS);
+  const late = () =>
+    new Error(
+      `${cmd} ${args.join(" ")} did not finish within ${
+        SETUP_TIMEOUT_MS / 60_000
+      } minutes (stopped)`,
+    );
   const out = await new Deno.Command(cmd, {
     args,
     stdout: "piped",
     stderr: "piped",
+    signal,
     ...(options.cwd ? { cwd: options.cwd } : {}),
   }).output().catch((e: unknown) => {
-    throw new Error(`Cannot run ${cmd}: ${(e as Error).message}`);
+    throw signal.aborted ? late() : new Error(`Cannot run ${cmd}: ${(e as Error).message}`);
   });
+  if (signal.aborted) throw late();
   if (!out.success) {
     const err = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-3).join(" | ");
     throw new Error(`${cmd} ${args.join(" ")} failed (exit ${out.code}): ${err}`);

@@ -22,6 +22,9 @@ export class QmpClient {
   #pending: Record<string, unknown>[] = [];
   #waiters: (() => void)[] = [];
   #closed = false;
+  #nextId = 1;
+  /** Ids of commands waiting for their reply (a reply to any other id is stale: dropped). */
+  #inflight = new Set<number>();
   /** Events received so far. */
   readonly events: QmpEvent[] = [];
 
@@ -35,9 +38,10 @@ export class QmpClient {
     const deadline = Date.now() + timeoutMs;
     let last: unknown;
     while (Date.now() < deadline) {
+      let c: QmpClient | undefined;
       try {
         const conn = await Deno.connect({ transport: "unix", path });
-        const c = new QmpClient(conn);
+        c = new QmpClient(conn);
         const greeting = await c.#next(Math.max(1000, deadline - Date.now()));
         if (!("QMP" in greeting)) {
           throw new Error(`Unexpected QMP greeting: ${JSON.stringify(greeting)}`);
@@ -45,6 +49,8 @@ export class QmpClient {
         await c.execute("qmp_capabilities", {}, 5000);
         return c;
       } catch (e) {
+        // QEMU serves one monitor client at a time: a half-open one would block the retry
+        c?.close();
         // a missing permission will not come later: say so at once
         if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
           throw new Error(`Cannot connect to QMP at ${path}: ${e.message}`);
@@ -86,9 +92,19 @@ export class QmpClient {
     for (const w of this.#waiters.splice(0)) w();
   }
 
-  async #next(timeoutMs: number): Promise<Record<string, unknown>> {
+  /** The next message (the greeting), or with `id`, the reply to that command. */
+  async #next(timeoutMs: number, id?: number): Promise<Record<string, unknown>> {
     const deadline = Date.now() + timeoutMs;
-    while (this.#pending.length === 0) {
+    const mine = () => {
+      if (id === undefined) return this.#pending.length > 0 ? 0 : -1;
+      // drop stale replies (to commands that timed out), keep those of commands still waiting
+      this.#pending = this.#pending.filter((p) =>
+        typeof p["id"] === "number" && this.#inflight.has(p["id"])
+      );
+      return this.#pending.findIndex((p) => p["id"] === id);
+    };
+    let at: number;
+    while ((at = mine()) < 0) {
       if (this.#closed) throw new Error("QMP connection closed");
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`No QMP answer within ${timeoutMs} ms`);
@@ -99,7 +115,7 @@ export class QmpClient {
       });
       clearTimeout(timer);
     }
-    return this.#pending.shift() as Record<string, unknown>;
+    return this.#pending.splice(at, 1)[0] as Record<string, unknown>;
   }
 
   /** Runs a command; resolves with its `return` value, rejects with its `error`. */
@@ -108,11 +124,20 @@ export class QmpClient {
     args: Record<string, unknown> = {},
     timeoutMs = 10_000,
   ): Promise<unknown> {
+    const id = this.#nextId++;
     const msg = Object.keys(args).length > 0
-      ? { execute: command, arguments: args }
-      : { execute: command };
-    await this.#conn.write(new TextEncoder().encode(JSON.stringify(msg) + "\n"));
-    const reply = await this.#next(timeoutMs);
+      ? { execute: command, arguments: args, id }
+      : { execute: command, id };
+    this.#inflight.add(id);
+    let reply: Record<string, unknown>;
+    try {
+      await this.#conn.write(new TextEncoder().encode(JSON.stringify(msg) + "\n"));
+      reply = await this.#next(timeoutMs, id);
+    } catch (e) {
+      throw new Error(`QMP ${command}: ${(e as Error).message}`);
+    } finally {
+      this.#inflight.delete(id);
+    }
     if ("error" in reply) {
       const err = reply["error"] as { class?: string; desc?: string };
       throw new Error(

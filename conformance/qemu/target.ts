@@ -15,7 +15,13 @@
  * @module
  */
 
-import { featureMask, type FeatureName, featuresOf, type ProfileId } from "../../spec/mod.ts";
+import {
+  BALLOON_PAGE_SIZE,
+  featureMask,
+  type FeatureName,
+  featuresOf,
+  type ProfileId,
+} from "../../spec/mod.ts";
 import { checkTrace, type TraceRuleResult } from "../trace_check.ts";
 import { formatTrace, type Trace, type TraceEvent } from "../trace_format.ts";
 import type { ScenarioCheck } from "../trace_report.ts";
@@ -99,33 +105,61 @@ const QEMU_NAMES: Readonly<Record<string, FeatureName>> = {
   VIRTIO_F_RING_RESET: "RING_RESET",
 };
 
-/** Turns x-query-virtio-status feature lists into a mask under a profile. */
+/** Turns x-query-virtio-status feature lists into a mask under a profile; names it cannot place go to `unknown`. */
 function maskOf(
   profile: ProfileId,
   f: { "dev-features"?: string[]; transports?: string[]; "unknown-dev-features"?: number },
+  unknown: Set<string>,
 ): bigint {
   const names: FeatureName[] = [];
   for (const s of [...(f["dev-features"] ?? []), ...(f.transports ?? [])]) {
-    const n = QEMU_NAMES[s.split(":")[0] ?? ""];
+    const q = s.split(":")[0] ?? "";
+    const n = QEMU_NAMES[q];
     if (n !== undefined && featuresOf(profile).some((x) => x.name === n)) names.push(n);
+    else unknown.add(q);
   }
   return featureMask(profile, names) | BigInt(f["unknown-dev-features"] ?? 0);
 }
 
-/** The features QEMU offered and the guest accepted (QMP x-query-virtio-status), as a trace event. */
-export async function featuresEvent(vm: Vm): Promise<TraceEvent | undefined> {
-  const s = await vm.qmp.execute("x-query-virtio-status", {
-    path: "/machine/peripheral/balloon0/virtio-backend",
-  })
-    .catch(() => undefined) as
-      | { "guest-features"?: Record<string, unknown>; "host-features"?: Record<string, unknown> }
-      | undefined;
-  if (s === undefined) return undefined;
-  return {
+/**
+ * The features QEMU offered and the guest accepted (QMP x-query-virtio-status),
+ * as a trace event, and what could not be read (reported as import problems).
+ */
+export async function featuresEvent(
+  vm: Vm,
+): Promise<{ event?: TraceEvent; problems: string[] }> {
+  type Status = {
+    "guest-features"?: Record<string, unknown>;
+    "host-features"?: Record<string, unknown>;
+  };
+  let s: Status;
+  try {
+    s = await vm.qmp.execute("x-query-virtio-status", {
+      path: "/machine/peripheral/balloon0/virtio-backend",
+    }) as Status;
+  } catch (e) {
+    return {
+      problems: [
+        `features unknown (${
+          (e as Error).message
+        }): G08, G60a, G62a and B26 are not observable, queue roles are guessed`,
+      ],
+    };
+  }
+  const unknown = new Set<string>();
+  const event: TraceEvent = {
     type: "features",
     t: Date.now() / 1000,
-    offered: "0x" + maskOf("virtio-1.x", s["host-features"] ?? {}).toString(16),
-    negotiated: "0x" + maskOf("virtio-1.x", s["guest-features"] ?? {}).toString(16),
+    offered: "0x" + maskOf("virtio-1.x", s["host-features"] ?? {}, unknown).toString(16),
+    negotiated: "0x" + maskOf("virtio-1.x", s["guest-features"] ?? {}, unknown).toString(16),
+  };
+  return {
+    event,
+    problems: unknown.size === 0 ? [] : [
+      `QEMU reported features the tables do not place, left out of the masks: ${
+        [...unknown].join(", ")
+      }`,
+    ],
   };
 }
 
@@ -351,7 +385,7 @@ export async function runQemuLinux(options: QemuLinuxOptions): Promise<QemuLinux
     const checks: ScenarioCheck[] = [];
     let error: string | undefined;
     let vm: Vm | undefined;
-    let features: TraceEvent | undefined;
+    let features: { event?: TraceEvent; problems: string[] } = { problems: [] };
     try {
       log(`${plan.name}: booting ${plan.title}`);
       vm = await Vm.start(assets, { memMiB: plan.memMiB, balloon: plan.balloon, dir });
@@ -375,11 +409,14 @@ export async function runQemuLinux(options: QemuLinuxOptions): Promise<QemuLinux
     try {
       const text = await Deno.readTextFile(`${dir}/trace.log`);
       const imported = importQemuTrace(text, {
-        guestPages: (plan.memMiB * MIB) / 4096,
+        guestPages: (plan.memMiB * MIB) / BALLOON_PAGE_SIZE,
         versions,
-        ...(features === undefined ? {} : { extra: [features] }),
+        ...(features.event === undefined ? {} : { extra: [features.event] }),
       });
-      problems = imported.problems.map((p) => `line ${p.line}: ${p.message}`);
+      problems = [
+        ...imported.problems.map((p) => `${p.line > 0 ? `line ${p.line}: ` : ""}${p.message}`),
+        ...features.problems,
+      ];
       trace = imported.trace;
       results = checkTrace(trace);
       const reports = trace.events.filter((e) => e.type === "report");
@@ -387,7 +424,9 @@ export async function runQemuLinux(options: QemuLinuxOptions): Promise<QemuLinux
         (n, e) => n + (e.type === "report" ? e.pages.reduce((m, r) => m + r[1], 0) : 0),
         0,
       );
-      const detail = `${reports.length} free page reports (${pages * 4 / 1024} MiB) in the trace`;
+      const detail = `${reports.length} free page reports (${
+        pages * BALLOON_PAGE_SIZE / MIB
+      } MiB) in the trace`;
       if (error === undefined && plan.balloon["free-page-reporting"] === "on") {
         expect({ facts, checks }, `${plan.name}/reports-free-pages`, reports.length > 0, detail);
       } else if (error === undefined) {

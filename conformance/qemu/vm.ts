@@ -260,6 +260,7 @@ export class Vm {
       }
     }
     this.#qmp?.close();
-    await this.#drained;
+    // stderr ends when QEMU does; a QEMU that outlived SIGKILL must not hang the suite
+    await Promise.race([this.#drained, sleep(3000)]);
   }
 }
