@@ -33,11 +33,25 @@ export class QmpClient {
     this.#pump();
   }
 
-  /** Connects (retrying until `timeoutMs`), reads the greeting and enters command mode. */
-  static async connect(path: string, timeoutMs: number): Promise<QmpClient> {
+  /**
+   * Connects (retrying until `timeoutMs`, or until `gone()` says the QEMU
+   * behind the socket has exited), reads the greeting and enters command mode.
+   */
+  static async connect(
+    path: string,
+    timeoutMs: number,
+    gone: () => boolean = () => false,
+  ): Promise<QmpClient> {
     const deadline = Date.now() + timeoutMs;
     let last: unknown;
     while (Date.now() < deadline) {
+      if (gone()) {
+        throw new Error(
+          `QEMU exited before its QMP socket answered${
+            last === undefined ? "" : ` (last: ${(last as Error).message ?? last})`
+          }`,
+        );
+      }
       let c: QmpClient | undefined;
       try {
         const conn = await Deno.connect({ transport: "unix", path });

@@ -142,7 +142,7 @@ export class Vm {
     }).spawn();
     const vm = new Vm(child, files);
     try {
-      vm.#qmp = await QmpClient.connect(files.qmp, 20_000);
+      vm.#qmp = await QmpClient.connect(files.qmp, 20_000, () => vm.#exited);
       await vm.waitConsole(READY_MARKER, options.bootTimeoutMs ?? 120_000);
       vm.#ctl = await Deno.connect({ transport: "unix", path: files.ctl });
     } catch (e) {
