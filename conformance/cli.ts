@@ -16,6 +16,7 @@ import type { QuirkId } from "../impl/mod.ts";
 import { caseById, caseLevel, CASES } from "./cases.ts";
 import { NOT_CHECKED } from "./coverage.ts";
 import { casesDocument, casesSchema } from "./export.ts";
+import { traceLineSchema } from "./trace_format.ts";
 import { isPassive, passiveMain, PassiveUsageError } from "./passive_cli.ts";
 import { matchesPattern, MUTANTS, QUIRKS_NOT_MUTANTS } from "./mutants.ts";
 import { type ExpectList, ExpectListError, parseExpectList } from "./report_expect.ts";
@@ -57,7 +58,8 @@ Flags:
                     per line, # comments; a listed case that passes or does not
                     exist fails the run
   --export DIR      write DIR/cases.json and DIR/cases.schema.json (the cases as
-                    data for other runners) and exit without running
+                    data for other runners) and DIR/trace.schema.json (one line
+                    of a --trace file), and exit without running
   --help            print this text
 
 Passive checking (see 'deno task conform --trace x --help'):
@@ -387,9 +389,13 @@ async function main(args: readonly string[]): Promise<number> {
       join(o.exportDir, "cases.json"),
       join(o.exportDir, "cases.schema.json"),
     ];
+    const traceSchema = join(o.exportDir, "trace.schema.json");
     await writeFile(cases, JSON.stringify(doc, null, 2) + "\n");
     await writeFile(schema, JSON.stringify(casesSchema(), null, 2) + "\n");
-    console.log(`wrote ${cases} (${doc.cases.length} cases) and ${schema}`);
+    await writeFile(traceSchema, JSON.stringify(traceLineSchema(), null, 2) + "\n");
+    console.log(
+      `wrote ${cases} (${doc.cases.length} cases), ${schema} and ${traceSchema} (one line of a trace for --trace)`,
+    );
   }
   if (o.list) console.log(listing(o));
   if (o.list || o.exportDir !== undefined) return 0;

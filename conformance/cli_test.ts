@@ -185,6 +185,11 @@ cliTest("--export writes cases that validate against the exported schema", async
     assert.ok(step !== undefined);
     step.do = "prob";
     assert.equal(validate(doc), false);
+    // and the trace format's schema, for --trace files
+    const trace = JSON.parse(await Deno.readTextFile(`${dir}/out/trace.schema.json`));
+    const line = new Ajv2020({ strict: true }).compile(trace);
+    assert.ok(line({ type: "status", t: 1, value: 15 }));
+    assert.equal(line({ type: "status", t: 1, value: -1 }), false);
   });
 });
 

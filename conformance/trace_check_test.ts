@@ -25,7 +25,9 @@ import {
   type Trace,
   type TraceEvent,
   TraceFormatError,
+  traceLineSchema,
 } from "./trace_format.ts";
+import { Ajv2020 } from "ajv/dist/2020.js";
 
 const DATA = new URL("./testdata/", import.meta.url);
 const META = JSON.parse(await Deno.readTextFile(new URL("qemu-small.meta.json", DATA))) as {
@@ -460,6 +462,42 @@ Deno.test("parseTrace names the line and the field of a malformed trace", () => 
       (e) => e instanceof TraceFormatError && re.test(e.message),
     );
   }
+  // the exported JSON Schema rejects the same lines (past the header and the JSON itself)
+  const validate = new Ajv2020({ strict: true }).compile(traceLineSchema());
+  for (const [text] of cases.slice(3)) {
+    const line = text.split("\n")[1] ?? "";
+    let obj: unknown;
+    try {
+      obj = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    assert.equal(validate(obj), false, `the schema rejects ${line}`);
+  }
+});
+
+Deno.test("every line of the recorded trace validates against the exported JSON Schema", () => {
+  const validate = new Ajv2020({ strict: true }).compile(traceLineSchema());
+  const lines = formatTrace(RECORDED).trim().split("\n");
+  const types = new Set<string>();
+  for (const line of lines) {
+    const obj = JSON.parse(line) as { type: string };
+    assert.ok(validate(obj), `${line.slice(0, 80)}: ${JSON.stringify(validate.errors?.[0])}`);
+    types.add(obj.type);
+  }
+  assert.deepEqual([...types].sort(), [
+    "chain",
+    "config-read",
+    "config-write",
+    "discard",
+    "features",
+    "header",
+    "host",
+    "notify",
+    "report",
+    "status",
+    "used",
+  ]);
 });
 
 Deno.test("mergeResults: a fail in any guest wins, details name the guests", () => {

@@ -224,6 +224,82 @@ function checkFields(
   }
 }
 
+const KIND_SCHEMA: Readonly<Record<Kind, Record<string, unknown>>> = {
+  uint: { type: "integer", minimum: 0 },
+  queue: { type: "integer", minimum: -1 },
+  number: { type: "number" },
+  string: { type: "string" },
+  hex: { type: "string", pattern: "^0x[0-9a-fA-F]+$" },
+  runs: {
+    type: "array",
+    items: {
+      type: "array",
+      prefixItems: [{ type: "integer", minimum: 0 }, { type: "integer", minimum: 1 }],
+      items: false,
+      minItems: 2,
+    },
+  },
+  queues: {
+    type: "object",
+    patternProperties: { "^[0-9]+$": { enum: QUEUES.map((q) => q.name) } },
+    additionalProperties: false,
+  },
+  strings: { type: "object", additionalProperties: { type: "string" } },
+};
+
+function objectSchema(
+  fixed: Record<string, unknown>,
+  fields: Readonly<Record<string, [Kind, boolean]>>,
+): Record<string, unknown> {
+  return {
+    type: "object",
+    properties: {
+      ...fixed,
+      ...Object.fromEntries(Object.entries(fields).map(([k, [kind]]) => [k, KIND_SCHEMA[kind]])),
+    },
+    required: [
+      ...Object.keys(fixed),
+      ...Object.entries(fields).filter(([, [, req]]) => req).map(([k]) => k),
+    ],
+  };
+}
+
+/**
+ * The JSON Schema (draft 2020-12) of one line of a trace: the header, or one
+ * event. Built from the same field table {@link parseTrace} checks, so that
+ * other languages can validate their traces before running the suite.
+ *
+ * @example
+ * ```ts
+ * import { traceLineSchema } from "./trace_format.ts";
+ * import assert from "node:assert/strict";
+ * const s = traceLineSchema() as { oneOf: unknown[] };
+ * assert.equal(s.oneOf.length, 11); // the header and ten event types
+ * ```
+ */
+export function traceLineSchema(): Record<string, unknown> {
+  return {
+    $schema: "https://json-schema.org/draft/2020-12/schema",
+    $id: "https://github.com/virtio-balloon/conformance/trace.schema.json",
+    title:
+      `${TRACE_FORMAT} version ${TRACE_VERSION}: one line (JSON lines; the first is the header)`,
+    oneOf: [
+      objectSchema({
+        type: { const: "header" },
+        format: { const: TRACE_FORMAT },
+        version: { const: TRACE_VERSION },
+        profile: { enum: ["v3", "virtio-1.x"] },
+      }, HEADER_FIELDS),
+      ...Object.entries(FIELDS).map(([type, fields]) =>
+        objectSchema({ type: { const: type }, t: KIND_SCHEMA.number }, {
+          line: ["uint", false],
+          ...fields,
+        })
+      ),
+    ],
+  };
+}
+
 /**
  * Parses a trace from JSON lines, checking each line; throws a
  * {@link TraceFormatError} naming the line.
