@@ -107,18 +107,47 @@ function queueRoles(
  * after a reset is kept, status writes or not.
  */
 function sessions(events: readonly TraceEvent[]): TraceEvent[][] {
-  const out: TraceEvent[][] = [[]];
+  return sessionsFrom(events).map((s) => s.events);
+}
+
+/** A device session, and whether it began with a reset (its whole story is in the trace). */
+interface Session {
+  readonly events: TraceEvent[];
+  readonly fromReset: boolean;
+}
+
+function sessionsFrom(events: readonly TraceEvent[]): Session[] {
+  const out: Session[] = [{ events: [], fromReset: false }];
   for (const e of events) {
     if (e.type === "status" && e.value === 0) {
-      out.push([]);
+      out.push({ events: [], fromReset: true });
       continue;
     }
-    (out[out.length - 1] as TraceEvent[]).push(e);
+    (out[out.length - 1] as Session).events.push(e);
   }
-  const first = out[0] as TraceEvent[];
-  const known = first.findIndex((e) => e.type === "status");
-  out[0] = known < 0 ? [] : first.slice(known);
-  return out.filter((s) => s.length > 0);
+  // before the first reset: known from the first status write; a fresh start if that
+  // write is ACKNOWLEDGE alone (the device was reset before the trace began)
+  const first = out[0] as Session;
+  const known = first.events.findIndex((e) => e.type === "status");
+  const head = first.events[known];
+  out[0] = {
+    events: known < 0 ? [] : first.events.slice(known),
+    fromReset: head?.type === "status" && head.value === ACKNOWLEDGE,
+  };
+  return out.filter((s) => s.events.length > 0);
+}
+
+/**
+ * Index from which the balloon's contents are known (empty at a reset, or at
+ * a fresh ACKNOWLEDGE); -1 if never.
+ */
+function knownFrom(events: readonly TraceEvent[]): number {
+  const firstStatus = events.findIndex((e) => e.type === "status");
+  const head = events[firstStatus];
+  if (head?.type === "status" && (head.value === 0 || head.value === ACKNOWLEDGE)) {
+    return firstStatus;
+  }
+  return events.findIndex((e) => e.type === "status" && e.value === 0);
 }
 
 /** "1 buffer", "2 buffers". */
@@ -172,14 +201,17 @@ const CHECKS: Readonly<Record<string, Check>> = {
   G55a: (ctx) => {
     const bad: TraceEvent[] = [];
     let seen = 0;
-    for (const s of sessions(ctx.trace.events)) {
+    // only initialisations seen from their reset
+    for (const { events: s } of sessionsFrom(ctx.trace.events).filter((x) => x.fromReset)) {
       const st = s.filter((e): e is Ev<"status"> => e.type === "status");
       const ok = st.find((e) => e.value & DRIVER_OK);
       if (ok === undefined) continue;
       seen++;
-      const modern = ctx.negotiated === undefined ||
-        hasFeature(ctx.profile, ctx.negotiated, "VERSION_1");
-      // each bit set by its own write, in this order (legacy drivers have no FEATURES_OK)
+      // each bit set by its own write, in this order; legacy drivers have no FEATURES_OK
+      // (with the features unknown, FEATURES_OK is judged only if it is set)
+      const modern = ctx.negotiated === undefined
+        ? st.some((e) => (e.value & FEATURES_OK) !== 0)
+        : hasFeature(ctx.profile, ctx.negotiated, "VERSION_1");
       const order = modern
         ? [ACKNOWLEDGE, DRIVER, FEATURES_OK, DRIVER_OK]
         : [ACKNOWLEDGE, DRIVER, DRIVER_OK];
@@ -190,7 +222,9 @@ const CHECKS: Readonly<Record<string, Check>> = {
         bad.push(i >= 0 ? st[i] as TraceEvent : ok);
       }
     }
-    if (seen === 0) return unseen("no initialisation reached DRIVER_OK in the trace");
+    if (seen === 0) {
+      return unseen("no initialisation from a reset to DRIVER_OK in the trace");
+    }
     return bad.length > 0
       ? fail(
         "an initialisation set status bits out of order (expected ACKNOWLEDGE, DRIVER, FEATURES_OK, DRIVER_OK)",
@@ -216,17 +250,23 @@ const CHECKS: Readonly<Record<string, Check>> = {
       : pass(`${count(n, "status write")}, no bit cleared but by reset`);
   },
   G08: (ctx) => {
-    if (ctx.offered === undefined || ctx.negotiated === undefined || !ctx.features) {
-      return unseen("the trace does not give both the offered and the negotiated features");
+    // what the driver wrote, not what the device kept (QEMU masks the write with its offer)
+    const accepted = ctx.features?.accepted;
+    if (ctx.offered === undefined || accepted === undefined || !ctx.features) {
+      return unseen(
+        "the trace does not give both the offered features and the bits the driver wrote (accepted)",
+      );
     }
-    const extra = ctx.negotiated & ~ctx.offered;
+    const extra = BigInt(accepted) & ~ctx.offered;
     return extra !== 0n
       ? fail(
         `the driver accepted ${bitList(ctx.profile, extra)}, which the device did not offer`,
         [ctx.features],
       )
       : pass(
-        `accepted ${bitList(ctx.profile, ctx.negotiated)} of ${bitList(ctx.profile, ctx.offered)}`,
+        `accepted ${bitList(ctx.profile, BigInt(accepted))} of ${
+          bitList(ctx.profile, ctx.offered)
+        }`,
       );
   },
   G60a: (ctx) => {
@@ -254,7 +294,7 @@ const CHECKS: Readonly<Record<string, Check>> = {
     // only initialisations that set FEATURES_OK decide it (a legacy driver never does)
     const bad: TraceEvent[] = [];
     let n = 0;
-    for (const s of sessions(ctx.trace.events)) {
+    for (const { events: s } of sessionsFrom(ctx.trace.events).filter((x) => x.fromReset)) {
       if (!s.some((e) => e.type === "status" && (e.value & FEATURES_OK) !== 0)) continue;
       let featuresOk = false;
       for (const e of s) {
@@ -278,21 +318,28 @@ const CHECKS: Readonly<Record<string, Check>> = {
       : pass(`${count(n, "configuration write")}, all after FEATURES_OK`);
   },
   B17: (ctx) => {
-    // pages of inflate requests the device has not used yet, by element
+    // pages of inflate requests the device has not used yet, by element. Only a deflate
+    // taken while an inflate is outstanding can show the driver's order: a device that
+    // uses each inflate at once (QEMU) never lets it show.
     const inflight = new Map<string, PageSet>();
     const bad: TraceEvent[] = [];
     let n = 0;
     for (const e of ctx.trace.events) {
+      if (e.type === "status" && e.value === 0) inflight.clear();
       const role = e.type === "chain" || e.type === "used" ? ctx.roles.get(e.queue) : undefined;
       if (e.type === "used" && role === "inflateq") inflight.delete(e.elem);
       if (e.type !== "chain" || e.pages === undefined) continue;
       if (role === "inflateq") inflight.set(e.elem, pagesOf(e.pages));
-      if (role !== "deflateq") continue;
+      if (role !== "deflateq" || inflight.size === 0) continue;
       n++;
       const pages = pagesOf(e.pages);
       if ([...inflight.values()].some((p) => p.intersectionSize(pages) > 0)) bad.push(e);
     }
-    if (n === 0) return unseen("no deflate request naming pages in the trace");
+    if (n === 0) {
+      return unseen(
+        "no deflate request was taken while an inflate was outstanding (the device used each inflate at once): the driver's order cannot show",
+      );
+    }
     return bad.length > 0
       ? fail(
         `${
@@ -300,7 +347,11 @@ const CHECKS: Readonly<Record<string, Check>> = {
         } name pages of an inflate request the device had not used yet`,
         bad,
       )
-      : pass(`${count(n, "deflate request")}, none naming pages of an unused inflate request`);
+      : pass(
+        `${
+          count(n, "deflate request")
+        } taken while an inflate was outstanding, none naming its pages`,
+      );
   },
   B26: (ctx) => {
     if (ctx.negotiated === undefined) {
@@ -309,16 +360,25 @@ const CHECKS: Readonly<Record<string, Check>> = {
     if (!hasFeature(ctx.profile, ctx.negotiated, "STATS_VQ")) {
       return unseen("STATS_VQ was not negotiated");
     }
+    if (ctx.trace.events.some((e) => e.type === "chain" && e.queue === -1)) {
+      return unseen("some buffers are on queues the trace cannot name");
+    }
     const bad: TraceEvent[] = [];
     let n = 0;
-    for (const s of sessions(ctx.trace.events)) {
-      const ok = s.find((e) => e.type === "status" && (e.value & DRIVER_OK) !== 0);
-      if (ok === undefined) continue;
+    // sessions seen from their reset, that go on after DRIVER_OK (the driver had its chance)
+    for (const { events: s } of sessionsFrom(ctx.trace.events).filter((x) => x.fromReset)) {
+      const ok = s.findIndex((e) => e.type === "status" && (e.value & DRIVER_OK) !== 0);
+      const after = s.slice(ok + 1).some((e) =>
+        e.type === "notify" || e.type === "config-write" || e.type === "chain"
+      );
+      if (ok < 0 || !after) continue;
       n++;
       const stats = s.some((e) => e.type === "chain" && ctx.roles.get(e.queue) === "statsq");
-      if (!stats) bad.push(ok);
+      if (!stats) bad.push(s[ok] as TraceEvent);
     }
-    if (n === 0) return unseen("no initialisation reached DRIVER_OK in the trace");
+    if (n === 0) {
+      return unseen("no initialisation from a reset to DRIVER_OK and beyond in the trace");
+    }
     return bad.length > 0
       ? fail(
         `${count(bad.length, "initialisation")} with STATS_VQ never made a stats buffer available`,
@@ -393,13 +453,22 @@ const CHECKS: Readonly<Record<string, Check>> = {
   "S-07": (ctx) => {
     const bad: TraceEvent[] = [];
     let n = 0;
+    // before the balloon's contents are known, a deflate may name pages inflated earlier
+    const from = knownFrom(ctx.trace.events);
+    let i = -1;
     for (const { e, balloon, role } of replay(ctx)) {
+      i++;
+      if (from < 0 || i < from) continue;
       if (e.type !== "chain" || role !== "deflateq" || e.pages === undefined) continue;
       n++;
       const p = pagesOf(e.pages);
       if (p.intersectionSize(balloon) < p.size) bad.push(e);
     }
-    if (n === 0) return unseen("no deflate request in the trace");
+    if (n === 0) {
+      return unseen(
+        "no deflate request after a reset (before one, the balloon's contents are unknown)",
+      );
+    }
     return bad.length > 0
       ? fail(`${count(bad.length, "deflate request")} name pages that are not in the balloon`, bad)
       : pass(`${count(n, "deflate request")}, each naming balloon pages`);
@@ -407,12 +476,21 @@ const CHECKS: Readonly<Record<string, Check>> = {
   "R-06": (ctx) => {
     const bad: TraceEvent[] = [];
     let n = 0;
+    // before the balloon's contents are known, actual may count pages inflated earlier
+    const from = knownFrom(ctx.trace.events);
+    let i = -1;
     for (const { e, balloon } of replay(ctx)) {
+      i++;
+      if (from < 0 || i < from) continue;
       if (e.type !== "config-write" || e.field !== "actual") continue;
       n++;
       if (e.value !== balloon.size) bad.push(e);
     }
-    if (n === 0) return unseen("no write of actual in the trace");
+    if (n === 0) {
+      return unseen(
+        "no write of actual after a reset (before one, the balloon's contents are unknown)",
+      );
+    }
     if (bad.length > 0) {
       const first = bad[0] as Ev<"config-write">;
       return fail(
@@ -484,59 +562,81 @@ const CHECKS: Readonly<Record<string, Check>> = {
       : pass(`${count(n, "stats buffer")}, one at a time`);
   },
   B27: (ctx) => {
-    // a used stats buffer is judged when the driver did something after it
-    // (it had its chance to give a new one); order only, not time
-    const ev = ctx.trace.events;
-    const lastDriver = ev.findLastIndex((e) =>
-      e.type === "notify" || e.type === "config-write" || e.type === "status"
-    );
-    const uses = ev.flatMap((e, i) =>
-      e.type === "used" && ctx.roles.get(e.queue) === "statsq" && i < lastDriver ? [i] : []
-    );
-    if (uses.length === 0) {
+    // a used stats buffer is judged when, in the same session, the driver did something
+    // after it (it had its chance to give a new one); order only, not time. A status
+    // write that repeats the current value is not the driver's (QEMU logs one at stop).
+    const bad: TraceEvent[] = [];
+    let n = 0;
+    for (const { events: s } of sessionsFrom(ctx.trace.events)) {
+      let st = -1;
+      let lastDriver = -1;
+      s.forEach((e, i) => {
+        if (e.type === "status") {
+          if (e.value !== st) lastDriver = i;
+          st = e.value;
+        }
+        if (e.type === "notify" || e.type === "config-write") lastDriver = i;
+      });
+      s.forEach((e, i) => {
+        if (e.type !== "used" || ctx.roles.get(e.queue) !== "statsq" || i >= lastDriver) return;
+        n++;
+        const again = s.some((x, j) =>
+          j > i && x.type === "chain" && ctx.roles.get(x.queue) === "statsq"
+        );
+        if (!again) bad.push(e);
+      });
+    }
+    if (n === 0) {
       return unseen("the device never gave a stats buffer back before the driver's last action");
     }
-    const bad = uses.filter((u) =>
-      !ev.some((e, i) => i > u && e.type === "chain" && ctx.roles.get(e.queue) === "statsq")
-    ).map((u) => ev[u] as TraceEvent);
     return bad.length > 0
       ? fail("after the device used a stats buffer, no new one was made available", bad)
-      : pass(`${count(uses.length, "stats buffer")} given back, each followed by a new one`);
+      : pass(`${count(n, "stats buffer")} given back, each followed by a new one`);
   },
   "R-13": (ctx) => {
-    // an OOM deflate is a run of deflate requests the host did not ask for
-    // (its target, num_pages, at or above the balloon), up to the next write of
-    // actual; a run that empties the balloon right before a reset is the
-    // driver's remove, not an OOM deflate
+    // An OOM deflate: deflate requests the host did not ask for (its target, num_pages,
+    // at or above the balloon), closed by a write of actual lower than the last one.
+    // Not one: a run without such a write (balloon-page migration: an inflate and a
+    // deflate, actual unchanged), nor a run that empties the balloon just before a reset
+    // (the driver's remove).
     let target: number | undefined;
+    let actual: number | undefined;
     let open: { pages: number; e: TraceEvent } | undefined;
-    let last: { pages: number; e: TraceEvent } | undefined;
+    let closed: { pages: number; e: TraceEvent; emptied: boolean; quiet: boolean } | undefined;
     const passes: { pages: number; e: TraceEvent }[] = [];
     let unknownTarget = 0;
     for (const { e, balloon, role } of replay(ctx)) {
+      if (e.type === "status" && e.value === 0) {
+        if (closed !== undefined && closed.emptied && closed.quiet) {
+          passes.splice(passes.indexOf(closed), 1);
+        }
+        open = undefined;
+        closed = undefined;
+        actual = undefined;
+        continue;
+      }
+      // anything but config traffic between a run and a reset means the reset is not remove
+      if (closed !== undefined && e.type !== "config-read" && e.type !== "config-write") {
+        closed.quiet = false;
+      }
       if (e.type === "host" && e.action === "set-target" && e.pages !== undefined) target = e.pages;
       if (e.type === "config-read") target = e.num_pages;
-      if (e.type === "config-write" && e.field === "actual") open = undefined;
-      if (e.type === "status" && e.value === 0) {
-        if (last !== undefined && balloon.size === 0) passes.splice(passes.indexOf(last), 1);
-        last = undefined;
+      if (e.type === "config-write" && e.field === "actual") {
+        if (open !== undefined && actual !== undefined && e.value < actual) {
+          closed = { ...open, emptied: e.value === 0, quiet: true };
+          passes.push(closed);
+        }
         open = undefined;
+        actual = e.value;
       }
-      if (e.type === "chain" && role === "inflateq") last = undefined;
+      if (e.type === "chain" && role === "inflateq") open = undefined;
       if (e.type === "chain" && role === "deflateq" && e.pages !== undefined) {
         if (target === undefined) {
           unknownTarget++;
           continue;
         }
-        if (target < balloon.size) {
-          last = undefined;
-          continue;
-        }
-        if (open === undefined) {
-          open = { pages: 0, e };
-          passes.push(open);
-        }
-        last = open;
+        if (target < balloon.size) continue;
+        open ??= { pages: 0, e };
         open.pages += pagesOf(e.pages).size;
       }
     }

@@ -109,10 +109,18 @@ function replaceAt(t: Trace, i: number, ...by: TraceEvent[]): Trace {
 
 const tAt = (t: Trace, i: number) => (t.events[i] as TraceEvent).t;
 
-Deno.test("the recorded trace decides every checked rule, and fails exactly G57 and G05 (Linux kicks statsq before DRIVER_OK)", () => {
+/**
+ * Checked rules a QEMU log cannot decide: QEMU keeps only the offered bits of
+ * the driver's feature write, and uses each inflate before it takes another
+ * buffer, so the driver's order never shows.
+ */
+const NOT_FROM_QEMU = ["B17", "G08"];
+
+Deno.test("the recorded trace decides every checked rule QEMU can show, and fails exactly G57 and G05 (Linux kicks statsq before DRIVER_OK)", () => {
   const v = verdicts(RECORDED);
   for (const id of TRACE_RULES) {
-    assert.notEqual(v[id], "not-observable", `${id} is decided by the recorded trace`);
+    if (NOT_FROM_QEMU.includes(id)) assert.equal(v[id], "not-observable", id);
+    else assert.notEqual(v[id], "not-observable", `${id} is decided by the recorded trace`);
   }
   assert.deepEqual(failing(RECORDED), ["G05", "G57"]);
   const r = checkTrace(RECORDED);
@@ -128,9 +136,11 @@ Deno.test("the recorded trace decides every checked rule, and fails exactly G57 
   assert.ok(ok > (g05.line ?? Infinity) && ok > (g57.line ?? Infinity));
 });
 
-Deno.test("with the stats kick moved after DRIVER_OK, every checked rule passes", () => {
+Deno.test("with the stats kick moved after DRIVER_OK, every rule QEMU can show passes", () => {
   assert.deepEqual(failing(REPAIRED), []);
-  for (const [id, v] of Object.entries(verdicts(REPAIRED))) assert.equal(v, "pass", id);
+  for (const [id, v] of Object.entries(verdicts(REPAIRED))) {
+    assert.equal(v, NOT_FROM_QEMU.includes(id) ? "not-observable" : "pass", id);
+  }
 });
 
 /** One violation per checked rule, applied to the repaired trace. */
@@ -267,8 +277,11 @@ const INJECTIONS: Readonly<Record<string, (t: Trace) => Trace>> = {
     });
   },
   G08: (t) => {
-    // the driver accepts RING_PACKED, which QEMU's balloon does not offer
-    return withFeatures(t, (f) => ({ negotiated: f.negotiated | bit("RING_PACKED") }));
+    // the driver writes RING_PACKED, which QEMU's balloon does not offer
+    const i = firstIndex(t, (e) => e.type === "features");
+    const f = t.events[i] as Ev<"features">;
+    const accepted = BigInt(f.negotiated ?? "0") | bit("RING_PACKED");
+    return replaceAt(t, i, { ...f, accepted: `0x${accepted.toString(16)}` });
   },
   G60a: (t) => {
     // the driver declines VERSION_1 although the device offers it

@@ -269,3 +269,176 @@ Deno.test("QEMU import: reported blocks are placed only where an inflate confirm
     /1 of 1 reported blocks cannot be placed/,
   );
 });
+
+Deno.test("R-13: balloon-page migration (an inflate and a deflate, actual unchanged) is no OOM deflate", () => {
+  const f = { offered: MODERN, negotiated: ["STATS_VQ", "VERSION_1"] };
+  const t = trace([
+    ...status(0, ...INIT),
+    { type: "host", action: "set-target", pages: 4096 },
+    ...inflate("0x1", 0, 256),
+    { type: "config-write", field: "actual", value: 256 },
+    ...inflate("0x2", 1000, 1),
+    ...deflate("0x3", 0, 1),
+  ], f);
+  assert.equal(verdict(t, "R-13"), "not-observable");
+});
+
+Deno.test("R-13: an OOM deflate that empties the balloon is not taken for remove when the driver goes on", () => {
+  const f = { offered: MODERN, negotiated: ["STATS_VQ", "VERSION_1"] };
+  const t = trace([
+    ...status(0, ...INIT),
+    { type: "host", action: "set-target", pages: 100 },
+    ...inflate("0x1", 0, 100),
+    { type: "config-write", field: "actual", value: 100 },
+    ...deflate("0x2", 0, 100),
+    { type: "config-write", field: "actual", value: 0 },
+    { type: "notify", queue: 2 },
+    { type: "chain", queue: 2, elem: "0x9", readable: 1, writable: 0 },
+    ...status(0, ...INIT),
+  ], f);
+  assert.equal(verdict(t, "R-13"), "fail");
+});
+
+Deno.test("B27: a stats buffer used just before a reset, or before a repeated status, is not judged", () => {
+  const used: EventInput[] = [
+    { type: "chain", queue: 2, elem: "0x1", readable: 1, writable: 0 },
+    { type: "used", queue: 2, elem: "0x1", len: 0 },
+  ];
+  const full = ACK | DRV | FOK | DOK;
+  assert.equal(
+    verdict(trace([...status(0, ...INIT), ...used, ...status(0)]), "B27"),
+    "not-observable",
+  );
+  assert.equal(
+    verdict(trace([...status(0, ...INIT), ...used, ...status(full)]), "B27"),
+    "not-observable",
+  );
+});
+
+Deno.test("B26: decided only for a session that goes on after DRIVER_OK, on named queues", () => {
+  const f = { offered: MODERN, negotiated: MODERN };
+  assert.equal(verdict(trace(status(0, ...INIT), f), "B26"), "not-observable");
+  const later: EventInput = { type: "config-write", field: "actual", value: 0 };
+  assert.equal(verdict(trace([...status(0, ...INIT), later], f), "B26"), "fail");
+  const unnamed = trace([
+    ...status(0, ...INIT),
+    { type: "chain", queue: -1, elem: "0x1", readable: 1, writable: 0 },
+    later,
+  ], f);
+  assert.equal(verdict(unnamed, "B26"), "not-observable");
+});
+
+Deno.test("G55a: with the features unknown a legacy order passes; a trace that starts mid-way is not judged", () => {
+  assert.equal(verdict(trace(status(0, ACK, ACK | DRV, ACK | DRV | DOK)), "G55a"), "pass");
+  assert.equal(
+    verdict(trace(status(ACK | DRV, ACK | DRV | FOK, ACK | DRV | FOK | DOK)), "G55a"),
+    "not-observable",
+  );
+});
+
+Deno.test("B17: decided only when a deflate is taken while an inflate is outstanding; a reset clears them", () => {
+  const outstanding: EventInput = {
+    type: "chain",
+    queue: 0,
+    elem: "0x1",
+    readable: 1,
+    writable: 0,
+    pages: [[100, 10]],
+  };
+  // QEMU's way: every inflate used at once — the driver's order cannot show
+  assert.equal(
+    verdict(
+      trace([...status(0, ...INIT), ...inflate("0x1", 100, 10), ...deflate("0x2", 100, 10)]),
+      "B17",
+    ),
+    "not-observable",
+  );
+  // an inflate popped, never used, then a reset: a later deflate of its pages is fine
+  const t = trace([
+    ...status(0, ...INIT),
+    outstanding,
+    ...status(0, ...INIT),
+    ...inflate("0x3", 200, 1),
+    { type: "chain", queue: 0, elem: "0x4", readable: 1, writable: 0, pages: [[300, 1]] },
+    ...deflate("0x5", 100, 10),
+  ]);
+  assert.equal(verdict(t, "B17"), "pass");
+});
+
+Deno.test("R-06 and S-07 are judged only once the balloon's contents are known (from a reset)", () => {
+  // the trace starts mid-session: pages 0..99 were inflated before it
+  const t = trace([
+    ...status(ACK | DRV | FOK | DOK),
+    ...deflate("0x1", 0, 100),
+    { type: "config-write", field: "actual", value: 0 },
+  ]);
+  assert.equal(verdict(t, "S-07"), "not-observable");
+  assert.equal(verdict(t, "R-06"), "not-observable");
+});
+
+Deno.test("G08 needs the bits the driver wrote: QEMU's negotiated set is already masked by its offer", () => {
+  const f = { offered: MODERN, negotiated: MODERN };
+  assert.equal(verdict(trace(status(0, ...INIT), f), "G08"), "not-observable");
+});
+
+Deno.test("QEMU import: with --vdev and no notify lines, queues that ran handle_output are the balloon's", () => {
+  const log = [
+    q(1, `virtio_set_status vdev ${NET} val 15`),
+    q(1, `virtio_set_status vdev ${BALLOON} val 15`),
+    q(2, "virtqueue_pop vq 0xe2 elem 0x10 in_num 0 out_num 1"),
+    q(3, "virtqueue_pop vq 0xb1 elem 0x20 in_num 0 out_num 1"),
+    q(3, "virtio_balloon_handle_output section name: pc.ram gpa: 0x5000"),
+    q(3, "virtqueue_fill vq 0xb1 elem 0x20 len 0 idx 0"),
+  ].join("\n");
+  const r = importQemuTrace(log, { vdev: BALLOON });
+  const chains = r.trace.events.filter((e) => e.type === "chain");
+  assert.deepEqual(chains.map((e) => e.type === "chain" && e.elem), ["0x20"]);
+  assert.match(r.problems.map((p) => p.message).join("\n"), /1 buffer events .* left out/);
+  assert.match(r.problems.map((p) => p.message).join("\n"), /queues the log never names/);
+});
+
+Deno.test("QEMU import: RAM split around a hole (two offsets) places a report only inside an offset's span", () => {
+  const base = 0x7f0000000000;
+  const hole = 0x80000000; // q35, > 2.75 GiB: RAM above 2 GiB moves to 4 GiB
+  const inflate1 = (gpa: number, hva: number, elem: string) => [
+    q(2, `virtqueue_pop vq 0xb1 elem ${elem} in_num 0 out_num 1`),
+    q(2, `virtio_balloon_handle_output section name: pc.ram gpa: 0x${gpa.toString(16)}`),
+    q(
+      2,
+      `ram_block_discard_range pc.ram@0x${
+        hva.toString(16)
+      } + 0x1000: madvise: 1 fallocate: 0 ret: 0`,
+    ),
+    q(2, `virtqueue_fill vq 0xb1 elem ${elem} len 0 idx 0`),
+  ];
+  const report = (hva: number) => [
+    q(3, "virtqueue_pop vq 0xb4 elem 0x30 in_num 1 out_num 0"),
+    q(
+      3,
+      `ram_block_discard_range pc.ram@0x${
+        hva.toString(16)
+      } + 0x200000: madvise: 1 fallocate: 0 ret: 0`,
+    ),
+    q(3, "virtqueue_fill vq 0xb4 elem 0x30 len 0 idx 0"),
+  ];
+  const head = [
+    q(1, `virtio_set_status vdev ${BALLOON} val 15`),
+    q(2, `virtio_queue_notify vdev ${BALLOON} n 0 vq 0xb1`),
+    q(2, `virtio_queue_notify vdev ${BALLOON} n 3 vq 0xb4`),
+    ...inflate1(0x1000, base + 0x1000, "0x21"),
+    ...inflate1(0x40000000, base + 0x40000000, "0x22"), // 1 GiB, low part
+    ...inflate1(0x100000000, base + hole, "0x23"), // 4 GiB, the first page above the hole
+    ...inflate1(0x140000000, base + hole + 0x40000000, "0x24"),
+  ];
+  const placed = (hva: number) => {
+    const r = importQemuTrace([...head, ...report(hva)].join("\n"), { guestPages: 4 * 2 ** 18 });
+    const e = r.trace.events.find((x) => x.type === "report");
+    return e?.type === "report" ? e.pages : undefined;
+  };
+  // inside the low span: the low offset only
+  assert.deepEqual(placed(base + 0x20000000), [[0x20000, 512]]);
+  // inside the high span: the high offset only
+  assert.deepEqual(placed(base + hole + 0x20000000), [[0x120000, 512]]);
+  // between the low span's top and the hole: no offset confirms it
+  assert.deepEqual(placed(base + 0x60000000), []);
+});

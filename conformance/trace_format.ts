@@ -9,7 +9,7 @@
  * | type          | fields                                                                 |
  * | ------------- | ---------------------------------------------------------------------- |
  * | `header`      | `format`, `version`, `source`, `profile`, optional `guestPages`, `versions` |
- * | `features`    | `offered` and/or `negotiated` (hex), optional `queues` (index → name)  |
+ * | `features`    | `offered`, `negotiated`, `accepted` (driver's write) (hex), `queues`   |
  * | `status`      | `value` (a write of the device status)                                 |
  * | `config-read` | `num_pages`, `actual` (what the driver read)                           |
  * | `config-write`| `field` (`actual`, …), `value`, optional `old`                          |
@@ -66,8 +66,12 @@ export interface TraceEventBase {
 export type TraceEvent =
   | TraceEventBase & {
     readonly type: "features";
+    /** What the device offered. */
     readonly offered?: string;
+    /** What is in effect after negotiation (the device may have masked the driver's write). */
     readonly negotiated?: string;
+    /** The bits the driver wrote, when the source knows them. */
+    readonly accepted?: string;
     readonly queues?: Readonly<Record<string, string>>;
   }
   | TraceEventBase & { readonly type: "status"; readonly value: number }
@@ -141,7 +145,12 @@ type Kind = "uint" | "queue" | "number" | "string" | "hex" | "runs" | "queues" |
 
 /** Fields of each event type: kind, and whether it is required. */
 const FIELDS: Readonly<Record<TraceEvent["type"], Readonly<Record<string, [Kind, boolean]>>>> = {
-  "features": { offered: ["hex", false], negotiated: ["hex", false], queues: ["queues", false] },
+  "features": {
+    offered: ["hex", false],
+    negotiated: ["hex", false],
+    accepted: ["hex", false],
+    queues: ["queues", false],
+  },
   "status": { value: ["uint", true] },
   "config-read": { num_pages: ["uint", true], actual: ["uint", true] },
   "config-write": { field: ["string", true], value: ["uint", true], old: ["uint", false] },
@@ -225,8 +234,8 @@ function checkFields(
 }
 
 const KIND_SCHEMA: Readonly<Record<Kind, Record<string, unknown>>> = {
-  uint: { type: "integer", minimum: 0 },
-  queue: { type: "integer", minimum: -1 },
+  uint: { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+  queue: { type: "integer", minimum: -1, maximum: Number.MAX_SAFE_INTEGER },
   number: { type: "number" },
   string: { type: "string" },
   hex: { type: "string", pattern: "^0x[0-9a-fA-F]+$" },
@@ -234,7 +243,10 @@ const KIND_SCHEMA: Readonly<Record<Kind, Record<string, unknown>>> = {
     type: "array",
     items: {
       type: "array",
-      prefixItems: [{ type: "integer", minimum: 0 }, { type: "integer", minimum: 1 }],
+      prefixItems: [
+        { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+        { type: "integer", minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
+      ],
       items: false,
       minItems: 2,
     },

@@ -211,11 +211,18 @@ export function importQemuTrace(text: string, options: ImportOptions = {}): Impo
       );
     }
   }
-  /** True when the queue is the balloon's (or the log has one device and cannot say). */
-  const balloonQueue = (vq: string): boolean => {
+  /**
+   * Whether a queue is the balloon's: by its device when a notify named it; else
+   * yes if virtio_balloon_handle_output ran on it or the log has one device;
+   * else it cannot be told (counted, reported).
+   */
+  const balloonQueue = (vq: string): boolean | undefined => {
     const d = vqVdev.get(vq);
-    return d === undefined ? devices.length <= 1 : d === balloonVdev;
+    if (d !== undefined) return d === balloonVdev;
+    if (balloonVqs.has(vq) || devices.length <= 1) return true;
+    return undefined;
   };
+  let unattributed = 0;
 
   // pass 2: events
   const events: TraceEvent[] = [];
@@ -242,8 +249,10 @@ export function importQemuTrace(text: string, options: ImportOptions = {}): Impo
         const vq = a[1] as string;
         current = undefined;
         pendingGpa = undefined;
-        if (!balloonQueue(vq)) {
-          skip("(another device)");
+        const mine = balloonQueue(vq);
+        if (mine !== true) {
+          if (mine === undefined) unattributed++;
+          else skip("(another device)");
           break;
         }
         const queue = vqIndex.get(vq) ?? -1;
@@ -299,8 +308,10 @@ export function importQemuTrace(text: string, options: ImportOptions = {}): Impo
       }
       case "virtqueue_fill": {
         const vq = a[1] as string;
-        if (!balloonQueue(vq)) {
-          skip("(another device)");
+        const mine = balloonQueue(vq);
+        if (mine !== true) {
+          if (mine === undefined) unattributed++;
+          else skip("(another device)");
           break;
         }
         const key = `${vq}/${a[2]}`;
@@ -372,6 +383,13 @@ export function importQemuTrace(text: string, options: ImportOptions = {}): Impo
         break;
     }
   }
+  if (unattributed > 0) {
+    problems.push({
+      line: 0,
+      message:
+        `${unattributed} buffer events are on queues the log never ties to a device (no virtio_queue_notify or virtio_balloon_handle_output for them): left out`,
+    });
+  }
   if (unknownQueue > 0) {
     problems.push({
       line: 0,
@@ -427,21 +445,22 @@ const CONTIGUOUS_LOW_RAM = 2n ** 31n;
 
 /**
  * The guest address of a discarded host range, when an offset confirms it:
- * the range must end at or below the highest guest page an inflate showed at
- * that offset (or, for a guest of at most 2 GiB, inside its RAM), and exactly
- * one offset of the RAMBlock may fit.
+ * the range must lie between the lowest and the highest guest page an inflate
+ * showed at that offset (or, for a guest of at most 2 GiB with one offset,
+ * inside its RAM), and exactly one offset of the RAMBlock may fit.
  */
 function guestAddress(
   offsets: readonly Offset[],
   d: Discard,
   guestBytes: bigint | undefined,
 ): bigint | undefined {
+  const small = guestBytes !== undefined && guestBytes <= CONTIGUOUS_LOW_RAM &&
+    offsets.length === 1;
   const fits = offsets.filter((o) => {
     const gpa = d.hva - o.delta;
     const end = gpa + BigInt(d.length);
-    const small = guestBytes !== undefined && guestBytes <= CONTIGUOUS_LOW_RAM;
-    const limit = small && offsets.length === 1 ? guestBytes : o.max + PAGE;
-    return gpa >= 0n && end <= (limit > o.max + PAGE ? limit : o.max + PAGE);
+    // one block from address 0 (a small guest), or inside what this offset's inflates spanned
+    return small ? gpa >= 0n && end <= (guestBytes as bigint) : gpa >= o.min && end <= o.max + PAGE;
   });
   return fits.length === 1 ? d.hva - (fits[0] as Offset).delta : undefined;
 }
