@@ -114,13 +114,16 @@ function sessions(events: readonly TraceEvent[]): TraceEvent[][] {
 interface Session {
   readonly events: TraceEvent[];
   readonly fromReset: boolean;
+  /** Whether a reset ends it (rather than the end of the trace). */
+  endsInReset: boolean;
 }
 
 function sessionsFrom(events: readonly TraceEvent[]): Session[] {
-  const out: Session[] = [{ events: [], fromReset: false }];
+  const out: Session[] = [{ events: [], fromReset: false, endsInReset: false }];
   for (const e of events) {
     if (e.type === "status" && e.value === 0) {
-      out.push({ events: [], fromReset: true });
+      (out[out.length - 1] as Session).endsInReset = true;
+      out.push({ events: [], fromReset: true, endsInReset: false });
       continue;
     }
     (out[out.length - 1] as Session).events.push(e);
@@ -133,6 +136,7 @@ function sessionsFrom(events: readonly TraceEvent[]): Session[] {
   out[0] = {
     events: known < 0 ? [] : first.events.slice(known),
     fromReset: head?.type === "status" && head.value === ACKNOWLEDGE,
+    endsInReset: first.endsInReset,
   };
   return out.filter((s) => s.events.length > 0);
 }
@@ -176,6 +180,19 @@ function bitList(profile: ProfileId, mask: bigint): string {
   return all.length === 0 ? "nothing" : all.join(", ");
 }
 
+/** Why the balloon cannot be replayed: pages on a queue the trace cannot name; else undefined. */
+function unreplayable(ctx: Context): string | undefined {
+  const n =
+    ctx.trace.events.filter((e) =>
+      (e.type === "chain" && e.pages !== undefined) && ctx.roles.get(e.queue) === undefined
+    ).length;
+  return n === 0
+    ? undefined
+    : `${
+      count(n, "buffer")
+    } naming pages on a queue the trace cannot name: the balloon cannot be replayed`;
+}
+
 /** Replays the host's balloon: pages inflated minus deflated, per event. */
 function* replay(
   ctx: Context,
@@ -187,8 +204,8 @@ function* replay(
         ? ctx.roles.get(e.queue)
         : undefined;
     yield { e, balloon, role };
-    // a reset gives every page back to the guest
-    if (e.type === "status" && e.value === 0) balloon.clear();
+    // a reset (or a fresh ACKNOWLEDGE, which only follows one) gives every page back
+    if (e.type === "status" && (e.value === 0 || e.value === ACKNOWLEDGE)) balloon.clear();
     if (e.type === "chain" && e.pages !== undefined) {
       if (role === "inflateq") balloon.unionWith(pagesOf(e.pages));
       else if (role === "deflateq") balloon.subtract(pagesOf(e.pages));
@@ -318,6 +335,8 @@ const CHECKS: Readonly<Record<string, Check>> = {
       : pass(`${count(n, "configuration write")}, all after FEATURES_OK`);
   },
   B17: (ctx) => {
+    const why = unreplayable(ctx);
+    if (why !== undefined) return unseen(why);
     // pages of inflate requests the device has not used yet, by element. Only a deflate
     // taken while an inflate is outstanding can show the driver's order: a device that
     // uses each inflate at once (QEMU) never lets it show.
@@ -433,6 +452,8 @@ const CHECKS: Readonly<Record<string, Check>> = {
       : pass(`${count(n, "buffer")} taken, all after DRIVER_OK`);
   },
   "S-06": (ctx) => {
+    const why = unreplayable(ctx);
+    if (why !== undefined) return unseen(why);
     const bad: TraceEvent[] = [];
     let n = 0;
     for (const { e, balloon, role } of replay(ctx)) {
@@ -451,6 +472,8 @@ const CHECKS: Readonly<Record<string, Check>> = {
       : pass(`${count(n, "inflate request")}, each page new to the balloon`);
   },
   "S-07": (ctx) => {
+    const why = unreplayable(ctx);
+    if (why !== undefined) return unseen(why);
     const bad: TraceEvent[] = [];
     let n = 0;
     // before the balloon's contents are known, a deflate may name pages inflated earlier
@@ -474,6 +497,8 @@ const CHECKS: Readonly<Record<string, Check>> = {
       : pass(`${count(n, "deflate request")}, each naming balloon pages`);
   },
   "R-06": (ctx) => {
+    const why = unreplayable(ctx);
+    if (why !== undefined) return unseen(why);
     const bad: TraceEvent[] = [];
     let n = 0;
     // before the balloon's contents are known, actual may count pages inflated earlier
@@ -565,9 +590,17 @@ const CHECKS: Readonly<Record<string, Check>> = {
     // a used stats buffer is judged when, in the same session, the driver did something
     // after it (it had its chance to give a new one); order only, not time. A status
     // write that repeats the current value is not the driver's (QEMU logs one at stop).
+    // Not judged: a use followed only by a teardown (deflates, writes of actual, then a
+    // reset: remove and freeze stop the stats work first).
     const bad: TraceEvent[] = [];
     let n = 0;
-    for (const { events: s } of sessionsFrom(ctx.trace.events)) {
+    for (const { events: s, endsInReset } of sessionsFrom(ctx.trace.events)) {
+      const teardownFrom = endsInReset
+        ? s.findLastIndex((e) =>
+          (e.type === "notify" || e.type === "chain") && ctx.roles.get(e.queue) !== "deflateq" ||
+          e.type === "status"
+        ) + 1
+        : s.length;
       let st = -1;
       let lastDriver = -1;
       s.forEach((e, i) => {
@@ -579,6 +612,7 @@ const CHECKS: Readonly<Record<string, Check>> = {
       });
       s.forEach((e, i) => {
         if (e.type !== "used" || ctx.roles.get(e.queue) !== "statsq" || i >= lastDriver) return;
+        if (i >= teardownFrom) return;
         n++;
         const again = s.some((x, j) =>
           j > i && x.type === "chain" && ctx.roles.get(x.queue) === "statsq"
@@ -594,18 +628,25 @@ const CHECKS: Readonly<Record<string, Check>> = {
       : pass(`${count(n, "stats buffer")} given back, each followed by a new one`);
   },
   "R-13": (ctx) => {
-    // An OOM deflate: deflate requests the host did not ask for (its target, num_pages,
-    // at or above the balloon), closed by a write of actual lower than the last one.
-    // Not one: a run without such a write (balloon-page migration: an inflate and a
-    // deflate, actual unchanged), nor a run that empties the balloon just before a reset
-    // (the driver's remove).
-    let target: number | undefined;
+    // An OOM deflate: deflate requests the driver was not asked for (the target it last
+    // read, num_pages, at or above the balloon), closed by a write of actual lower than
+    // the last one. Not one: balloon-page migration (a deflate right after an inflate,
+    // actual unchanged), nor a run that empties the balloon followed by nothing of the
+    // driver's but config traffic and deflates before a reset (remove, freeze).
+    const why = unreplayable(ctx);
+    if (why !== undefined) return unseen(why);
+    const from = knownFrom(ctx.trace.events);
+    let read: number | undefined;
+    let host: number | undefined;
     let actual: number | undefined;
+    let afterInflate = false;
     let open: { pages: number; e: TraceEvent } | undefined;
     let closed: { pages: number; e: TraceEvent; emptied: boolean; quiet: boolean } | undefined;
     const passes: { pages: number; e: TraceEvent }[] = [];
     let unknownTarget = 0;
+    let i = -1;
     for (const { e, balloon, role } of replay(ctx)) {
+      i++;
       if (e.type === "status" && e.value === 0) {
         if (closed !== undefined && closed.emptied && closed.quiet) {
           passes.splice(passes.indexOf(closed), 1);
@@ -613,14 +654,18 @@ const CHECKS: Readonly<Record<string, Check>> = {
         open = undefined;
         closed = undefined;
         actual = undefined;
+        afterInflate = false;
         continue;
       }
-      // anything but config traffic between a run and a reset means the reset is not remove
-      if (closed !== undefined && e.type !== "config-read" && e.type !== "config-write") {
-        closed.quiet = false;
-      }
-      if (e.type === "host" && e.action === "set-target" && e.pages !== undefined) target = e.pages;
-      if (e.type === "config-read") target = e.num_pages;
+      if (e.type === "host" && e.action === "set-target" && e.pages !== undefined) host = e.pages;
+      if (e.type === "config-read") read = e.num_pages;
+      // before the balloon's contents are known, nothing tells requested from OOM
+      if (from < 0 || i < from) continue;
+      // a driver action other than config traffic or deflates: the next reset is no remove
+      const teardown = e.type === "config-read" || e.type === "config-write" ||
+        ((e.type === "chain" || e.type === "notify") && role === "deflateq");
+      const driver = e.type === "notify" || e.type === "chain" || e.type === "status";
+      if (closed !== undefined && driver && !teardown) closed.quiet = false;
       if (e.type === "config-write" && e.field === "actual") {
         if (open !== undefined && actual !== undefined && e.value < actual) {
           closed = { ...open, emptied: e.value === 0, quiet: true };
@@ -628,9 +673,19 @@ const CHECKS: Readonly<Record<string, Check>> = {
         }
         open = undefined;
         actual = e.value;
+        afterInflate = false;
       }
-      if (e.type === "chain" && role === "inflateq") open = undefined;
+      if (e.type === "chain" && role === "inflateq") {
+        open = undefined;
+        afterInflate = true;
+      }
       if (e.type === "chain" && role === "deflateq" && e.pages !== undefined) {
+        if (afterInflate) {
+          // balloon-page migration: the new page inflated, the old one deflated
+          afterInflate = false;
+          continue;
+        }
+        const target = read ?? host;
         if (target === undefined) {
           unknownTarget++;
           continue;

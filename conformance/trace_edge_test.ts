@@ -442,3 +442,127 @@ Deno.test("QEMU import: RAM split around a hole (two offsets) places a report on
   // between the low span's top and the hole: no offset confirms it
   assert.deepEqual(placed(base + 0x60000000), []);
 });
+
+const readTarget = (num_pages: number, actual = 0): EventInput => ({
+  type: "config-read",
+  num_pages,
+  actual,
+});
+const writeActual = (value: number): EventInput => ({
+  type: "config-write",
+  field: "actual",
+  value,
+});
+
+Deno.test("R-13: a migration between two OOM deflates joins neither", () => {
+  const f = { offered: MODERN, negotiated: MODERN };
+  const t = trace([
+    ...status(0, ...INIT),
+    readTarget(1024),
+    ...inflate("0x1", 0, 256),
+    ...inflate("0x2", 256, 256),
+    ...inflate("0x3", 512, 256),
+    writeActual(768),
+    ...deflate("0x4", 0, 256),
+    writeActual(512),
+    ...inflate("0x5", 2000, 1),
+    ...deflate("0x6", 256, 1),
+    ...deflate("0x7", 257, 256),
+    writeActual(256),
+  ], f);
+  assert.equal(verdict(t, "R-13"), "pass");
+  assert.match(checkTrace(t).find((r) => r.rule === "R-13")?.detail ?? "", /^2 OOM deflates/);
+});
+
+Deno.test("R-13: not judged before the balloon's contents are known; judged against the target the driver read", () => {
+  const f = { offered: MODERN, negotiated: ["STATS_VQ", "VERSION_1"] };
+  // mid-session: 512 pages inflated before the trace; the host asks for them back
+  const mid = trace([
+    ...status(ACK | DRV | FOK | DOK),
+    readTarget(0, 512),
+    ...deflate("0x1", 0, 256),
+    writeActual(256),
+    ...deflate("0x2", 256, 256),
+    writeActual(0),
+  ], f);
+  assert.equal(verdict(mid, "R-13"), "not-observable");
+  // the driver read a lower target; the host raised it again before the deflate was seen
+  const raced = trace([
+    ...status(0, ...INIT),
+    readTarget(512),
+    ...inflate("0x1", 0, 256),
+    ...inflate("0x2", 256, 256),
+    writeActual(512),
+    readTarget(256),
+    { type: "host", action: "set-target", pages: 512 },
+    ...deflate("0x3", 0, 256),
+    writeActual(256),
+  ], f);
+  assert.equal(verdict(raced, "R-13"), "not-observable");
+});
+
+Deno.test("remove with the device using the stats buffer on the way: no OOM deflate, B27 not judged", () => {
+  const f = { offered: MODERN, negotiated: ["STATS_VQ", "VERSION_1"] };
+  const t = trace([
+    ...status(0, ...INIT),
+    { type: "chain", queue: 2, elem: "0x9", readable: 1, writable: 0 },
+    readTarget(512),
+    ...inflate("0x1", 0, 256),
+    ...inflate("0x2", 256, 256),
+    writeActual(512),
+    { type: "notify", queue: 1 },
+    ...deflate("0x3", 0, 256),
+    { type: "used", queue: 2, elem: "0x9", len: 0 },
+    { type: "notify", queue: 1 },
+    ...deflate("0x4", 256, 256),
+    writeActual(0),
+    ...status(0),
+  ], f);
+  assert.equal(verdict(t, "R-13"), "not-observable");
+  assert.equal(verdict(t, "B27"), "not-observable");
+});
+
+Deno.test("pages on a queue the trace cannot name: the balloon rules are not observable", () => {
+  const t = trace([
+    ...status(0, ...INIT),
+    { type: "chain", queue: -1, elem: "0x1", readable: 1, writable: 0, pages: [[0, 256]] },
+    { type: "used", queue: -1, elem: "0x1", len: 0 },
+    writeActual(256),
+  ]);
+  for (const id of ["R-06", "S-06", "S-07", "R-13", "B17"]) {
+    assert.equal(verdict(t, id), "not-observable", id);
+  }
+});
+
+Deno.test("the balloon is known empty at a fresh ACKNOWLEDGE; S-07 is judged after a later reset", () => {
+  const fresh = trace([...inflate("0x1", 0, 10), ...status(...INIT), writeActual(0)]);
+  assert.equal(verdict(fresh, "R-06"), "pass");
+  const later = trace([
+    ...status(ACK | DRV | FOK | DOK),
+    ...deflate("0x1", 0, 10),
+    ...status(0, ...INIT),
+    ...deflate("0x2", 500, 10),
+  ]);
+  assert.equal(verdict(later, "S-07"), "fail");
+});
+
+Deno.test("QEMU import: a stray pop of another device between a balloon pop and its handle_output", () => {
+  const log = [
+    q(1, `virtio_set_status vdev ${NET} val 15`),
+    q(1, `virtio_set_status vdev ${BALLOON} val 15`),
+    q(2, `virtio_queue_notify vdev ${NET} n 0 vq 0xe1`),
+    q(2, `virtio_queue_notify vdev ${BALLOON} n 0 vq 0xb1`),
+    q(3, "virtqueue_pop vq 0xb1 elem 0x20 in_num 0 out_num 1"),
+    q(3, "virtio_balloon_handle_output section name: pc.ram gpa: 0x5000"),
+    q(3, "virtqueue_pop vq 0xe1 elem 0x10 in_num 0 out_num 1"),
+    q(3, "virtio_balloon_handle_output section name: pc.ram gpa: 0x6000"),
+    q(3, "virtio_balloon_handle_output section name: pc.ram gpa: 0x7000"),
+    q(3, "virtqueue_fill vq 0xb1 elem 0x20 len 0 idx 0"),
+  ].join("\n");
+  const r = importQemuTrace(log);
+  assert.equal(r.vdev, BALLOON);
+  const chains = r.trace.events.filter((e) => e.type === "chain");
+  assert.equal(chains.length, 1);
+  assert.deepEqual(chains[0]?.type === "chain" && chains[0].pages, [[5, 3]]);
+  assert.deepEqual(r.problems, []);
+});

@@ -157,7 +157,11 @@ export function importQemuTrace(text: string, options: ImportOptions = {}): Impo
   const vqIndex = new Map<string, number>();
   const vqVdev = new Map<string, string>();
   const statusVdevs = new Set<string>();
-  const balloonVqs = new Set<string>();
+  /** virtio_balloon_handle_output lines seen while an element of each queue was open. */
+  const openHits = new Map<string, number>();
+  /** virtio_balloon_handle_output lines seen right after a pop of each queue. */
+  const outputHits = new Map<string, number>();
+  const openPops = new Map<string, string>();
   let lastPop: string | undefined;
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
@@ -185,8 +189,15 @@ export function importQemuTrace(text: string, options: ImportOptions = {}): Impo
       vqIndex.set(a[3] as string, Number(a[2]));
       vqVdev.set(a[3] as string, a[1] as string);
     }
-    if (name === "virtqueue_pop") lastPop = a[1];
-    if (name === "virtio_balloon_handle_output" && lastPop !== undefined) balloonVqs.add(lastPop);
+    if (name === "virtqueue_pop") {
+      openPops.set(`${a[1]}/${a[2]}`, a[1] as string);
+      lastPop = a[1];
+    }
+    if (name === "virtqueue_fill") openPops.delete(`${a[1]}/${a[2]}`);
+    if (name === "virtio_balloon_handle_output") {
+      for (const vq of new Set(openPops.values())) openHits.set(vq, (openHits.get(vq) ?? 0) + 1);
+      if (lastPop !== undefined) outputHits.set(lastPop, (outputHits.get(lastPop) ?? 0) + 1);
+    }
   }
   const devices = [...statusVdevs];
   let balloonVdev = options.vdev;
@@ -197,12 +208,28 @@ export function importQemuTrace(text: string, options: ImportOptions = {}): Impo
       }`,
     );
   }
+  // Lines of threads running at once may interleave: a pop of another device between
+  // a balloon pop and its handle_output must not make that device the balloon. The
+  // balloon is the device whose queues had elements open at the most handle_output
+  // lines (then: right before the most); a queue of no known device counts as the
+  // balloon's with at least a tenth of the top queue's handle_output lines right
+  // after its pops.
+  const top = Math.max(0, ...outputHits.values());
+  const hitsOf = new Map<string, [number, number]>();
+  for (const vq of new Set([...openHits.keys(), ...outputHits.keys()])) {
+    const d = vqVdev.get(vq);
+    if (d === undefined) continue;
+    const [o, l] = hitsOf.get(d) ?? [0, 0];
+    hitsOf.set(d, [o + (openHits.get(vq) ?? 0), l + (outputHits.get(vq) ?? 0)]);
+  }
   if (balloonVdev === undefined) {
-    const byOutput = new Set(
-      [...balloonVqs].map((vq) => vqVdev.get(vq)).filter((d) => d !== undefined),
-    );
-    if (byOutput.size === 1) balloonVdev = [...byOutput][0];
-    else if (devices.length === 1) balloonVdev = devices[0];
+    const ranked = [...hitsOf].sort((x, y) => y[1][0] - x[1][0] || y[1][1] - x[1][1]);
+    const [first, second] = ranked;
+    const ahead = (x: [number, number], y: [number, number]) =>
+      x[0] > y[0] || (x[0] === y[0] && x[1] > y[1]);
+    if (first !== undefined && (second === undefined || ahead(first[1], second[1]))) {
+      balloonVdev = first[0];
+    } else if (devices.length === 1) balloonVdev = devices[0];
     else if (devices.length > 1) {
       throw new QemuImportError(
         `the log has ${devices.length} virtio devices (${
@@ -222,6 +249,11 @@ export function importQemuTrace(text: string, options: ImportOptions = {}): Impo
     if (balloonVqs.has(vq) || devices.length <= 1) return true;
     return undefined;
   };
+  const balloonVqs = new Set(
+    [...outputHits].filter(([vq, n]) =>
+      n * 10 >= top && (vqVdev.get(vq) === undefined || vqVdev.get(vq) === balloonVdev)
+    ).map(([vq]) => vq),
+  );
   let unattributed = 0;
 
   // pass 2: events
@@ -247,14 +279,15 @@ export function importQemuTrace(text: string, options: ImportOptions = {}): Impo
       }
       case "virtqueue_pop": {
         const vq = a[1] as string;
-        current = undefined;
-        pendingGpa = undefined;
         const mine = balloonQueue(vq);
         if (mine !== true) {
+          // another device's pop leaves the balloon's open element open
           if (mine === undefined) unattributed++;
           else skip("(another device)");
           break;
         }
+        current = undefined;
+        pendingGpa = undefined;
         const queue = vqIndex.get(vq) ?? -1;
         if (queue === -1) unknownQueue++;
         const ev = {
@@ -394,7 +427,7 @@ export function importQemuTrace(text: string, options: ImportOptions = {}): Impo
     problems.push({
       line: 0,
       message:
-        `${unknownQueue} buffers are on queues the log never names (no virtio_queue_notify for them, as with KVM's ioeventfd): rules about them are not observable`,
+        `${unknownQueue} buffers are on queues the log never names (no virtio_queue_notify for them): rules about them are not observable`,
     });
   }
   // reported blocks: host addresses to guest pages, only where an inflate confirmed the offset
