@@ -15,6 +15,7 @@ import { hasRule, type ProfileId, rulesOf } from "../spec/mod.ts";
 import type { QuirkId } from "../impl/mod.ts";
 import { caseById, caseLevel, CASES } from "./cases.ts";
 import { NOT_CHECKED } from "./coverage.ts";
+import { flagErrorMessage } from "./cli_flags.ts";
 import { casesDocument, casesSchema } from "./export.ts";
 import { traceLineSchema } from "./trace_format.ts";
 import { isPassive, passiveMain, PassiveUsageError } from "./passive_cli.ts";
@@ -189,29 +190,7 @@ async function readExpectList(file: string): Promise<ExpectList> {
 }
 
 function parseFlagError(e: unknown, args: readonly string[]): UsageError {
-  const msg = e instanceof Error ? e.message : String(e);
-  const code = (e as { code?: string }).code;
-  const flag = /'(-[^' ]*)/.exec(msg)?.[1] ?? "";
-  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
-    return new UsageError(`unknown flag '${flag}': expected one of the flags in --help`);
-  }
-  if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
-    const arg = /'([^']*)'/.exec(msg)?.[1] ?? "";
-    return new UsageError(`unexpected argument '${arg}': expected flags only (see --help)`);
-  }
-  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
-    if (/does not take an argument/.test(msg)) {
-      return new UsageError(`${flag} takes no value: expected '${flag}' alone`);
-    }
-    const next = args[args.indexOf(flag) + 1];
-    if (/ambiguous/.test(msg) && next !== undefined) {
-      return new UsageError(
-        `${flag} '${next}' looks like a flag: expected a value after ${flag} (write ${flag}=${next} if you mean it)`,
-      );
-    }
-    return new UsageError(`${flag} needs a value: expected '${flag} VALUE' (see --help)`);
-  }
-  return new UsageError(msg);
+  return new UsageError(flagErrorMessage(e, args));
 }
 
 async function parseOptions(args: readonly string[]): Promise<Options | "help"> {

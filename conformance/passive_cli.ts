@@ -8,6 +8,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { flagErrorMessage } from "./cli_flags.ts";
 import { join } from "node:path";
 import { type ExpectList, ExpectListError, parseExpectList } from "./report_expect.ts";
 import { checkTrace } from "./trace_check.ts";
@@ -121,14 +122,8 @@ async function parsePassive(args: readonly string[]): Promise<PassiveOptions | "
       },
     }).values;
   } catch (e) {
-    const msg = (e as Error).message;
-    const flag = /'(-[^' ]*)/.exec(msg)?.[1];
     throw new PassiveUsageError(
-      flag === undefined
-        ? msg
-        : `${flag}: ${
-          msg.split("\n")[0]
-        } (passive mode takes the flags of 'deno task conform --trace x --help')`,
+      flagErrorMessage(e, args, "'deno task conform --trace x --help' (passive mode)"),
     );
   }
   if (v.help === true) return "help";

@@ -213,6 +213,26 @@ function* replay(
   }
 }
 
+/** Events of one type, and those of them that came while DRIVER_OK was not set. */
+function beforeDriverOk<T extends "notify" | "chain">(
+  ctx: Context,
+  type: T,
+): { n: number; bad: Ev<T>[] } {
+  const bad: Ev<T>[] = [];
+  let n = 0;
+  for (const s of sessions(ctx.trace.events)) {
+    let live = false;
+    for (const e of s) {
+      if (e.type === "status") live = (e.value & DRIVER_OK) !== 0;
+      if (e.type === type) {
+        n++;
+        if (!live) bad.push(e as Ev<T>);
+      }
+    }
+  }
+  return { n, bad };
+}
+
 /** Checks by rule id. */
 const CHECKS: Readonly<Record<string, Check>> = {
   G55a: (ctx) => {
@@ -406,47 +426,21 @@ const CHECKS: Readonly<Record<string, Check>> = {
       : pass(`${count(n, "initialisation")}, each with a stats buffer made available`);
   },
   G57: (ctx) => {
-    const bad: TraceEvent[] = [];
-    let n = 0;
-    for (const s of sessions(ctx.trace.events)) {
-      let live = false;
-      for (const e of s) {
-        if (e.type === "status") live = (e.value & DRIVER_OK) !== 0;
-        if (e.type === "notify") {
-          n++;
-          if (!live) bad.push(e);
-        }
-      }
-    }
+    const { n, bad } = beforeDriverOk(ctx, "notify");
     if (n === 0) return unseen("no available-buffer notification in the trace");
     return bad.length > 0
       ? fail(
-        `${count(bad.length, "notification")} before DRIVER_OK (queue ${
-          (bad[0] as Ev<"notify">).queue
-        })`,
+        `${count(bad.length, "notification")} before DRIVER_OK (queue ${bad[0]?.queue})`,
         bad,
       )
       : pass(`${count(n, "notification")}, all after DRIVER_OK`);
   },
   G05: (ctx) => {
-    const bad: TraceEvent[] = [];
-    let n = 0;
-    for (const s of sessions(ctx.trace.events)) {
-      let live = false;
-      for (const e of s) {
-        if (e.type === "status") live = (e.value & DRIVER_OK) !== 0;
-        if (e.type === "chain") {
-          n++;
-          if (!live) bad.push(e);
-        }
-      }
-    }
+    const { n, bad } = beforeDriverOk(ctx, "chain");
     if (n === 0) return unseen("the device took no buffer in the trace");
     return bad.length > 0
       ? fail(
-        `the device took ${count(bad.length, "buffer")} before DRIVER_OK (queue ${
-          (bad[0] as Ev<"chain">).queue
-        })`,
+        `the device took ${count(bad.length, "buffer")} before DRIVER_OK (queue ${bad[0]?.queue})`,
         bad,
       )
       : pass(`${count(n, "buffer")} taken, all after DRIVER_OK`);
