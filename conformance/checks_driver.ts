@@ -73,6 +73,45 @@ function chainEvidence(
   };
 }
 
+/**
+ * Replays the host's balloon over a run and flags each inflate naming pages
+ * already in it, or each deflate naming pages not in it; returns the count of
+ * such requests seen, the findings (under `rule`) and the replay at the end.
+ */
+function balloonSetScan(
+  run: DriverRun,
+  what: "inflate" | "deflate",
+  rule: string,
+): { n: number; out: Finding[]; replay: BalloonReplay } {
+  const replay = new BalloonReplay();
+  const out: Finding[] = [];
+  let n = 0;
+  for (const e of run.trace) {
+    if (e.kind === "request" && (e as RequestEvent).what === what) {
+      const r = e as RequestEvent;
+      const pages = r.pages as PageSet;
+      n++;
+      const inBalloon = pages.intersectionSize(replay.pages);
+      const wrong = what === "inflate" ? inBalloon : pages.size - inBalloon;
+      if (wrong > 0) {
+        const first = pages.toArray().find((q) => replay.pages.has(q) === (what === "inflate"));
+        const evidence = chainEvidence(run, r);
+        out.push(
+          bad(
+            rule,
+            `a ${what} request names ${wrong} pages ${
+              what === "inflate" ? "already in" : "not in"
+            } the balloon (first: PFN ${first})`,
+            evidence ? { evidence } : {},
+          ),
+        );
+      }
+    }
+    replay.apply(e);
+  }
+  return { n, out, replay };
+}
+
 let currentRun: DriverRun | undefined;
 
 function none(rule: string, what: string): Finding[] {
@@ -274,25 +313,7 @@ function allChecks(): Record<string, DriverCheck> {
     /** B13 / R-11: deflate names only pages in the balloon, and the balloon ends empty when actual is 0. */
     "deflate-reported": (run, p) => {
       const rule = String(p["rule"] ?? "B13");
-      const replay = new BalloonReplay();
-      const out: Finding[] = [];
-      let deflates = 0;
-      for (const e of run.trace) {
-        if (e.kind === "request" && (e as RequestEvent).what === "deflate") {
-          deflates++;
-          const r = e as RequestEvent;
-          const pages = r.pages as PageSet;
-          const unknown = pages.size - pages.intersectionSize(replay.pages);
-          if (unknown > 0) {
-            out.push(
-              bad(rule, `a deflate request names ${unknown} pages that are not in the balloon`, {
-                ...(chainEvidence(run, r) ? { evidence: chainEvidence(run, r) as Evidence } : {}),
-              }),
-            );
-          }
-        }
-        replay.apply(e);
-      }
+      const { n: deflates, out, replay } = balloonSetScan(run, "deflate", rule);
       const writes = actualWrites(run.trace);
       const last = writes[writes.length - 1];
       if (last !== undefined && last.value === 0 && replay.pages.size > 0) {
@@ -531,22 +552,7 @@ function allChecks(): Record<string, DriverCheck> {
     /** R-08: only newly allocated pages, each once; bits per pass equal the growth of actual. */
     "bitmap-new-pages-only": (run, p) => {
       const rule = String(p["rule"] ?? "R-08");
-      const replay = new BalloonReplay();
-      const out: Finding[] = [];
-      let n = 0;
-      for (const e of run.trace) {
-        if (e.kind === "request" && (e as RequestEvent).what === "inflate") {
-          n++;
-          const r = e as RequestEvent;
-          const again = (r.pages as PageSet).intersectionSize(replay.pages);
-          if (again > 0) {
-            out.push(bad(rule, `an inflate request names ${again} pages already in the balloon`, {
-              ...(chainEvidence(run, r) ? { evidence: chainEvidence(run, r) as Evidence } : {}),
-            }));
-          }
-        }
-        replay.apply(e);
-      }
+      const { n, out, replay } = balloonSetScan(run, "inflate", rule);
       if (n === 0) return none(rule, "inflate request");
       const writes = actualWrites(run.trace);
       const last = writes[writes.length - 1];
@@ -567,36 +573,9 @@ function allChecks(): Record<string, DriverCheck> {
 
     /** S-06 / S-07: inflates name pages not yet in the balloon, deflates pages in it. */
     "balloon-set": (run, p) => {
-      const what = String(p["what"]);
+      const what = String(p["what"]) === "inflate" ? "inflate" : "deflate";
       const rule = what === "inflate" ? "S-06" : "S-07";
-      const replay = new BalloonReplay();
-      const out: Finding[] = [];
-      let n = 0;
-      for (const e of run.trace) {
-        if (e.kind === "request" && (e as RequestEvent).what === what) {
-          const r = e as RequestEvent;
-          const pages = r.pages as PageSet;
-          n++;
-          const inBalloon = pages.intersectionSize(replay.pages);
-          const wrong = what === "inflate" ? inBalloon : pages.size - inBalloon;
-          if (wrong > 0) {
-            const first = what === "inflate"
-              ? pages.toArray().find((q) => replay.pages.has(q))
-              : pages.toArray().find((q) => !replay.pages.has(q));
-            const evidence = chainEvidence(run, r);
-            out.push(
-              bad(
-                rule,
-                `a ${what} request names ${wrong} pages ${
-                  what === "inflate" ? "already in" : "not in"
-                } the balloon (first: PFN ${first})`,
-                evidence ? { evidence } : {},
-              ),
-            );
-          }
-        }
-        replay.apply(e);
-      }
+      const { n, out } = balloonSetScan(run, what, rule);
       if (n === 0) return none(rule, `${what} request`);
       return out.length > 0 ? out : [ok(rule, `${n} ${what} requests checked against the balloon`)];
     },
