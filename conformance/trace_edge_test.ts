@@ -61,6 +61,17 @@ const deflate = (elem: string, first: number, n: number): EventInput[] => [
   { type: "chain", queue: 1, elem, readable: 1, writable: 0, pages: [[first, n]] },
   { type: "used", queue: 1, elem, len: 0 },
 ];
+const readTarget = (num_pages: number, actual = 0): EventInput => ({
+  type: "config-read",
+  num_pages,
+  actual,
+});
+const writeActual = (value: number): EventInput => ({
+  type: "config-write",
+  field: "actual",
+  value,
+});
+
 const MODERN = ["STATS_VQ", "DEFLATE_ON_OOM", "VERSION_1"];
 
 function verdict(t: Trace, rule: string): string {
@@ -111,7 +122,6 @@ Deno.test("a reset empties the balloon: re-inflating after it is no double infla
 Deno.test("R-13: deflates the host asked for, or remove, are no OOM deflate; no target is not observable", () => {
   const f = { offered: MODERN, negotiated: ["STATS_VQ", "VERSION_1"] };
   const host = (pages: number): EventInput => ({ type: "host", action: "set-target", pages });
-  const actual = (value: number): EventInput => ({ type: "config-write", field: "actual", value });
   // without any target, nothing tells an OOM deflate from a requested one
   const noTarget = trace([
     ...status(0, ...INIT),
@@ -125,11 +135,11 @@ Deno.test("R-13: deflates the host asked for, or remove, are no OOM deflate; no 
     host(512),
     ...inflate("0x1", 0, 256),
     ...inflate("0x2", 256, 256),
-    actual(512),
+    writeActual(512),
     host(0),
     ...deflate("0x3", 0, 256),
     ...deflate("0x4", 256, 256),
-    actual(0),
+    writeActual(0),
   ], f);
   assert.equal(verdict(requested, "R-13"), "not-observable");
   // remove: everything deflated, actual 0, then a reset
@@ -138,10 +148,10 @@ Deno.test("R-13: deflates the host asked for, or remove, are no OOM deflate; no 
     host(512),
     ...inflate("0x1", 0, 256),
     ...inflate("0x2", 256, 256),
-    actual(512),
+    writeActual(512),
     ...deflate("0x3", 0, 256),
     ...deflate("0x4", 256, 256),
-    actual(0),
+    writeActual(0),
     ...status(0),
   ], f);
   assert.equal(verdict(remove, "R-13"), "not-observable");
@@ -151,9 +161,9 @@ Deno.test("R-13: deflates the host asked for, or remove, are no OOM deflate; no 
     host(512),
     ...inflate("0x1", 0, 256),
     ...inflate("0x2", 256, 256),
-    actual(512),
+    writeActual(512),
     ...deflate("0x3", 0, 256),
-    actual(256),
+    writeActual(256),
   ], f);
   assert.equal(verdict(oom, "R-13"), "fail");
 });
@@ -441,17 +451,6 @@ Deno.test("QEMU import: RAM split around a hole (two offsets) places a report on
   assert.deepEqual(placed(base + hole + 0x20000000), [[0x120000, 512]]);
   // between the low span's top and the hole: no offset confirms it
   assert.deepEqual(placed(base + 0x60000000), []);
-});
-
-const readTarget = (num_pages: number, actual = 0): EventInput => ({
-  type: "config-read",
-  num_pages,
-  actual,
-});
-const writeActual = (value: number): EventInput => ({
-  type: "config-write",
-  field: "actual",
-  value,
 });
 
 Deno.test("R-13: a migration between two OOM deflates joins neither", () => {
