@@ -17,6 +17,7 @@ import {
   type ProfileId,
   queueLayout,
   type QueueName,
+  QUEUES,
   rule,
   rulesOf,
   unknownBits,
@@ -88,11 +89,12 @@ function queueRoles(
     }
   }
   if (roles.size === 0) {
-    // the spec fixes inflateq and deflateq at 0 and 1; guess the rest from the buffers seen
-    roles.set(0, "inflateq");
-    roles.set(1, "deflateq");
+    // the spec fixes inflateq's and deflateq's indices; guess the rest from the buffers seen
+    for (const q of QUEUES) {
+      if (q.name === "inflateq" || q.name === "deflateq") roles.set(q.fixedIndex, q.name);
+    }
     for (const e of trace.events) {
-      if (e.type !== "chain" || e.queue < 2 || roles.has(e.queue)) continue;
+      if (e.type !== "chain" || e.queue < 0 || roles.has(e.queue)) continue;
       roles.set(e.queue, e.writable > 0 && e.readable === 0 ? "reporting_vq" : "statsq");
     }
   }
