@@ -49,21 +49,23 @@ usage: deno task conform --trace FILE [options]
   --vdev PTR          the balloon's vdev pointer, when the log has several
                       virtio devices (for --qemu-trace)
   --target qemu-linux boot Debian's QEMU and Linux (installed and cached when
-                      missing), run the scenarios and check QEMU's trace
+                      missing), run the scenarios and their checks, and check
+                      QEMU's trace
   --cache DIR         where the Debian packages and the initramfs are kept
                       (default: $XDG_CACHE_HOME or ~/.cache, then
                       virtio-balloon-conformance)
   --profile P         rules to check a QEMU log against: virtio-1.x (default) or v3
   --report FORMATS    json, markdown (comma-separated; default none)
   --out DIR           reports, console logs and traces (default conformance-report)
-  --expect-fail FILE  rules expected to fail, one 'rule-id' or 'subject rule-id'
-                      per line ('#' comments); a listed rule that does not fail
-                      fails the run
+  --expect-fail FILE  rules (or qemu-linux scenario checks, such as
+                      A/host-rss-drops) expected to fail, one 'id' or
+                      'subject id' per line ('#' comments); a listed one that
+                      does not fail fails the run
   --all               list every rule, also those the format cannot decide
   --help              print this text
 
-Exit code: 0 when no rule fails unexpectedly, 1 when one does (or a guest
-could not be run), 2 for a usage error.`;
+Exit code: 0 when no rule or scenario check fails unexpectedly, 1 when one
+does (or a guest could not be run), 2 for a usage error.`;
 
 const PASSIVE_FLAGS = ["--trace", "--qemu-trace"];
 
