@@ -4,7 +4,9 @@
  * this form can be checked with `deno task conform --trace FILE`.
  *
  * Version 1. Numbers are JSON numbers; feature masks are hex strings.
- * Pages are 4 KiB PFNs, given as `[start, length]` runs.
+ * Pages are 4 KiB PFNs, given as `[start, length]` runs in the order named
+ * (repeats kept). A `queue` is an index, or -1 when the source cannot tell.
+ * A `chain` is a buffer the device took from a queue, when it took it.
  *
  * | type          | fields                                                                 |
  * | ------------- | ---------------------------------------------------------------------- |
