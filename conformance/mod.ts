@@ -5,6 +5,20 @@
  * into findings citing rule ids, verdicts with evidence, mutants that prove
  * every case can fail, and rule coverage.
  *
+ * The code sits in rooms, in pipeline order; a room imports only the rooms
+ * before it (a test keeps it so), and each room's `mod.ts` says what it holds:
+ *
+ * - `model/`: what a case, scenario, target, finding and verdict are; evidence
+ * - `trace/`: the trace format, the QEMU log importer, the passive checks
+ * - `scenarios/`: the scripted interactions, as data
+ * - `targets/`: what a run tests, one folder per kind (reference, mutants, qemu-linux)
+ * - `runners/`: one scenario on one target, everything recorded
+ * - `checks/`: a run turned into findings citing rule ids
+ * - `cases/`: the case table (scenario + check + rules) and rule coverage
+ * - `run/`: the suite run — verdicts, expected-failure lists, `registerConformance`
+ * - `report/`: terminal, JSON, JUnit, Markdown and passive reports; the cases as data
+ * - `cli/`: `deno task conform`
+ *
  * @example
  * ```ts
  * import { CASES, REFERENCE_DRIVER, runSuite } from "./mod.ts";
@@ -17,44 +31,12 @@
  * @module
  */
 
-export * from "./types.ts";
-export * from "./cases.ts";
-export * from "./scenarios.ts";
-export * from "./targets.ts";
-export * from "./mutants.ts";
-export * from "./run.ts";
-export * from "./coverage.ts";
-export * from "./hexdump.ts";
-export * from "./trace.ts";
-export { type DriverRun, runDriverScenario, type WatchHit } from "./driver_runner.ts";
-export { type DeviceRun, runDeviceScenario, type SendResult } from "./device_runner.ts";
-export { DRIVER_CHECKS, type DriverCheck } from "./checks_driver.ts";
-export { DEVICE_CHECKS, type DeviceCheck } from "./checks_device.ts";
-export { specSummary } from "./summary.ts";
-export * from "./report_model.ts";
-export * from "./report_expect.ts";
-export * from "./report_terminal.ts";
-export * from "./report_json.ts";
-export * from "./report_junit.ts";
-export * from "./report_markdown.ts";
-export * from "./export.ts";
-export * from "./register.ts";
-export * from "./trace_format.ts";
-export { checkTrace, TRACE_RULES, type TraceRuleResult } from "./trace_check.ts";
-export {
-  passiveJson,
-  passiveMarkdown,
-  type PassiveOutcome,
-  passiveOutcome,
-  type PassiveRun,
-  type PassiveSection,
-  passiveTerminal,
-  type PassiveTerminalOptions,
-  type ScenarioCheck,
-} from "./trace_report.ts";
-export {
-  type ImportOptions,
-  type ImportProblem,
-  importQemuTrace,
-  type ImportResult,
-} from "./qemu/import.ts";
+export * from "./model/mod.ts";
+export * from "./trace/mod.ts";
+export * from "./scenarios/mod.ts";
+export * from "./targets/mod.ts";
+export * from "./runners/mod.ts";
+export * from "./checks/mod.ts";
+export * from "./cases/mod.ts";
+export * from "./run/mod.ts";
+export * from "./report/mod.ts";

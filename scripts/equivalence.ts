@@ -13,7 +13,7 @@
  */
 
 /** The CLI entry point the record is taken through. */
-export const CLI_ENTRY = new URL("../conformance/cli.ts", import.meta.url);
+export const CLI_ENTRY = new URL("../conformance/cli/main.ts", import.meta.url);
 
 /** Where the record lives. */
 export const RECORD_DIR = new URL("../conformance/testdata/equivalence/", import.meta.url);

@@ -11,10 +11,14 @@
  */
 
 import { parseArgs } from "node:util";
-import { defaultCacheDir, ensureGuestAssets, ensureQemu } from "../conformance/qemu/assets.ts";
-import { Vm } from "../conformance/qemu/vm.ts";
-import { availableMiB, featuresEvent } from "../conformance/qemu/target.ts";
-import type { TraceEvent } from "../conformance/trace_format.ts";
+import {
+  defaultCacheDir,
+  ensureGuestAssets,
+  ensureQemu,
+} from "../conformance/targets/qemu-linux/assets.ts";
+import { Vm } from "../conformance/targets/qemu-linux/vm.ts";
+import { availableMiB, featuresEvent } from "../conformance/targets/qemu-linux/target.ts";
+import type { TraceEvent } from "../conformance/trace/format.ts";
 import { BALLOON_PAGE_SIZE } from "../spec/mod.ts";
 
 const MIB = 2 ** 20;

@@ -1,0 +1,440 @@
+/**
+ * `deno task conform`: runs the conformance cases on targets (the reference
+ * driver and device, the seed as posted, mutants), prints a summary and
+ * writes JSON, JUnit and Markdown reports. `--help` lists the flags.
+ *
+ * Exit codes: 0 when every result of the targets under test passed (or
+ * warned outside `--strict`, or was an expected failure) and every mutant
+ * failed the cases it declares; 1 otherwise; 2 for a usage error.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { hasRule, type ProfileId, rulesOf } from "../../spec/mod.ts";
+import type { QuirkId } from "../../impl/mod.ts";
+import { caseById, caseLevel, CASES } from "../cases/cases.ts";
+import { NOT_CHECKED } from "../cases/coverage.ts";
+import { flagErrorMessage } from "./flags.ts";
+import { casesDocument, casesSchema } from "../report/cases_export.ts";
+import { traceLineSchema } from "../trace/format.ts";
+import { isPassive, passiveMain, PassiveUsageError } from "./passive.ts";
+import { matchesPattern, MUTANTS, QUIRKS_NOT_MUTANTS } from "../targets/mutants/mutants.ts";
+import { type ExpectList, ExpectListError, parseExpectList } from "../run/expect.ts";
+import { jsonReport } from "../report/json.ts";
+import { junitReport } from "../report/junit.ts";
+import { markdownReport } from "../report/markdown.ts";
+import { isMutant, type ReportContext, reportModel, resultFailed } from "../report/model.ts";
+import { terminalReport } from "../report/terminal.ts";
+import { runSuite, type SuiteRun } from "../run/suite.ts";
+import {
+  REFERENCE_DEVICE,
+  REFERENCE_DRIVER,
+  referenceDriverTarget,
+  V3_AS_POSTED,
+} from "../targets/reference/reference.ts";
+import type { CaseDef, CaseResult, Target } from "../model/types.ts";
+
+const USAGE = `Usage: deno task conform [flags]
+
+Runs the virtio-balloon conformance cases on targets, prints a summary and
+writes reports (report.json, report.junit.xml, report.md).
+
+Flags:
+  --target T        what to test (repeatable, or comma-separated; default: reference):
+                    reference, reference-driver, reference-device, v3-as-posted,
+                    mutants (every mutant), all (reference, v3-as-posted and mutants),
+                    or one mutant: driver:<name>, device:<name>, quirk:D-nn
+  --profile P       profile of the cases: v3 (default; virtio-1.x has no cases yet)
+  --filter F        only cases matching F (repeatable): a case id, a glob with *
+                    ('inflate.*') or a rule id ('R-12a', 'B14': the cases citing it)
+  --strict          SHOULD / SHOULD NOT failures fail the run (default: warnings)
+  --list            print the selected targets and cases (id, rules, level, role,
+                    scenario, title) and exit without running
+  --report FORMATS  reports to write, comma-separated: json, junit, markdown
+                    (default: all three), or none
+  --out DIR         directory for the reports (default: conformance-report)
+  --seed N          record N in the reports (the suite uses no randomness)
+  --expect-fail F   file of expected failures, one 'case-id' or 'target case-id'
+                    per line, # comments; a listed case that passes or does not
+                    exist fails the run
+  --export DIR      write DIR/cases.json and DIR/cases.schema.json (the cases as
+                    data for other runners) and DIR/trace.schema.json (one line
+                    of a --trace file), and exit without running
+  --help            print this text
+
+Passive checking (see 'deno task conform --trace x --help'):
+  --trace FILE          check a recorded trace (JSON lines, plain or .gz)
+  --qemu-trace FILE     check a QEMU trace log of the balloon
+  --target qemu-linux   boot Debian's QEMU + Linux (installed when missing)
+                        and check what QEMU records
+
+Exit codes: 0 every target under test passed and every mutant failed the cases
+it declares; 1 otherwise; 2 usage error.
+
+Examples:
+  deno task conform
+  deno task conform --target v3-as-posted --filter 'inflate.*'
+  deno task conform --target all --report markdown --out /tmp/report
+  deno task conform --target driver:release-before-ack --filter R-12a
+  deno task conform --list --target mutants
+  deno task conform --export cases/`;
+
+/** A usage error: printed as one line, exit code 2. */
+class UsageError extends Error {}
+
+const FORMATS = ["json", "junit", "markdown"] as const;
+type Format = (typeof FORMATS)[number];
+const FILES: Record<Format, string> = {
+  json: "report.json",
+  junit: "report.junit.xml",
+  markdown: "report.md",
+};
+
+interface Options {
+  readonly targets: readonly Target[];
+  readonly explicit: ReadonlySet<string>;
+  readonly profile: ProfileId;
+  readonly filters: readonly string[];
+  readonly cases: readonly CaseDef[];
+  readonly strict: boolean;
+  readonly list: boolean;
+  readonly formats: readonly Format[];
+  readonly out: string;
+  readonly seed?: number;
+  readonly expectFail?: ExpectList;
+  readonly exportDir?: string;
+}
+
+function resolveTargets(values: readonly string[]): { targets: Target[]; explicit: Set<string> } {
+  const out: Target[] = [];
+  const explicit = new Set<string>();
+  const add = (...ts: Target[]) => {
+    for (const t of ts) if (!out.some((x) => x.name === t.name)) out.push(t);
+  };
+  const mutants = MUTANTS.map((m) => m.target);
+  for (const v of values.flatMap((x) => x.split(",")).map((x) => x.trim()).filter((x) => x)) {
+    if (v === "reference") add(REFERENCE_DRIVER, REFERENCE_DEVICE);
+    else if (v === "mutants") add(...mutants);
+    else if (v === "all") add(REFERENCE_DRIVER, REFERENCE_DEVICE, V3_AS_POSTED, ...mutants);
+    else {
+      const t = [REFERENCE_DRIVER, REFERENCE_DEVICE, V3_AS_POSTED, ...mutants].find((x) =>
+        x.name === v
+      );
+      if (t === undefined) {
+        const near = MUTANTS.map((m) => m.name).filter((n) => n.includes(v) || v.includes(n));
+        throw new UsageError(
+          `--target '${v}' is not a target: expected reference, reference-driver, reference-device, v3-as-posted, mutants, all or a mutant name${
+            near.length > 0 ? ` (did you mean ${near.slice(0, 3).join(", ")}?)` : ""
+          }; '--list --target mutants' lists the mutants`,
+        );
+      }
+      explicit.add(t.name);
+      add(t);
+    }
+  }
+  if (out.length === 0) add(REFERENCE_DRIVER, REFERENCE_DEVICE);
+  return { targets: out, explicit };
+}
+
+function selectCases(filters: readonly string[], profile: ProfileId): CaseDef[] {
+  const all = CASES.filter((k) => k.profile === profile);
+  if (filters.length === 0) return all;
+  const chosen = new Set<string>();
+  for (const f of filters) {
+    let hits: CaseDef[];
+    if (f.includes("*")) hits = all.filter((k) => matchesPattern(k.id, f));
+    else if (caseById(f) !== undefined) hits = all.filter((k) => k.id === f);
+    else if (hasRule(f)) {
+      hits = all.filter((k) => k.rules.includes(f));
+      if (hits.length === 0) {
+        const why = NOT_CHECKED[f];
+        throw new UsageError(
+          `--filter '${f}': rule ${f} exists but no case cites it${why ? ` (${why})` : ""}`,
+        );
+      }
+    } else hits = [];
+    if (hits.length === 0) {
+      const prefix = all.some((k) => k.id.startsWith(`${f}.`)) ? ` (did you mean '${f}.*'?)` : "";
+      throw new UsageError(
+        `--filter '${f}' matches no case: expected a case id, a glob with * such as 'inflate.*', or a rule id such as 'R-12a'${prefix}`,
+      );
+    }
+    for (const k of hits) chosen.add(k.id);
+  }
+  return all.filter((k) => chosen.has(k.id));
+}
+
+function reason(e: unknown): string {
+  if (e instanceof Deno.errors.NotFound) return "no such file or directory";
+  if (e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable) {
+    return "permission denied";
+  }
+  if (e instanceof Deno.errors.IsADirectory) return "it is a directory";
+  return e instanceof Error ? e.message : String(e);
+}
+
+async function readExpectList(file: string): Promise<ExpectList> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (e) {
+    throw new UsageError(`--expect-fail '${file}': cannot read the file (${reason(e)})`);
+  }
+  try {
+    return parseExpectList(text, file);
+  } catch (e) {
+    if (e instanceof ExpectListError) throw new UsageError(`--expect-fail: ${e.message}`);
+    throw e;
+  }
+}
+
+function parseFlagError(e: unknown, args: readonly string[]): UsageError {
+  return new UsageError(flagErrorMessage(e, args));
+}
+
+async function parseOptions(args: readonly string[]): Promise<Options | "help"> {
+  let v;
+  try {
+    v = parseArgs({
+      args: [...args],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        target: { type: "string", multiple: true },
+        profile: { type: "string" },
+        filter: { type: "string", multiple: true },
+        strict: { type: "boolean" },
+        list: { type: "boolean" },
+        report: { type: "string" },
+        out: { type: "string" },
+        seed: { type: "string" },
+        "expect-fail": { type: "string" },
+        export: { type: "string" },
+        help: { type: "boolean" },
+      },
+    }).values;
+  } catch (e) {
+    throw parseFlagError(e, args);
+  }
+  if (v.help) return "help";
+  const profile = v.profile ?? "v3";
+  if (profile === "virtio-1.x") {
+    throw new UsageError(
+      `--profile virtio-1.x: the spec tables hold its ${
+        rulesOf("virtio-1.x").length
+      } rules but the suite has no cases for it yet; expected --profile v3`,
+    );
+  }
+  if (profile !== "v3") {
+    throw new UsageError(`--profile '${profile}' is not a profile: expected v3 or virtio-1.x`);
+  }
+  let seed: number | undefined;
+  if (v.seed !== undefined) {
+    seed = /^[0-9]+$/.test(v.seed) ? Number(v.seed) : NaN;
+    if (!Number.isSafeInteger(seed)) {
+      throw new UsageError(`--seed '${v.seed}' is not valid: expected a non-negative integer`);
+    }
+  }
+  const formats: Format[] = [];
+  const wantedFormats = v.report?.trim() === "none"
+    ? []
+    : (v.report ?? FORMATS.join(",")).split(",");
+  for (const f of wantedFormats.map((x) => x.trim())) {
+    if (!(FORMATS as readonly string[]).includes(f)) {
+      throw new UsageError(
+        `--report '${v.report}': '${f}' is not a format: expected a comma list of json, junit, markdown, or none`,
+      );
+    }
+    if (!formats.includes(f as Format)) formats.push(f as Format);
+  }
+  for (const [flag, value] of [["--out", v.out], ["--export", v.export]] as const) {
+    if (value !== undefined && value.trim() === "") {
+      throw new UsageError(`${flag} '' is empty: expected a directory`);
+    }
+  }
+  const filters = v.filter ?? [];
+  const { targets, explicit } = resolveTargets(v.target ?? []);
+  return {
+    targets,
+    explicit,
+    profile,
+    filters,
+    cases: selectCases(filters, profile),
+    strict: v.strict ?? false,
+    list: v.list ?? false,
+    formats,
+    out: v.out ?? "conformance-report",
+    ...(seed === undefined ? {} : { seed }),
+    ...(v["expect-fail"] === undefined
+      ? {}
+      : { expectFail: await readExpectList(v["expect-fail"]) }),
+    ...(v.export === undefined ? {} : { exportDir: v.export }),
+  };
+}
+
+function listing(o: Options): string {
+  const lines = [`Targets (${o.targets.length})`];
+  const w = Math.max(...o.targets.map((t) => t.name.length));
+  for (const t of o.targets) lines.push(`  ${t.name.padEnd(w)}  ${t.kind}  ${t.description}`);
+  lines.push("", `Cases (${o.cases.length}): id, rules, level, role, scenario, title`);
+  const rows = o.cases.map((k) => [k.id, k.rules.join(","), caseLevel(k), k.role, k.scenario]);
+  const widths = [0, 1, 2, 3, 4].map((i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  o.cases.forEach((k, i) => {
+    const r = rows[i] ?? [];
+    lines.push(`  ${r.map((c, j) => c.padEnd(widths[j] ?? 0)).join("  ")}  ${k.title}`);
+  });
+  return lines.join("\n");
+}
+
+function join(dir: string, file: string): string {
+  return `${dir.replace(/[\\/]+$/, "")}/${file}`;
+}
+
+async function writeFile(path: string, text: string): Promise<void> {
+  try {
+    await Deno.writeTextFile(path, text);
+  } catch (e) {
+    throw new UsageError(`cannot write ${path}: ${reason(e)}`);
+  }
+}
+
+async function makeDir(flag: string, dir: string): Promise<void> {
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+  } catch (e) {
+    throw new UsageError(`${flag} '${dir}': cannot create the directory (${reason(e)})`);
+  }
+}
+
+function progress(enabled: boolean): {
+  update: (done: number, total: number, label: string) => void;
+  clear: () => void;
+} {
+  const enc = new TextEncoder();
+  const write = (s: string) => enabled && Deno.stderr.writeSync(enc.encode(s));
+  return {
+    update: (done, total, label) => write(`\r\x1b[K[${done}/${total}] ${label}`.slice(0, 100)),
+    clear: () => write("\r\x1b[K"),
+  };
+}
+
+/**
+ * Defect attribution for targets that reproduce seed defects: each of their
+ * quirks alone, on the same guest, run on the cases they failed. (The quirk
+ * mutants of the run may use another guest, e.g. 64 KiB pages for D-14.)
+ */
+function attribution(run: SuiteRun, onProgress: RunProgress): CaseResult[] {
+  const out: CaseResult[] = [];
+  for (const t of run.targets) {
+    if (t.kind !== "driver" || (t.defects ?? []).length === 0 || isMutant(t.name)) continue;
+    const failing = new Set(
+      run.results.filter((r) => r.target === t.name && resultFailed(r)).map((r) => r.case),
+    );
+    const cases = run.cases.filter((k) => failing.has(k.id));
+    const quirks = (t.defects ?? []).filter((q) => QUIRKS_NOT_MUTANTS[q] === undefined).map((q) =>
+      referenceDriverTarget(`quirk:${q}`, `${q} alone, on the guest of ${t.name}`, {
+        quirks: [q as QuirkId],
+        ...(t.guestEndian === undefined ? {} : { guestEndian: t.guestEndian }),
+      })
+    );
+    if (cases.length === 0 || quirks.length === 0) continue;
+    out.push(...runSuite({ cases, targets: quirks, strict: run.strict, onProgress }).results);
+  }
+  return out;
+}
+
+type RunProgress = (done: number, total: number, label: string) => void;
+
+function colorWanted(): boolean {
+  try {
+    return Deno.stdout.isTerminal() && (Deno.env.get("NO_COLOR") ?? "") === "";
+  } catch {
+    return false;
+  }
+}
+
+async function main(args: readonly string[]): Promise<number> {
+  if (isPassive(args)) return await passiveMain(args);
+  const o = await parseOptions(args);
+  if (o === "help") {
+    console.log(USAGE);
+    return 0;
+  }
+  if (o.exportDir !== undefined) {
+    await makeDir("--export", o.exportDir);
+    const doc = casesDocument(o.cases);
+    const [cases, schema] = [
+      join(o.exportDir, "cases.json"),
+      join(o.exportDir, "cases.schema.json"),
+    ];
+    const traceSchema = join(o.exportDir, "trace.schema.json");
+    await writeFile(cases, JSON.stringify(doc, null, 2) + "\n");
+    await writeFile(schema, JSON.stringify(casesSchema(), null, 2) + "\n");
+    await writeFile(traceSchema, JSON.stringify(traceLineSchema(), null, 2) + "\n");
+    console.log(
+      `wrote ${cases} (${doc.cases.length} cases), ${schema} and ${traceSchema} (one line of a trace for --trace)`,
+    );
+  }
+  if (o.list) console.log(listing(o));
+  if (o.list || o.exportDir !== undefined) return 0;
+
+  const roles = new Set(o.cases.map((k) => k.role));
+  const targets = o.targets.filter((t) => roles.has(t.kind));
+  for (const t of o.targets) {
+    if (!roles.has(t.kind) && o.explicit.has(t.name)) {
+      console.error(`note: ${t.name} skipped: no selected case is a ${t.kind} case`);
+    }
+  }
+  if (targets.length === 0) {
+    throw new UsageError(
+      `no selected case runs on the selected targets: the cases are ${
+        [...roles].join(" and ")
+      } cases, the targets are ${[...new Set(o.targets.map((t) => t.kind))].join(" and ")} targets`,
+    );
+  }
+  const bar = progress(Deno.stdout.isTerminal());
+  const startedAt = new Date();
+  const run = runSuite({
+    cases: o.cases.filter((k) => targets.some((t) => t.kind === k.role)),
+    targets,
+    strict: o.strict,
+    onProgress: bar.update,
+  });
+  const extra = attribution(run, (d, t, l) => bar.update(d, t, `attributing defects: ${l}`));
+  bar.clear();
+  const context: ReportContext = {
+    profile: o.profile,
+    startedAt,
+    finishedAt: new Date(),
+    ...(o.seed === undefined ? {} : { seed: o.seed }),
+    ...(o.filters.length === 0 ? {} : { filters: o.filters }),
+    ...(o.expectFail === undefined ? {} : { expectFail: o.expectFail }),
+    attribution: extra,
+    outDir: o.out,
+  };
+  const written: string[] = [];
+  if (o.formats.length > 0) await makeDir("--out", o.out);
+  const render = { json: jsonReport, junit: junitReport, markdown: markdownReport };
+  for (const f of o.formats) {
+    const path = join(o.out, FILES[f]);
+    await writeFile(path, render[f](run, context));
+    written.push(path);
+  }
+  console.log(terminalReport(run, { ...context, written }, { color: colorWanted() }));
+  return reportModel(run, context).ok ? 0 : 1;
+}
+
+if (import.meta.main) {
+  let code: number;
+  try {
+    code = await main(Deno.args);
+  } catch (e) {
+    const msg = e instanceof UsageError || e instanceof PassiveUsageError
+      ? e.message
+      : `internal error: ${e instanceof Error ? e.message : String(e)}`;
+    console.error(`error: ${msg}`);
+    code = 2;
+  }
+  Deno.exit(code);
+}

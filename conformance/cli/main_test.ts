@@ -1,0 +1,301 @@
+import assert from "node:assert/strict";
+import { Ajv2020 } from "ajv/dist/2020.js";
+
+const CLI = new URL("./main.ts", import.meta.url).pathname;
+const canRun = (await Deno.permissions.query({ name: "run" })).state === "granted";
+
+interface Outcome {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+async function conform(...args: string[]): Promise<Outcome> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", "--allow-env", CLI, ...args],
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+interface CasesJson {
+  cases: {
+    id: string;
+    rules: { id: string }[];
+    scenario: { role: string; steps: { do: string }[] };
+  }[];
+}
+
+function cliTest(name: string, fn: () => Promise<void>): void {
+  // the CLI tests spawn `deno`: they need --allow-run (deno test -A)
+  Deno.test({ name, ignore: !canRun, fn });
+}
+
+async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "conform-test-" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+cliTest("a default run passes, prints one line per target and writes three reports", async () => {
+  await withTempDir(async (dir) => {
+    const r = await conform("--out", dir, "--seed", "7");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^virtio-balloon conformance suite 0\.1\.0 · profile v3 · 2 targets/);
+    assert.match(r.stdout, /^ {2}reference-driver +\d+ pass +0 fail +0 warn +ok$/m);
+    assert.match(r.stdout, /^ {2}reference-device +\d+ pass +0 fail +0 warn +ok$/m);
+    assert.match(r.stdout, /^seed 7 \(the suite uses no randomness\)$/m);
+    assert.match(r.stdout, /^PASS/m);
+    assert.ok(!r.stdout.includes("\x1b["), "no colour when piped");
+    assert.equal(r.stderr, "", "no progress line when piped");
+    const names = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+    assert.deepEqual(names, ["report.json", "report.junit.xml", "report.md"]);
+    const json = JSON.parse(await Deno.readTextFile(`${dir}/report.json`));
+    assert.equal(json.seed, 7);
+  });
+});
+
+cliTest("a mutant that fails the cases it declares makes the run pass", async () => {
+  const r = await conform(
+    "--target",
+    "driver:release-before-ack",
+    "--filter",
+    "deflate.*",
+    "--report",
+    "none",
+  );
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /killed driver:release-before-ack: failed 3\/3 declared cases/);
+});
+
+cliTest("the seed as posted fails with exit 1 and names the defects", async () => {
+  await withTempDir(async (dir) => {
+    const r = await conform("--target", "v3-as-posted", "--filter", "inflate.*", "--out", dir);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout, /defects: +D-01/);
+    assert.match(r.stdout, /rerun: deno task conform --target v3-as-posted --filter '/);
+    assert.doesNotMatch(r.stdout, /quirk:D-/, "attribution runs are not reported as targets");
+    const md = await Deno.readTextFile(`${dir}/report.md`);
+    assert.match(md, /## Seed as posted/);
+  });
+});
+
+cliTest("usage errors exit 2 with one 'error:' line and no stack trace", async () => {
+  for (
+    const args of [
+      ["--bogus"],
+      ["--target", "nope"],
+      ["--filter", "nope"],
+      ["--profile", "virtio-1.x"],
+      ["--seed", "x"],
+      ["--seed=-1"],
+      ["--report", "xml"],
+      ["--expect-fail", "/no/such/file"],
+      ["positional"],
+    ]
+  ) {
+    const r = await conform(...args);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stdout}`);
+    const lines = r.stderr.trim().split("\n");
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0] ?? "", /^error: /);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  }
+  const p = await conform("--profile", "virtio-1.x");
+  assert.match(p.stderr, /virtio-1\.x.*no cases/);
+  const s = await conform("--seed", "x");
+  assert.match(s.stderr, /^error: --seed 'x' is not valid: expected a non-negative integer/);
+});
+
+cliTest("an expected failure that fails keeps the run green", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/xfail`, "# D-09\nv3-as-posted inflate.header.flag\n");
+    const r = await conform(
+      "--target",
+      "v3-as-posted",
+      "--filter",
+      "inflate.header.flag",
+      "--expect-fail",
+      `${dir}/xfail`,
+      "--report",
+      "none",
+    );
+    assert.equal(r.code, 0, r.stdout);
+    assert.match(r.stdout, /1 expected failure/);
+  });
+});
+
+cliTest("a listed case that passes, or does not exist, fails the run and is named", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/pass`, "inflate.pfn.max-256\n");
+    const a = await conform(
+      "--filter",
+      "inflate.pfn.max-256",
+      "--expect-fail",
+      `${dir}/pass`,
+      "--report",
+      "none",
+    );
+    assert.equal(a.code, 1);
+    assert.match(a.stdout, /pass:1: lists inflate\.pfn\.max-256, which passed on reference-driver/);
+    await Deno.writeTextFile(`${dir}/gone`, "\n# comment\nno.such.case\n");
+    const b = await conform(
+      "--filter",
+      "inflate.pfn.max-256",
+      "--expect-fail",
+      `${dir}/gone`,
+      "--report",
+      "none",
+    );
+    assert.equal(b.code, 1);
+    assert.match(b.stdout, /gone:3: lists case 'no\.such\.case', which does not exist/);
+  });
+});
+
+cliTest("--list prints the selected cases with rules, level, role and scenario", async () => {
+  const r = await conform("--list", "--filter", "R-12a");
+  assert.equal(r.code, 0);
+  assert.match(
+    r.stdout,
+    /^ {2}deflate\.pfn\.mth\.no-reuse-before-ack +R-12a,B14 +MUST NOT +driver +drv\.\S+ +\S/m,
+  );
+  assert.match(r.stdout, /^Cases \(2\)/m);
+});
+
+cliTest("--export writes cases that validate against the exported schema", async () => {
+  await withTempDir(async (dir) => {
+    const r = await conform("--export", `${dir}/out/`);
+    assert.equal(r.code, 0, r.stderr);
+    const schema = JSON.parse(await Deno.readTextFile(`${dir}/out/cases.schema.json`));
+    const doc: CasesJson = JSON.parse(await Deno.readTextFile(`${dir}/out/cases.json`));
+    const validate = new Ajv2020({ allErrors: true, strict: true }).compile(schema);
+    assert.ok(validate(structuredClone(doc)), JSON.stringify(validate.errors?.slice(0, 3)));
+    assert.ok(doc.cases.length > 300);
+    const k = doc.cases.find((c) => c.id === "inflate.pfn.max-256");
+    assert.equal(k?.rules[0]?.id, "R-07");
+    assert.equal(k?.scenario.role, "driver");
+    // the schema is not vacuous: a misspelt step is rejected
+    const step = k?.scenario.steps[0];
+    assert.ok(step !== undefined);
+    step.do = "prob";
+    assert.equal(validate(doc), false);
+    // and the trace format's schema, for --trace files
+    const trace = JSON.parse(await Deno.readTextFile(`${dir}/out/trace.schema.json`));
+    const line = new Ajv2020({ strict: true }).compile(trace);
+    assert.ok(line({ type: "status", t: 1, value: 15 }));
+    assert.equal(line({ type: "status", t: 1, value: -1 }), false);
+  });
+});
+
+// ---- passive mode: --trace, --qemu-trace (the qemu-linux target boots QEMU: run by .ci/run) ----
+
+const QEMU_LOG = new URL("../testdata/qemu-small.log.gz", import.meta.url).pathname;
+const EXPECTED = new URL("../targets/qemu-linux/expected-failures.txt", import.meta.url).pathname;
+
+cliTest(
+  "--qemu-trace checks a real QEMU log: a per-rule table, G57 and G05 fail with their log lines",
+  async () => {
+    await withTempDir(async (dir) => {
+      const r = await conform("--qemu-trace", QEMU_LOG, "--report", "json,markdown", "--out", dir);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(
+        r.stdout,
+        /^passive check of qemu-trace .*qemu-small\.log\.gz · profile virtio-1\.x/,
+      );
+      assert.match(
+        r.stdout,
+        /^G57 +MUST NOT +driver +FAIL +1 notification before DRIVER_OK \(queue 2\)$/m,
+      );
+      assert.match(r.stdout, /^ +log line 23, trace line \d+: \{"type":"notify","queue":2\}$/m);
+      assert.match(
+        r.stdout,
+        /^S-07 +MUST NOT +driver +pass +\d+ deflate requests, each naming balloon pages$/m,
+      );
+      assert.match(r.stdout, /^rules: 12 pass, 2 fail, \d+ not observable · FAILED$/m);
+      const json = JSON.parse(await Deno.readTextFile(`${dir}/passive.json`));
+      assert.equal(json.ok, false);
+      assert.deepEqual(json.unexpectedFailures, ["G05", "G57"]);
+      const g05 = json.rules.find((x: { rule: string }) => x.rule === "G05");
+      assert.match(g05.evidence[0].place, /^log line 24, trace line \d+$/);
+      assert.match(
+        await Deno.readTextFile(`${dir}/passive.md`),
+        /^\| G57 \| MUST NOT \| driver \| fail \|/m,
+      );
+    });
+  },
+);
+
+cliTest(
+  "--trace with the expected-failure list passes; a stale line in the list fails the run",
+  async () => {
+    await withTempDir(async (dir) => {
+      const { importQemuTrace } = await import("../trace/qemu_log.ts");
+      const { formatTrace, readMaybeGzip } = await import("../trace/format.ts");
+      const trace = `${dir}/t.jsonl`;
+      await Deno.writeTextFile(
+        trace,
+        formatTrace(importQemuTrace(await readMaybeGzip(QEMU_LOG)).trace),
+      );
+      const expect = `${dir}/expect.txt`;
+      await Deno.writeTextFile(expect, "G57\nG05\n");
+      const ok = await conform("--trace", trace, "--expect-fail", expect);
+      assert.equal(ok.code, 0, ok.stdout);
+      assert.match(ok.stdout, /^G57 +MUST NOT +driver +FAIL \(expected\)/m);
+      assert.match(
+        ok.stdout,
+        /^rules: \d+ pass, 2 fail, \d+ not observable · 2 failures expected · OK$/m,
+      );
+      await Deno.writeTextFile(expect, "G57\nG05\nG02  # not broken\n");
+      const stale = await conform("--trace", trace, "--expect-fail", expect);
+      assert.equal(stale.code, 1);
+      assert.match(
+        stale.stdout,
+        /expect\.txt:3: lists rule G02 as failing, but it is pass: remove the line/,
+      );
+      // the qemu-linux list applies to the qemu-linux target only
+      const other = await conform("--trace", trace, "--expect-fail", EXPECTED);
+      assert.equal(other.code, 1);
+      assert.match(other.stdout, /^G57 +MUST NOT +driver +FAIL +1 notification/m);
+      assert.match(other.stdout, /^rules: \d+ pass, 2 fail, \d+ not observable · FAILED$/m);
+    });
+  },
+);
+
+cliTest("passive mode: bad flags and files are named, exit code 2", async () => {
+  await withTempDir(async (dir) => {
+    const bad = `${dir}/bad.jsonl`;
+    await Deno.writeTextFile(
+      bad,
+      '{"type":"header","format":"virtio-balloon-trace","version":1,"source":"x","profile":"virtio-1.x"}\n{"type":"used","t":1,"queue":0,"elem":"0x1"}\n',
+    );
+    const cases: [string[], RegExp][] = [
+      [["--trace", `${dir}/missing.jsonl`], /--trace '.*missing\.jsonl': cannot read the file/],
+      [
+        ["--trace", bad],
+        /--trace '.*bad\.jsonl': Line 2: used event needs "len" to be a non-negative integer/,
+      ],
+      [
+        ["--qemu-trace", QEMU_LOG, "--guest-pages", "lots"],
+        /--guest-pages 'lots' is not valid: expected a positive integer/,
+      ],
+      [["--qemu-trace", QEMU_LOG, "--vdev", "balloon"], /--vdev 'balloon' is not valid/],
+      [
+        ["--trace", bad, "--qemu-trace", QEMU_LOG],
+        /--trace and --qemu-trace: expected exactly one of/,
+      ],
+      [["--trace", bad, "--report", "junit"], /'junit' is not a format of passive mode/],
+      [["--qemu-trace", QEMU_LOG, "--profile", "v9"], /--profile 'v9' is not a profile/],
+    ];
+    for (const [args, re] of cases) {
+      const r = await conform(...args);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stdout}`);
+      assert.match(r.stderr, re);
+    }
+  });
+});

@@ -1,0 +1,348 @@
+/**
+ * Passive mode of `deno task conform`: check a recorded trace
+ * (`--trace FILE`), a QEMU trace log (`--qemu-trace FILE`), or boot QEMU and
+ * Linux and check what QEMU records (`--target qemu-linux`). `conformance/cli/main.ts`
+ * hands its arguments here when one of those flags is present.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { flagErrorMessage } from "./flags.ts";
+import { join } from "node:path";
+import { type ExpectList, ExpectListError, parseExpectList } from "../run/expect.ts";
+import { checkTrace } from "../trace/check.ts";
+import { parseTrace, readMaybeGzip, type Trace, TraceFormatError } from "../trace/format.ts";
+import {
+  passiveJson,
+  passiveMarkdown,
+  passiveOutcome,
+  type PassiveRun,
+  passiveTerminal,
+} from "../report/passive.ts";
+import { importQemuTrace, QemuImportError } from "../trace/qemu_log.ts";
+import { runQemuLinux } from "../targets/qemu-linux/target.ts";
+import { defaultCacheDir } from "../targets/qemu-linux/assets.ts";
+
+/** A bad flag or file: printed as `error: …`, exit code 2. */
+export class PassiveUsageError extends Error {
+  /** Builds the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "PassiveUsageError";
+  }
+}
+
+/** Help text of the passive mode. */
+export const PASSIVE_USAGE =
+  `Passive checking: every rule decidable from what an implementation recorded.
+
+usage: deno task conform --trace FILE [options]
+       deno task conform --qemu-trace FILE [--guest-pages N] [--vdev PTR] [options]
+       deno task conform --target qemu-linux [--cache DIR] [options]
+
+  --trace FILE        a trace in the suite's format (JSON lines, plain or .gz;
+                      the format is documented in conformance/trace/format.ts)
+  --qemu-trace FILE   a QEMU trace log (-trace events=…, the "log" backend,
+                      plain or .gz), imported into the suite's format
+  --guest-pages N     guest RAM in 4 KiB pages (for --qemu-trace; optional)
+  --vdev PTR          the balloon's vdev pointer, when the log has several
+                      virtio devices (for --qemu-trace)
+  --target qemu-linux boot Debian's QEMU and Linux (installed and cached when
+                      missing), run the scenarios and their checks, and check
+                      QEMU's trace
+  --cache DIR         where the Debian packages and the initramfs are kept
+                      (default: $XDG_CACHE_HOME or ~/.cache, then
+                      virtio-balloon-conformance)
+  --profile P         rules to check a QEMU log against: virtio-1.x (default) or v3
+  --report FORMATS    json, markdown (comma-separated; default none)
+  --out DIR           reports, console logs and traces (default conformance-report)
+  --expect-fail FILE  rules (or qemu-linux scenario checks, such as
+                      A/host-rss-drops) expected to fail, one 'id' or
+                      'subject id' per line ('#' comments); a listed one that
+                      does not fail fails the run
+  --all               list every rule, also those the format cannot decide
+  --help              print this text
+
+Exit code: 0 when no rule or scenario check fails unexpectedly, 1 when one
+does (or a guest could not be run), 2 for a usage error.`;
+
+const PASSIVE_FLAGS = ["--trace", "--qemu-trace"];
+
+/**
+ * True when the arguments ask for passive mode.
+ *
+ * @example
+ * ```ts
+ * import { isPassive } from "./passive.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(isPassive(["--target", "qemu-linux"]), true);
+ * assert.equal(isPassive(["--target=qemu-linux"]), true);
+ * assert.equal(isPassive(["--trace", "x.jsonl"]), true);
+ * assert.equal(isPassive(["--target", "reference"]), false);
+ * ```
+ */
+export function isPassive(args: readonly string[]): boolean {
+  return args.some((a, i) =>
+    PASSIVE_FLAGS.some((f) => a === f || a.startsWith(f + "=")) ||
+    a === "--target=qemu-linux" || (a === "--target" && args[i + 1] === "qemu-linux")
+  );
+}
+
+interface PassiveOptions {
+  readonly source: { kind: "trace" | "qemu-trace"; file: string } | { kind: "qemu-linux" };
+  readonly guestPages?: number;
+  readonly vdev?: string;
+  readonly cache: string;
+  readonly profile: "v3" | "virtio-1.x";
+  readonly formats: readonly ("json" | "markdown")[];
+  readonly out: string;
+  readonly expect?: ExpectList;
+  readonly all: boolean;
+}
+
+async function parsePassive(args: readonly string[]): Promise<PassiveOptions | "help"> {
+  let v;
+  try {
+    v = parseArgs({
+      args: [...args],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        trace: { type: "string" },
+        "qemu-trace": { type: "string" },
+        target: { type: "string" },
+        "guest-pages": { type: "string" },
+        vdev: { type: "string" },
+        cache: { type: "string" },
+        profile: { type: "string" },
+        report: { type: "string" },
+        out: { type: "string" },
+        "expect-fail": { type: "string" },
+        all: { type: "boolean" },
+        help: { type: "boolean" },
+      },
+    }).values;
+  } catch (e) {
+    throw new PassiveUsageError(
+      flagErrorMessage(e, args, "'deno task conform --trace x --help' (passive mode)"),
+    );
+  }
+  if (v.help === true) return "help";
+  const given = [
+    v.trace === undefined ? undefined : "--trace",
+    v["qemu-trace"] === undefined ? undefined : "--qemu-trace",
+    v.target === undefined ? undefined : "--target",
+  ].filter((x) => x !== undefined);
+  if (given.length !== 1) {
+    throw new PassiveUsageError(
+      `${given.join(" and ")}: expected exactly one of --trace, --qemu-trace, --target qemu-linux`,
+    );
+  }
+  if (v.target !== undefined && v.target !== "qemu-linux") {
+    throw new PassiveUsageError(
+      `--target '${v.target}' cannot be combined with passive checking: expected --target qemu-linux`,
+    );
+  }
+  let guestPages: number | undefined;
+  if (v["guest-pages"] !== undefined) {
+    guestPages = Number(v["guest-pages"]);
+    if (!Number.isSafeInteger(guestPages) || guestPages <= 0) {
+      throw new PassiveUsageError(
+        `--guest-pages '${
+          v["guest-pages"]
+        }' is not valid: expected a positive integer (4 KiB pages)`,
+      );
+    }
+  }
+  if (v.vdev !== undefined && !/^0x[0-9a-f]+$/.test(v.vdev)) {
+    throw new PassiveUsageError(
+      `--vdev '${v.vdev}' is not valid: expected a pointer as QEMU logs it, such as 0x55d0c2a1b2c0`,
+    );
+  }
+  const profile = v.profile ?? "virtio-1.x";
+  if (profile !== "v3" && profile !== "virtio-1.x") {
+    throw new PassiveUsageError(
+      `--profile '${profile}' is not a profile: expected virtio-1.x or v3`,
+    );
+  }
+  const formats: ("json" | "markdown")[] = [];
+  for (
+    const f of (v.report ?? "").split(",").map((s) => s.trim()).filter((s) =>
+      s !== "" && s !== "none"
+    )
+  ) {
+    if (f !== "json" && f !== "markdown") {
+      throw new PassiveUsageError(
+        `--report '${v.report}': '${f}' is not a format of passive mode: expected json, markdown or none`,
+      );
+    }
+    formats.push(f);
+  }
+  let expect: ExpectList | undefined;
+  if (v["expect-fail"] !== undefined) {
+    const file = v["expect-fail"];
+    const text = await Deno.readTextFile(file).catch((e) => {
+      throw new PassiveUsageError(
+        `--expect-fail '${file}': cannot read the file (${(e as Error).message})`,
+      );
+    });
+    try {
+      expect = parseExpectList(text, file);
+    } catch (e) {
+      if (e instanceof ExpectListError) throw new PassiveUsageError(`--expect-fail: ${e.message}`);
+      throw e;
+    }
+  }
+  const source = v.trace !== undefined
+    ? { kind: "trace" as const, file: v.trace }
+    : v["qemu-trace"] !== undefined
+    ? { kind: "qemu-trace" as const, file: v["qemu-trace"] }
+    : { kind: "qemu-linux" as const };
+  return {
+    source,
+    ...(guestPages === undefined ? {} : { guestPages }),
+    ...(v.vdev === undefined ? {} : { vdev: v.vdev }),
+    cache: v.cache ?? defaultCacheDir(),
+    profile,
+    formats,
+    out: v.out ?? "conformance-report",
+    ...(expect === undefined ? {} : { expect }),
+    all: v.all === true,
+  };
+}
+
+async function readSource(flag: string, file: string): Promise<string> {
+  try {
+    return await readMaybeGzip(file);
+  } catch (e) {
+    throw new PassiveUsageError(
+      `${flag} '${file}': cannot read the file (${(e as Error).message})`,
+    );
+  }
+}
+
+/** Runs what the options ask for and builds the run to report. */
+async function passiveRun(o: PassiveOptions, log: (s: string) => void): Promise<PassiveRun> {
+  const t0 = Date.now();
+  const withExpect = o.expect === undefined ? {} : { expect: o.expect };
+  if (o.source.kind === "trace") {
+    const text = await readSource("--trace", o.source.file);
+    let trace: Trace;
+    try {
+      trace = parseTrace(text);
+    } catch (e) {
+      if (e instanceof TraceFormatError) {
+        throw new PassiveUsageError(`--trace '${o.source.file}': ${e.message}`);
+      }
+      throw e;
+    }
+    const results = checkTrace(trace);
+    return {
+      subject: `trace ${o.source.file}`,
+      profile: trace.header.profile,
+      versions: trace.header.versions ?? {},
+      sections: [{
+        name: o.source.file,
+        facts: [`${trace.events.length} events from ${trace.header.source}`],
+        trace,
+        results,
+      }],
+      results,
+      seconds: (Date.now() - t0) / 1000,
+      ...withExpect,
+    };
+  }
+  if (o.source.kind === "qemu-trace") {
+    const text = await readSource("--qemu-trace", o.source.file);
+    let r: ReturnType<typeof importQemuTrace>;
+    try {
+      r = importQemuTrace(text, {
+        ...(o.guestPages === undefined ? {} : { guestPages: o.guestPages }),
+        ...(o.vdev === undefined ? {} : { vdev: o.vdev }),
+        profile: o.profile,
+      });
+    } catch (e) {
+      if (e instanceof QemuImportError) {
+        throw new PassiveUsageError(`--qemu-trace '${o.source.file}': ${e.message}`);
+      }
+      throw e;
+    }
+    const results = checkTrace(r.trace);
+    const skipped = Object.values(r.skipped).reduce((a, b) => a + b, 0);
+    return {
+      subject: `qemu-trace ${o.source.file}`,
+      profile: o.profile,
+      versions: {},
+      sections: [{
+        name: o.source.file,
+        facts: [
+          `${r.trace.events.length} events imported (balloon vdev ${
+            r.vdev ?? "not found"
+          }), ${skipped} lines of other events skipped`,
+        ],
+        problems: r.problems.map((p) => `${p.line > 0 ? `line ${p.line}: ` : ""}${p.message}`),
+        trace: r.trace,
+        results,
+      }],
+      results,
+      seconds: (Date.now() - t0) / 1000,
+      ...withExpect,
+    };
+  }
+  const q = await runQemuLinux({ cacheDir: o.cache, outDir: o.out, log });
+  return {
+    subject: "qemu-linux",
+    profile: "virtio-1.x",
+    versions: q.versions,
+    sections: q.guests.map((g) => ({
+      name: `guest ${g.name}`,
+      title: g.title,
+      facts: [...g.facts, `ran ${g.seconds.toFixed(1)} s`],
+      checks: g.checks,
+      problems: g.importProblems,
+      ...(g.error === undefined ? {} : { error: g.error }),
+      ...(g.trace === undefined ? {} : { trace: g.trace }),
+      ...(g.tracePath === undefined ? {} : { tracePath: g.tracePath }),
+      results: g.results,
+    })),
+    results: q.results,
+    seconds: q.seconds,
+    ...(q.error === undefined ? {} : { error: q.error }),
+    ...withExpect,
+  };
+}
+
+function colorWanted(): boolean {
+  try {
+    return Deno.stdout.isTerminal() && (Deno.env.get("NO_COLOR") ?? "") === "";
+  } catch {
+    return false;
+  }
+}
+
+/** Runs passive mode with `args`; returns the exit code. */
+export async function passiveMain(args: readonly string[]): Promise<number> {
+  const o = await parsePassive(args);
+  if (o === "help") {
+    console.log(PASSIVE_USAGE);
+    return 0;
+  }
+  const run = await passiveRun(o, (s) => console.error(`… ${s}`));
+  const written: string[] = [];
+  if (o.formats.length > 0) {
+    await Deno.mkdir(o.out, { recursive: true }).catch((e) => {
+      throw new PassiveUsageError(
+        `--out '${o.out}': cannot create the directory (${(e as Error).message})`,
+      );
+    });
+    for (const f of o.formats) {
+      const path = join(o.out, f === "json" ? "passive.json" : "passive.md");
+      await Deno.writeTextFile(path, f === "json" ? passiveJson(run) : passiveMarkdown(run));
+      written.push(path);
+    }
+  }
+  console.log(passiveTerminal(run, { color: colorWanted(), all: o.all }));
+  for (const w of written) console.log(`wrote ${w}`);
+  return passiveOutcome(run).ok ? 0 : 1;
+}

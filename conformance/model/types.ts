@@ -1,0 +1,305 @@
+/**
+ * The conformance suite's data model: cases, scenarios, targets, findings
+ * and verdicts.
+ *
+ * A **scenario** is a scripted interaction (steps) with one target; a
+ * **case** checks one thing (citing rule ids) in the result of one scenario,
+ * so several cases share one run of a scenario. Cases and scenarios are
+ * plain data; checks are named functions in a registry.
+ *
+ * @module
+ */
+
+import type { FeatureName, Level, PageSet, ProfileId, QueueName } from "../../spec/mod.ts";
+import type { DeviceModel, GuestEnv, TaskBody, Transport } from "../../impl/mod.ts";
+
+/** Which side is under test. */
+export type RoleUnderTest = "driver" | "device";
+
+/** A verdict for one case against one target. */
+export type Verdict = "pass" | "fail" | "warn" | "unsupported" | "error";
+
+/** A region of bytes to point at in a hexdump. */
+export interface Annotation {
+  /** Offset of the region. */
+  readonly offset: number;
+  /** Length of the region. */
+  readonly length: number;
+  /** Label (field name and value). */
+  readonly label: string;
+  /** Marks the offending region. */
+  readonly bad?: boolean;
+}
+
+/** Bytes shown with a failure. */
+export interface Evidence {
+  /** What the bytes are (e.g. "inflateq chain, head 3"). */
+  readonly title: string;
+  /** The bytes. */
+  readonly bytes: Uint8Array;
+  /** Regions to annotate. */
+  readonly annotations: readonly Annotation[];
+}
+
+/** One observation made by a check. */
+export interface Finding {
+  /** Rule the observation is about. */
+  readonly rule: string;
+  /** Whether the target kept the rule here. */
+  readonly ok: boolean;
+  /** What was observed. */
+  readonly message: string;
+  /** What the rule expects. */
+  readonly expected?: string;
+  /** What the target did. */
+  readonly actual?: string;
+  /** Bytes to show. */
+  readonly evidence?: Evidence;
+}
+
+/** A case: one check, citing rules, on the result of one scenario. */
+export interface CaseDef {
+  /** Stable, human-readable id (`inflate.bitmap.header.page_shift`). */
+  readonly id: string;
+  /** One-line description. */
+  readonly title: string;
+  /** Area it belongs to (first segment of the id), for grouping. */
+  readonly area: string;
+  /** Rule ids it checks. */
+  readonly rules: readonly string[];
+  /** Profile. */
+  readonly profile: ProfileId;
+  /** Side under test. */
+  readonly role: RoleUnderTest;
+  /** Scenario id whose result it checks. */
+  readonly scenario: string;
+  /** Check id in the registry. */
+  readonly check: string;
+  /** Parameters of the check (plain JSON). */
+  readonly params?: Readonly<Record<string, unknown>>;
+  /** Whether the row was generated from the spec tables (else written by hand). */
+  readonly generated: boolean;
+}
+
+/** A step of a driver scenario (the suite plays the device and the host). */
+export type DriverStep =
+  | { readonly do: "probe" }
+  | { readonly do: "target"; readonly pages: number }
+  | { readonly do: "oom" }
+  | { readonly do: "stats" }
+  | {
+    readonly do: "unused";
+    readonly param?: string;
+    readonly cmd?: number;
+    readonly usedLength?: number;
+    readonly snapshot?: boolean;
+  }
+  | { readonly do: "hold"; readonly queues: readonly QueueName[] }
+  | { readonly do: "release" }
+  | { readonly do: "alloc"; readonly pages: number }
+  | { readonly do: "hog"; readonly keepFree: readonly (readonly [number, number])[] }
+  | { readonly do: "remove" }
+  | { readonly do: "freeze" }
+  | { readonly do: "restore" }
+  | { readonly do: "migrate-page" }
+  | { readonly do: "migrate"; readonly useHints: boolean; readonly dirty?: number }
+  | { readonly do: "wait"; readonly ms: number };
+
+/** A driver scenario. */
+export interface DriverScenario {
+  /** Stable id. */
+  readonly id: string;
+  /** Always "driver". */
+  readonly role: "driver";
+  /** Profile. */
+  readonly profile: ProfileId;
+  /** What it exercises. */
+  readonly title: string;
+  /** Guest RAM in 4 KiB pages. */
+  readonly guestPages: number;
+  /** Features the suite's device offers. */
+  readonly offer: readonly FeatureName[];
+  /** Queue size the device offers (default 256). */
+  readonly queueSize?: number;
+  /** Guest byte order (legacy conversations). */
+  readonly guestEndian?: "le" | "be";
+  /** The guest writes every page the balloon gives back at once. */
+  readonly touchOnFree?: boolean;
+  /** Fault injection: bitmaps the driver can get (forces several misc windows). */
+  readonly bitmapLimit?: number;
+  /** Fault injection: the probe-time bitmap allocation fails. */
+  readonly failBitmapAllocation?: boolean;
+  /** The device refuses FEATURES_OK. */
+  readonly refuseFeatures?: boolean;
+  /** Steps. */
+  readonly steps: readonly DriverStep[];
+}
+
+/** How the suite builds a chain for a device scenario. */
+export type ChainSpec =
+  | { readonly pfns: readonly number[]; readonly cut?: number }
+  | {
+    readonly bitmap: {
+      /** Pages as [start, length] runs. */
+      readonly runs: readonly (readonly [number, number])[];
+      /** start_pfn (default: the lowest page rounded down to 64). */
+      readonly startPfn?: number;
+      /** bmap_len in bytes (default: enough for the highest page, rounded up to 8). */
+      readonly bmapLen?: number;
+      /** Header fields to override (64-bit ones as decimal strings). */
+      readonly header?: Readonly<Record<string, number | string>>;
+      /** Bytes to drop from the end of the chain. */
+      readonly cut?: number;
+    };
+  }
+  | { readonly stats: readonly { readonly tag: number; readonly val: string }[] }
+  | { readonly hex: string };
+
+/** A step of a device scenario (the suite plays the driver and the host). */
+export type DeviceStep =
+  | { readonly do: "negotiate"; readonly driverOk?: boolean }
+  | { readonly do: "driver-ok" }
+  | {
+    readonly do: "send";
+    readonly label: string;
+    readonly queue: QueueName;
+    readonly chain: ChainSpec;
+    readonly writable?: readonly number[];
+    readonly indirect?: boolean;
+  }
+  | { readonly do: "post-request-buffer" }
+  | { readonly do: "target"; readonly pages: number }
+  | { readonly do: "stats" }
+  | { readonly do: "unused"; readonly param: string }
+  | {
+    readonly do: "reply";
+    readonly label: string;
+    readonly flag: number;
+    readonly startPfn: number;
+  }
+  | { readonly do: "write-guest"; readonly pfn: number };
+
+/** A device scenario. */
+export interface DeviceScenario {
+  /** Stable id. */
+  readonly id: string;
+  /** Always "device". */
+  readonly role: "device";
+  /** Profile. */
+  readonly profile: ProfileId;
+  /** What it exercises. */
+  readonly title: string;
+  /** Guest RAM in 4 KiB pages. */
+  readonly guestPages: number;
+  /** Features the suite's driver accepts (when offered). */
+  readonly accept: readonly FeatureName[];
+  /** Guest byte order (legacy conversations). */
+  readonly guestEndian?: "le" | "be";
+  /** Steps. */
+  readonly steps: readonly DeviceStep[];
+}
+
+/** Any scenario. */
+export type Scenario = DriverScenario | DeviceScenario;
+
+/** What a driver under test must provide (the reference BalloonDriver does). */
+export interface DriverUnderTest {
+  /** Probe: negotiate, set up queues, DRIVER_OK (a task). */
+  probe(): TaskBody<boolean>;
+  /** Remove: deflate everything, reset (a task). */
+  remove?(): TaskBody<void>;
+  /** Freeze (a task). */
+  freeze?(): TaskBody<void>;
+  /** Restore (a task). */
+  restore?(): TaskBody<boolean>;
+  /** Migrate one balloon page (a task). */
+  migratePage?(pfn: number): TaskBody<boolean>;
+}
+
+/** What the suite gives a driver under test. */
+export interface DriverContext {
+  /** The guest (memory, allocator, scheduler, OOM notifiers). */
+  readonly guest: GuestEnv;
+  /** The transport to the suite's device. */
+  readonly transport: Transport;
+  /** Fault injection requested by the scenario. */
+  readonly faults: { readonly bitmapLimit?: number; readonly failBitmapAllocation?: boolean };
+}
+
+/** Host-side controls of a device under test. */
+export interface DeviceHostControls {
+  /** Sets num_pages and notifies the driver. */
+  setTarget(pages: number): void;
+  /** Asks for fresh stats; false if no stats buffer is held. */
+  requestStats(): boolean;
+  /** Issues GET_UNUSED_PAGES; undefined if no request buffer is available. */
+  requestUnusedPages(options: { param?: bigint }): object | undefined;
+  /** The 4 KiB pages the host holds in the balloon. */
+  readonly ballooned: PageSet;
+  /** The latest stats the host kept (unknown tags dropped), if any. */
+  readonly lastStats: readonly { readonly tag: number; readonly val: bigint }[] | undefined;
+}
+
+/** A device under test: a virtio device model plus host controls. */
+export type DeviceUnderTest = DeviceModel & DeviceHostControls;
+
+/** A driver target. */
+export interface DriverTarget {
+  /** "driver". */
+  readonly kind: "driver";
+  /** Name used on the command line and in reports. */
+  readonly name: string;
+  /** One line about it. */
+  readonly description: string;
+  /** Profile it implements. */
+  readonly profile: ProfileId;
+  /** Features it declares it does not implement: cases needing them are `unsupported`. */
+  readonly unsupported?: readonly FeatureName[];
+  /** Seed defects it reproduces (for the spec-review table). */
+  readonly defects?: readonly string[];
+  /** The guest's byte order when a scenario does not ask for one (default little-endian). */
+  readonly guestEndian?: "le" | "be";
+  /** Builds a fresh driver for one scenario. */
+  create(ctx: DriverContext): DriverUnderTest;
+}
+
+/** A device target. */
+export interface DeviceTarget {
+  /** "device". */
+  readonly kind: "device";
+  /** Name. */
+  readonly name: string;
+  /** One line about it. */
+  readonly description: string;
+  /** Profile. */
+  readonly profile: ProfileId;
+  /** Features it declares it does not implement. */
+  readonly unsupported?: readonly FeatureName[];
+  /** Builds a fresh device for one scenario. */
+  create(ctx: { readonly guestPages: number }): DeviceUnderTest;
+}
+
+/** Any target. */
+export type Target = DriverTarget | DeviceTarget;
+
+/** The result of one case on one target. */
+export interface CaseResult {
+  /** Case id. */
+  readonly case: string;
+  /** Target name. */
+  readonly target: string;
+  /** Verdict. */
+  readonly verdict: Verdict;
+  /** The strictest level among the broken rules (or the case's level). */
+  readonly level: Level;
+  /** The findings behind the verdict (the failing ones first). */
+  readonly findings: readonly Finding[];
+  /** Error message for `error` verdicts, or why it is `unsupported`. */
+  readonly message?: string;
+  /** Seed defects the failure comes from (targets that reproduce them). */
+  readonly defects?: readonly string[];
+  /** A command that reruns just this case. */
+  readonly rerun: string;
+  /** Milliseconds spent (scenario time is shared between its cases). */
+  readonly ms: number;
+}

@@ -1,0 +1,28 @@
+/**
+ * Reports: one model of a run (`model.ts`) rendered for people (terminal,
+ * Markdown) and machines (JSON, JUnit XML); passive-run reports
+ * (`passive.ts`); the cases exported as data (`cases_export.ts`); a summary of
+ * the spec tables (`spec_summary.ts`).
+ *
+ * May import: the rooms above it (`model/` … `run/`); spec/ and impl/.
+ *
+ * @module
+ */
+
+export { specSummary } from "./spec_summary.ts";
+export * from "./model.ts";
+export * from "./terminal.ts";
+export * from "./json.ts";
+export * from "./junit.ts";
+export * from "./markdown.ts";
+export * from "./cases_export.ts";
+export {
+  passiveJson,
+  passiveMarkdown,
+  type PassiveOutcome,
+  passiveOutcome,
+  type PassiveRun,
+  type PassiveSection,
+  passiveTerminal,
+  type PassiveTerminalOptions,
+} from "./passive.ts";

@@ -1,0 +1,14 @@
+/**
+ * Running the suite: each scenario once per target, every case of it judged on
+ * the run, verdicts with evidence (`suite.ts`); strict expected-failure lists
+ * (`expect.ts`); and `registerConformance()`, the suite inside a user's own
+ * `deno test` (`register.ts`).
+ *
+ * May import: the rooms above it (`model/` … `cases/`); spec/ and impl/.
+ *
+ * @module
+ */
+
+export * from "./suite.ts";
+export * from "./expect.ts";
+export * from "./register.ts";

@@ -1,0 +1,195 @@
+/**
+ * Runs cases against targets: each scenario once per target, then every
+ * case of that scenario on its result; verdicts with evidence.
+ *
+ * @module
+ */
+
+import { conditionFeatures, type Level, rule } from "../../spec/mod.ts";
+import { caseLevel } from "../cases/cases.ts";
+import { DEVICE_CHECKS } from "../checks/device.ts";
+import { DRIVER_CHECKS } from "../checks/driver.ts";
+import { type DeviceRun, runDeviceScenario } from "../runners/device.ts";
+import { type DriverRun, runDriverScenario } from "../runners/driver.ts";
+import { scenario as scenarioById } from "../scenarios/scenarios.ts";
+import type {
+  CaseDef,
+  CaseResult,
+  DeviceScenario,
+  DriverScenario,
+  Finding,
+  Target,
+  Verdict,
+} from "../model/types.ts";
+
+/** Options of {@link runSuite}. */
+export interface RunOptions {
+  /** Cases to run. */
+  readonly cases: readonly CaseDef[];
+  /** Targets to run them on (driver cases on driver targets, device cases on device targets). */
+  readonly targets: readonly Target[];
+  /** SHOULD failures count as failures. */
+  readonly strict?: boolean;
+  /** Called after each scenario run. */
+  readonly onProgress?: (done: number, total: number, label: string) => void;
+}
+
+/** The outcome of a run. */
+export interface SuiteRun {
+  /** Every case result. */
+  readonly results: readonly CaseResult[];
+  /** Cases run. */
+  readonly cases: readonly CaseDef[];
+  /** Targets run. */
+  readonly targets: readonly Target[];
+  /** Whether SHOULD failures counted as failures. */
+  readonly strict: boolean;
+  /** Milliseconds. */
+  readonly ms: number;
+}
+
+const STRICT_LEVELS: readonly Level[] = ["MUST", "MUST NOT"];
+
+/** The verdict of a case from its findings. */
+export function verdictOf(
+  findings: readonly Finding[],
+  strict: boolean,
+): { verdict: Verdict; level: Level | undefined } {
+  const failing = findings.filter((f) => !f.ok);
+  if (failing.length === 0) return { verdict: "pass", level: undefined };
+  const levels = failing.map((f) => rule(f.rule).level);
+  const hard = levels.find((l) => STRICT_LEVELS.includes(l));
+  if (hard !== undefined) return { verdict: "fail", level: hard };
+  return { verdict: strict ? "fail" : "warn", level: levels[0] as Level };
+}
+
+/** The one-line command that reruns one case on one target. */
+export function rerunCommand(caseId: string, target: string): string {
+  return `deno task conform --target ${target} --filter '${caseId}'`;
+}
+
+function unsupportedBy(k: CaseDef, t: Target): string | undefined {
+  const missing = t.unsupported ?? [];
+  if (missing.length === 0) return undefined;
+  for (const r of k.rules) {
+    const f = conditionFeatures(rule(r).condition).find((x) => missing.includes(x));
+    if (f !== undefined) return `the target declares ${f} unsupported`;
+  }
+  return undefined;
+}
+
+/** Runs the cases on the targets. */
+export function runSuite(options: RunOptions): SuiteRun {
+  const t0 = performance.now();
+  const strict = options.strict ?? false;
+  const results: CaseResult[] = [];
+  const groups = new Map<string, CaseDef[]>();
+  for (const k of options.cases) {
+    const list = groups.get(k.scenario) ?? [];
+    list.push(k);
+    groups.set(k.scenario, list);
+  }
+  const jobs: { target: Target; scenario: string; cases: CaseDef[] }[] = [];
+  for (const t of options.targets) {
+    for (const [s, cases] of groups) {
+      const mine = cases.filter((k) => k.role === t.kind && k.profile === t.profile);
+      if (mine.length > 0) jobs.push({ target: t, scenario: s, cases: mine });
+    }
+  }
+  let done = 0;
+  for (const job of jobs) {
+    const t1 = performance.now();
+    let run: DriverRun | DeviceRun | undefined;
+    let error: string | undefined;
+    const runnable = job.cases.filter((k) => unsupportedBy(k, job.target) === undefined);
+    if (runnable.length > 0) {
+      try {
+        const scn = scenarioById(job.scenario);
+        run = job.target.kind === "driver"
+          ? runDriverScenario(scn as DriverScenario, job.target)
+          : runDeviceScenario(scn as DeviceScenario, job.target);
+      } catch (e) {
+        error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      }
+    }
+    const ms = (performance.now() - t1) / Math.max(1, job.cases.length);
+    for (const k of job.cases) {
+      const base = {
+        case: k.id,
+        target: job.target.name,
+        rerun: rerunCommand(k.id, job.target.name),
+        ms,
+      };
+      const why = unsupportedBy(k, job.target);
+      if (why !== undefined) {
+        results.push({
+          ...base,
+          verdict: "unsupported",
+          level: caseLevel(k),
+          findings: [],
+          message: why,
+        });
+        continue;
+      }
+      if (run === undefined) {
+        results.push({
+          ...base,
+          verdict: "error",
+          level: caseLevel(k),
+          findings: [],
+          message: error ?? "no result",
+        });
+        continue;
+      }
+      let findings: Finding[];
+      try {
+        const params = k.params ?? {};
+        findings = job.target.kind === "driver"
+          ? (DRIVER_CHECKS[k.check] ?? missingCheck(k))(run as DriverRun, params)
+          : (DEVICE_CHECKS[k.check] ?? missingCheck(k))(run as DeviceRun, params);
+      } catch (e) {
+        results.push({
+          ...base,
+          verdict: "error",
+          level: caseLevel(k),
+          findings: [],
+          message: `check ${k.check} threw: ${e instanceof Error ? e.message : String(e)}`,
+        });
+        continue;
+      }
+      const { verdict, level } = verdictOf(findings, strict);
+      const failing = findings.filter((f) => !f.ok);
+      const defects = verdict === "pass" || !("defects" in job.target)
+        ? []
+        : defectsOf(failing, job.target.defects ?? []);
+      results.push({
+        ...base,
+        verdict,
+        level: level ?? caseLevel(k),
+        findings: [...failing, ...findings.filter((f) => f.ok)],
+        ...(defects.length > 0 ? { defects } : {}),
+      });
+    }
+    done++;
+    options.onProgress?.(done, jobs.length, `${job.target.name} ${job.scenario}`);
+  }
+  return {
+    results,
+    cases: options.cases,
+    targets: options.targets,
+    strict,
+    ms: performance.now() - t0,
+  };
+}
+
+function missingCheck(k: CaseDef): () => Finding[] {
+  throw new RangeError(`Case ${k.id} names check ${k.check}, which does not exist`);
+}
+
+function defectsOf(failing: readonly Finding[], targetDefects: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const f of failing) {
+    for (const d of rule(f.rule).defects) if (targetDefects.includes(d)) out.add(d);
+  }
+  return [...out].sort();
+}

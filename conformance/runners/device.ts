@@ -1,0 +1,448 @@
+/**
+ * Runs a device scenario: the suite plays the driver (a scripted one that
+ * builds chains from the case data) and the host, and records what the
+ * device did with each chain: whether and when it used it, with which
+ * length, and how the host's view of the balloon changed.
+ *
+ * @module
+ */
+
+import {
+  BALLOON_BMAP_ALIGN_BITS,
+  BALLOON_BMAP_SIZE,
+  concatChain,
+  encodeBitmapRequest,
+  encodePfnArray,
+  encodeStats,
+  encodeStruct,
+  featureMask,
+  type FeatureName,
+  featureNames,
+  fieldOf,
+  hasFeature,
+  PageSet,
+  PFNS_PER_BMAP,
+  queueLayout,
+  type QueueName,
+  structSize,
+} from "../../spec/mod.ts";
+import {
+  DriverQueue,
+  GuestEnv,
+  GuestMemory,
+  type LoggedEvent,
+  ringBytes,
+  ringLayout,
+  type Segment,
+  STATUS,
+  Transport,
+} from "../../impl/mod.ts";
+import type { ChainSpec, DeviceScenario, DeviceTarget, DeviceUnderTest } from "../model/types.ts";
+
+/** What happened to one chain the suite sent. */
+export interface SendResult {
+  /** The step's label. */
+  readonly label: string;
+  /** Queue. */
+  readonly queue: QueueName;
+  /** The chain's readable bytes. */
+  readonly bytes: Uint8Array;
+  /** Pages the chain names when read as the tables define (undefined when malformed on purpose). */
+  readonly pages: PageSet | undefined;
+  /** Whether the device used the buffer by the end of the step. */
+  used: boolean;
+  /** The used length. */
+  len: number;
+  /** Host balloon before the send. */
+  readonly before: PageSet;
+  /** Host balloon at the end of the step. */
+  after: PageSet;
+  /** Whether the change was already visible in the host view when the buffer was used. */
+  appliedAtUse: boolean | undefined;
+  /** Trace sequence number of the use, if used. */
+  usedSeq: number | undefined;
+}
+
+/** Everything a device scenario produced. */
+export interface DeviceRun {
+  /** The scenario. */
+  readonly scenario: DeviceScenario;
+  /** The target. */
+  readonly target: string;
+  /** The trace. */
+  readonly trace: readonly LoggedEvent[];
+  /** The device under test. */
+  readonly device: DeviceUnderTest;
+  /** The transport. */
+  readonly transport: Transport;
+  /** The guest the suite drives. */
+  readonly guest: GuestEnv;
+  /** Features offered by the device. */
+  readonly offered: bigint;
+  /** Features the suite wrote. */
+  readonly written: bigint;
+  /** Whether FEATURES_OK stuck. */
+  readonly featuresOk: boolean;
+  /** Results per send label. */
+  readonly sends: ReadonlyMap<string, SendResult>;
+  /** Used length of each misc request, in order. */
+  readonly requestLens: readonly number[];
+  /** Bytes the device wrote into each misc request buffer. */
+  readonly requestBytes: readonly Uint8Array[];
+  /** Whether dirty logging was on when each request was issued. */
+  readonly dirtyAtRequest: readonly boolean[];
+  /** Whether each stats request gave the stats buffer back. */
+  readonly statsReturned: readonly boolean[];
+  /** Config bytes after each target step. */
+  readonly configAfterTarget: readonly Uint8Array[];
+  /** Errors (exceptions from the device). */
+  readonly errors: readonly string[];
+  /** Milliseconds. */
+  readonly ms: number;
+}
+
+const HDR_SIZE = structSize("balloon_bmap_hdr");
+const REQ_SIZE = structSize("balloon_req_hdr");
+const PAGE = 4096;
+
+function roundUp(x: number, m: number): number {
+  return Math.ceil(x / m) * m;
+}
+
+/** Runs one device scenario against one device target. */
+export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget): DeviceRun {
+  const t0 = performance.now();
+  const guest = new GuestEnv({ pages: scenario.guestPages });
+  const device = target.create({ guestPages: scenario.guestPages });
+  const transport = new Transport(guest.mem, guest.sched, device, {
+    ...(scenario.guestEndian === undefined ? {} : { guestEndian: scenario.guestEndian }),
+  });
+  const profile = scenario.profile;
+  const errors: string[] = [];
+  const sends = new Map<string, SendResult>();
+  const requestLens: number[] = [];
+  const requestBytes: Uint8Array[] = [];
+  const dirtyAtRequest: boolean[] = [];
+  const statsReturned: boolean[] = [];
+  const configAfterTarget: Uint8Array[] = [];
+  const queues = new Map<QueueName, { index: number; vq: DriverQueue<string> }>();
+  let offered = 0n;
+  let written = 0n;
+  let featuresOk = false;
+  let lastParam = 0n;
+  let requestAddr = 0;
+  const pendingUse = new Map<string, SendResult>();
+
+  transport.onEvent((e) => {
+    if (e.kind === "host" && e.action === "request-unused") {
+      dirtyAtRequest.push(guest.mem.dirtyLogging);
+    }
+    if (e.kind === "used") {
+      const r = pendingUse.get(`${e.index}:${e.head}`);
+      if (r !== undefined && r.pages !== undefined) {
+        const inflate = r.queue === "inflateq";
+        const b = device.ballooned;
+        r.appliedAtUse = inflate ? r.pages.isSubsetOf(b) : r.pages.intersectionSize(b) === 0;
+        r.usedSeq = e.seq;
+      }
+    }
+  });
+
+  const settle = () => {
+    try {
+      guest.sched.run({ maxSteps: 5_000, until: guest.sched.now + 60_000 });
+    } catch (e) {
+      errors.push((e as Error).message);
+    }
+  };
+
+  const buffer = (bytes: number): number => {
+    const pages = Math.max(1, Math.ceil(bytes / PAGE));
+    const order = Math.ceil(Math.log2(pages));
+    const pfn = guest.alloc.allocBlock(order, "UNMOVABLE");
+    if (pfn === undefined) throw new RangeError("Suite driver: out of guest memory for buffers");
+    return GuestMemory.addressOf(pfn);
+  };
+
+  const collect = () => {
+    for (const [name, q] of queues) {
+      for (;;) {
+        const u = q.vq.getUsed();
+        if (u === undefined) break;
+        const r = sends.get(u.token);
+        if (r !== undefined) {
+          r.used = true;
+          r.len = u.len;
+        } else if (u.token === "request") {
+          requestLens.push(u.len);
+          requestBytes.push(guest.mem.read(requestAddr, REQ_SIZE));
+        }
+        void name;
+      }
+    }
+  };
+
+  const order = () => transport.byteOrder;
+
+  const build = (spec: ChainSpec): { segments: Uint8Array[]; pages: PageSet | undefined } => {
+    if ("pfns" in spec) {
+      let b = encodePfnArray(spec.pfns, order());
+      if (spec.cut) b = b.subarray(0, b.length - spec.cut);
+      return { segments: [b], pages: spec.cut ? undefined : PageSet.of(spec.pfns) };
+    }
+    if ("bitmap" in spec) {
+      const m = spec.bitmap;
+      const pages = new PageSet();
+      for (const [s, n] of m.runs) pages.addRange(s, n);
+      const min = pages.min() ?? 0;
+      const max = pages.max() ?? 0;
+      const start = m.startPfn ??
+        Math.floor(min / BALLOON_BMAP_ALIGN_BITS) * BALLOON_BMAP_ALIGN_BITS;
+      const len = m.bmapLen ?? roundUp(max + 1 - start, BALLOON_BMAP_ALIGN_BITS) / 8;
+      const segments = encodeBitmapRequest({
+        pages,
+        startPfn: start,
+        bmapLen: len,
+        order: order(),
+      });
+      let malformed = false;
+      if (m.header !== undefined) {
+        const base: Record<string, number | bigint> = {
+          cmd: 0,
+          page_shift: 12,
+          flag: 0,
+          reserved: 0,
+          req_id: 0n,
+          start_pfn: BigInt(start),
+          bmap_len: BigInt(len),
+        };
+        for (const [k, v] of Object.entries(m.header)) {
+          base[k] = typeof v === "string"
+            ? BigInt(v)
+            : (k === "req_id" || k === "start_pfn" || k === "bmap_len")
+            ? BigInt(v)
+            : v;
+        }
+        segments[0] = encodeStruct("balloon_bmap_hdr", base, { order: order() });
+        malformed = true;
+      }
+      if (m.cut) {
+        let left = m.cut;
+        while (left > 0 && segments.length > 0) {
+          const last = segments[segments.length - 1] as Uint8Array;
+          if (last.length <= left) {
+            left -= last.length;
+            segments.pop();
+          } else {
+            segments[segments.length - 1] = last.subarray(0, last.length - left);
+            left = 0;
+          }
+        }
+        malformed = true;
+      }
+      return { segments, pages: malformed ? undefined : pages };
+    }
+    if ("stats" in spec) {
+      return {
+        segments: [
+          encodeStats(spec.stats.map((s) => ({ tag: s.tag, val: BigInt(s.val) })), order()),
+        ],
+        pages: undefined,
+      };
+    }
+    const hex = spec.hex;
+    const b = new Uint8Array(hex.length / 2);
+    for (let i = 0; i < b.length; i++) b[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+    return { segments: [b], pages: undefined };
+  };
+
+  const send = (
+    label: string,
+    queue: QueueName,
+    segments: readonly Uint8Array[],
+    pages: PageSet | undefined,
+    writable: readonly number[] = [],
+    indirect = false,
+  ) => {
+    const q = queues.get(queue);
+    if (q === undefined) {
+      errors.push(`${label}: queue ${queue} is not set up`);
+      return;
+    }
+    const out: Segment[] = segments.map((b) => {
+      const addr = buffer(b.length);
+      guest.mem.write(addr, b, "driver");
+      return { addr, len: b.length };
+    });
+    const inn: Segment[] = writable.map((len) => ({ addr: buffer(len), len }));
+    const result: SendResult = {
+      label,
+      queue,
+      bytes: concatChain(segments),
+      pages,
+      used: false,
+      len: 0,
+      before: device.ballooned.clone(),
+      after: device.ballooned.clone(),
+      appliedAtUse: undefined,
+      usedSeq: undefined,
+    };
+    sends.set(label, result);
+    let head: number;
+    try {
+      head = q.vq.add(
+        out,
+        inn,
+        label,
+        indirect ? { indirectTable: buffer(16 * (out.length + inn.length)) } : {},
+      );
+    } catch (e) {
+      errors.push(`${label}: ${(e as Error).message}`);
+      return;
+    }
+    pendingUse.set(`${q.index}:${head}`, result);
+    transport.notify(q.index);
+    settle();
+    collect();
+    result.after = device.ballooned.clone();
+  };
+
+  for (const step of scenario.steps) {
+    try {
+      switch (step.do) {
+        case "negotiate": {
+          transport.writeStatus(0);
+          transport.writeStatus(STATUS.ACKNOWLEDGE);
+          transport.writeStatus(STATUS.ACKNOWLEDGE | STATUS.DRIVER);
+          offered = transport.readDeviceFeatures();
+          written = offered & featureMask(profile, scenario.accept as FeatureName[]);
+          transport.writeDriverFeatures(written);
+          if (!transport.isLegacy) {
+            transport.writeStatus(STATUS.ACKNOWLEDGE | STATUS.DRIVER | STATUS.FEATURES_OK);
+            featuresOk = (transport.readStatus() & STATUS.FEATURES_OK) !== 0;
+            if (!featuresOk) break;
+          } else {
+            featuresOk = true;
+          }
+          const layout = queueLayout(profile, new Set(featureNames(profile, written)));
+          const eventIdx = hasFeature(profile, written, "EVENT_IDX");
+          const indirect = hasFeature(profile, written, "INDIRECT_DESC");
+          for (const slot of layout) {
+            const size = device.queueMaxSize(slot.index);
+            if (size === 0) {
+              errors.push(`device has no queue ${slot.index} (${slot.name})`);
+              continue;
+            }
+            const base = buffer(ringBytes(size));
+            const rl = ringLayout(base, size);
+            const features = { order: order(), eventIdx, indirect };
+            transport.setupQueue(slot.index, rl, features);
+            queues.set(slot.name, {
+              index: slot.index,
+              vq: new DriverQueue<string>(guest.mem, rl, features),
+            });
+          }
+          transport.setInterruptHandlers({ used: () => collect(), config: () => {} });
+          if (step.driverOk !== false) transport.writeStatus(transport.status | STATUS.DRIVER_OK);
+          break;
+        }
+        case "driver-ok":
+          transport.writeStatus(transport.status | STATUS.DRIVER_OK);
+          for (const q of queues.values()) transport.notify(q.index);
+          settle();
+          collect();
+          for (const r of sends.values()) r.after = device.ballooned.clone();
+          break;
+        case "send": {
+          const { segments, pages } = build(step.chain);
+          send(
+            step.label,
+            step.queue,
+            segments,
+            pages,
+            step.writable ?? [],
+            step.indirect ?? false,
+          );
+          break;
+        }
+        case "post-request-buffer": {
+          const q = queues.get("miscq");
+          if (q === undefined) {
+            errors.push("miscq is not set up");
+            break;
+          }
+          requestAddr = buffer(REQ_SIZE);
+          q.vq.add([], [{ addr: requestAddr, len: REQ_SIZE }], "request");
+          transport.notify(q.index);
+          settle();
+          break;
+        }
+        case "target":
+          device.setTarget(step.pages);
+          settle();
+          configAfterTarget.push(
+            transport.readConfig(fieldOf("virtio_balloon_config", "num_pages").offset, 4),
+          );
+          break;
+        case "stats": {
+          const waiting = [...sends.values()].filter((r) => r.queue === "statsq" && !r.used);
+          device.requestStats();
+          settle();
+          collect();
+          statsReturned.push(waiting.some((r) => r.used));
+          break;
+        }
+        case "unused":
+          lastParam = BigInt(step.param);
+          device.requestUnusedPages({ param: lastParam });
+          settle();
+          collect();
+          break;
+        case "reply": {
+          const window = PFNS_PER_BMAP;
+          const end = Math.min(scenario.guestPages, step.startPfn + window);
+          const pages = new PageSet();
+          guest.alloc.scanFreeRange(step.startPfn, end, pages);
+          const done = step.flag === 1;
+          const bmapLen = done
+            ? roundUp(end - step.startPfn, BALLOON_BMAP_ALIGN_BITS) / 8
+            : BALLOON_BMAP_SIZE;
+          const segments = encodeBitmapRequest({
+            pages,
+            startPfn: step.startPfn,
+            bmapLen,
+            order: order(),
+            header: { flag: step.flag, req_id: lastParam },
+          });
+          send(step.label, "miscq", segments, undefined);
+          break;
+        }
+        case "write-guest":
+          guest.mem.touch(step.pfn, "guest");
+          break;
+      }
+    } catch (e) {
+      errors.push(`${step.do}: ${(e as Error).message}`);
+    }
+  }
+  void HDR_SIZE;
+  return {
+    scenario,
+    target: target.name,
+    trace: transport.events,
+    device,
+    transport,
+    guest,
+    offered,
+    written,
+    featuresOk,
+    sends,
+    requestLens,
+    requestBytes,
+    dirtyAtRequest,
+    statsReturned,
+    configAfterTarget,
+    errors,
+    ms: performance.now() - t0,
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * Built-in targets: the reference driver and device, the seed's driver as
+ * posted, and the mutants (see `mutants.ts`).
+ *
+ * @module
+ */
+
+import {
+  AS_POSTED_V3,
+  BalloonDevice,
+  BalloonDriver,
+  type DeviceDeviation,
+  type DriverDeviation,
+  type GuestAbi,
+  type QuirkId,
+} from "../../../impl/mod.ts";
+import type { DeviceTarget, DriverContext, DriverTarget } from "../../model/types.ts";
+
+/** A driver target built from the reference driver with quirks and deviations. */
+export function referenceDriverTarget(
+  name: string,
+  description: string,
+  options: {
+    quirks?: readonly QuirkId[];
+    deviations?: readonly DriverDeviation[];
+    abi?: Partial<GuestAbi>;
+    guestEndian?: "le" | "be";
+  } = {},
+): DriverTarget {
+  return {
+    kind: "driver",
+    name,
+    description,
+    profile: "v3",
+    ...(options.quirks && options.quirks.length > 0 ? { defects: [...options.quirks] } : {}),
+    ...(options.guestEndian === undefined ? {} : { guestEndian: options.guestEndian }),
+    create(ctx: DriverContext) {
+      return new BalloonDriver(ctx.guest, ctx.transport, {
+        profile: "v3",
+        ...(options.abi ? { abi: options.abi } : {}),
+        ...(options.quirks ? { quirks: options.quirks } : {}),
+        ...(options.deviations ? { deviations: options.deviations } : {}),
+        ...(ctx.faults.bitmapLimit === undefined ? {} : { bitmapLimit: ctx.faults.bitmapLimit }),
+        ...(ctx.faults.failBitmapAllocation ? { failBitmapAllocation: true } : {}),
+      });
+    },
+  };
+}
+
+/** A device target built from the reference device with deviations. */
+export function referenceDeviceTarget(
+  name: string,
+  description: string,
+  deviations: readonly DeviceDeviation[] = [],
+): DeviceTarget {
+  return {
+    kind: "device",
+    name,
+    description,
+    profile: "v3",
+    create(ctx) {
+      return new BalloonDevice({ profile: "v3", guestPages: ctx.guestPages, deviations });
+    },
+  };
+}
+
+/** The reference driver. */
+export const REFERENCE_DRIVER: DriverTarget = referenceDriverTarget(
+  "reference-driver",
+  "The reference v3 driver (intended semantics)",
+);
+
+/** The reference device. */
+export const REFERENCE_DEVICE: DeviceTarget = referenceDeviceTarget(
+  "reference-device",
+  "The reference v3 device",
+);
+
+/** The seed's driver as posted: the reference driver with every quirk on. */
+export const V3_AS_POSTED: DriverTarget = referenceDriverTarget(
+  "v3-as-posted",
+  "The reference driver with every seed quirk on (RESEND v3 as posted)",
+  { quirks: [...AS_POSTED_V3] },
+);
