@@ -47,7 +47,8 @@ function resolve(from: string, spec: string): string {
   return parts.join("/");
 }
 
-const IMPORT = /(?:^|\n)\s*(?:import|export)[^"';]*?from\s*"([^"]+)"|import\(\s*"([^"]+)"\s*\)/g;
+const IMPORT =
+  /(?:^|\n)\s*(?:import|export)\s+(?:[^"';]*?\s+from\s+)?"([^"]+)"|import\(\s*"([^"]+)"\s*\)/g;
 
 Deno.test("every file of conformance/ sits in a room the module doc names", async () => {
   const rooms = new Set(ROOMS.map((r) => r.name));
