@@ -100,7 +100,7 @@ export function casesDocument(cases: readonly CaseDef[]): CasesDocument {
     formatVersion: CASES_FORMAT_VERSION,
     suite: { name: SUITE_NAME, version: SUITE_VERSION },
     note:
-      "Each case runs its scenario against the implementation under test (the suite plays the other side) and applies the named check with its params to the trace. Check ids name functions of the reference runner (conformance/checks_driver.ts, conformance/checks_device.ts); a runner in another language implements the checks it supports and reports the others as unsupported.",
+      "Each case runs its scenario against the implementation under test (the suite plays the other side) and applies the named check with its params to the trace. Check ids name functions of the reference runner (conformance/checks/driver/ and conformance/checks/device/, one file per rule family); a runner in another language implements the checks it supports and reports the others as unsupported.",
     cases: cases.map((k) => ({
       id: k.id,
       title: k.title,

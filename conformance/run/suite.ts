@@ -143,10 +143,14 @@ export function runSuite(options: RunOptions): SuiteRun {
       }
       let findings: Finding[];
       try {
-        const params = k.params ?? {};
+        const input = {
+          rule: k.rules[0] as string,
+          rules: k.rules,
+          params: (k.params ?? {}) as never,
+        };
         findings = job.target.kind === "driver"
-          ? (DRIVER_CHECKS[k.check] ?? missingCheck(k))(run as DriverRun, params)
-          : (DEVICE_CHECKS[k.check] ?? missingCheck(k))(run as DeviceRun, params);
+          ? (DRIVER_CHECKS[k.check] ?? missingCheck(k)).judge(run as DriverRun, input)
+          : (DEVICE_CHECKS[k.check] ?? missingCheck(k)).judge(run as DeviceRun, input);
       } catch (e) {
         results.push({
           ...base,
@@ -182,7 +186,7 @@ export function runSuite(options: RunOptions): SuiteRun {
   };
 }
 
-function missingCheck(k: CaseDef): () => Finding[] {
+function missingCheck(k: CaseDef): never {
   throw new RangeError(`Case ${k.id} names check ${k.check}, which does not exist`);
 }
 

@@ -7,7 +7,7 @@ import { DRIVER_CHECKS } from "../checks/driver.ts";
 import { coverage, NOT_CHECKED } from "../cases/coverage.ts";
 import { matchesPattern, MUTANTS, QUIRKS_NOT_MUTANTS } from "../targets/mutants/mutants.ts";
 import { runSuite } from "./suite.ts";
-import { DEVICE_SCENARIOS, DRIVER_SCENARIOS } from "../scenarios/scenarios.ts";
+import { DEVICE_SCENARIOS, DRIVER_SCENARIOS } from "../scenarios/mod.ts";
 import {
   REFERENCE_DEVICE,
   REFERENCE_DRIVER,

@@ -1,11 +1,15 @@
 /**
  * Scenarios: the scripted interactions, as data. A driver scenario has the
- * suite play the device and the host; a device scenario has it play the
- * driver. Several cases share one run of a scenario.
+ * suite play the device and the host (`driver.ts`); a device scenario has it
+ * play the driver (`device.ts`); `features.ts` holds the feature lists and
+ * guest sizes they are built from. Several cases share one run of a scenario.
  *
  * May import: `model/`, `trace/`, spec/ and impl/.
  *
  * @module
  */
 
-export * from "./scenarios.ts";
+export { balloonSubsets, comboName, V3_ALL, V3_BALLOON_BITS } from "./features.ts";
+export { DRIVER_SCENARIOS } from "./driver.ts";
+export { BAD_BITMAP_REQUESTS, DEVICE_SCENARIOS } from "./device.ts";
+export { scenario } from "./scenarios.ts";
