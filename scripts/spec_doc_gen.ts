@@ -30,6 +30,7 @@ import {
   RULES,
   rulesBrokenBy,
   seedAsPostedQueueCount,
+  specAnchor,
   type StructDef,
   STRUCTS,
   structSize,
@@ -335,7 +336,7 @@ function ruleSection(): string {
     out.push(table(
       ["id", "role", "level", "condition", "profiles", "statement", "source", "defects"],
       RULES.filter((r) => family(r) === fam).map((r) => [
-        r.id,
+        `<a id="${specAnchor(r.id)}"></a>${r.id}`,
         r.role,
         r.level,
         describeCondition(r.condition),
@@ -354,7 +355,7 @@ function defectSection(): string {
   out.push(table(
     ["id", "severity", "patches", "observable by", "title", "what goes wrong", "rules broken"],
     DEFECTS.map((d) => [
-      d.id,
+      `<a id="${specAnchor(d.id)}"></a>${d.id}`,
       d.severity,
       d.patches,
       d.observable,

@@ -67,3 +67,68 @@ export function describeSource(r: Rule): string {
   if (s.kind === "spec") return `virtio §${s.section} ${s.label}`;
   return `suite: ${s.rationale}`;
 }
+
+/** A family of rule ids: the prefix, where its rules come from, how many there are. */
+export interface RuleFamily {
+  /** Id prefix: `R-`, `B`, `G` or `S-`. */
+  readonly prefix: string;
+  /** Where the rules come from, in words. */
+  readonly source: string;
+  /** The same, in a few words (for legends). */
+  readonly short: string;
+  /** The rule table holding them. */
+  readonly rules: readonly Rule[];
+}
+
+/**
+ * The four families of rule ids, for legends in reports.
+ *
+ * @example
+ * ```ts
+ * import { RULE_FAMILIES } from "./rules.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(RULE_FAMILIES.map((f) => f.prefix), ["R-", "B", "G", "S-"]);
+ * ```
+ */
+export const RULE_FAMILIES: readonly RuleFamily[] = [
+  {
+    prefix: "R-",
+    source: "the seed: the 2016 patch series (v3), by patch and function",
+    short: "the 2016 seed patches (v3)",
+    rules: SEED_RULES,
+  },
+  {
+    prefix: "B",
+    source: "the balloon device section of the virtio spec (§5.5), normative statements",
+    short: "virtio §5.5, the balloon device",
+    rules: BALLOON_SPEC_RULES,
+  },
+  {
+    prefix: "G",
+    source: "the general virtio rules (§2 basic facilities, §3 initialisation, §6 reserved bits)",
+    short: "virtio §2, §3, §6, general",
+    rules: GENERAL_RULES,
+  },
+  {
+    prefix: "S-",
+    source: "the suite's own robustness rules, where the sources are silent",
+    short: "this suite's robustness rules",
+    rules: SUITE_RULES,
+  },
+];
+
+/**
+ * The anchor of a rule or defect id in `docs/SPEC.md` (the generated spec
+ * document), for links from reports.
+ *
+ * @example
+ * ```ts
+ * import { specAnchor } from "./rules.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(specAnchor("R-12a"), "rule-r-12a");
+ * assert.equal(specAnchor("D-01"), "defect-d-01");
+ * ```
+ */
+export function specAnchor(id: string): string {
+  return `${/^D-\d/.test(id) ? "defect" : "rule"}-${id.toLowerCase()}`;
+}

@@ -4,7 +4,7 @@ import { featuresOf } from "./features.ts";
 import { DEFECTS } from "./defects.ts";
 import type { Condition, FeatureName } from "./types.ts";
 import { BITMAP_PAYLOAD, PFN_ARRAY } from "./payloads.ts";
-import { hasRule, RULES, rulesBrokenBy } from "./rules.ts";
+import { hasRule, RULE_FAMILIES, RULES, rulesBrokenBy } from "./rules.ts";
 import { STRUCTS } from "./structs.ts";
 
 const LEVELS = new Set(["MUST", "MUST NOT", "SHOULD", "SHOULD NOT", "MAY"]);
@@ -105,4 +105,16 @@ Deno.test({
     const found = new Set([...(seedText ?? "").matchAll(/\*\*(D-\d\d) /g)].map((m) => m[1]));
     assert.deepEqual([...found].sort(), DEFECTS.map((d) => d.id));
   },
+});
+
+Deno.test("every rule id starts with the prefix of the family table that holds it", () => {
+  const seen = new Set<string>();
+  for (const f of RULE_FAMILIES) {
+    for (const r of f.rules) {
+      assert.ok(r.id.startsWith(f.prefix), `${r.id} is in the ${f.prefix} family`);
+      assert.match(r.id.slice(f.prefix.length), /^[0-9]/, r.id);
+      seen.add(r.id);
+    }
+  }
+  assert.equal(seen.size, RULES.length, "every rule belongs to one family");
 });

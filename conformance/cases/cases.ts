@@ -17,33 +17,70 @@ import { MISC_CASES } from "./driver/misc.ts";
 import { OOM_CASES } from "./driver/oom.ts";
 import { RING_CASES } from "./driver/ring.ts";
 import { STATS_CASES } from "./driver/stats.ts";
+import { DEVICE_BAD_BITMAP_CASES, DEVICE_BITMAP_CASES } from "./device/bitmap.ts";
 import { DEVICE_CONFIG_CASES } from "./device/config.ts";
+import { DEVICE_INFLATE_DEFLATE_CASES } from "./device/inflate_deflate.ts";
 import { DEVICE_INIT_FEATURES_CASES, DEVICE_NEGOTIATION_CASES } from "./device/init_features.ts";
 import { DEVICE_MISC_CASES } from "./device/misc.ts";
-import { DEVICE_BAD_BITMAP_CASES, DEVICE_REQUEST_CASES } from "./device/requests.ts";
 import { DEVICE_STATS_CASES } from "./device/stats.ts";
 
-/** Every case of profile v3. */
-export const CASES: readonly CaseDef[] = [
-  ...INFLATE_DEFLATE_CASES,
-  ...CONFIG_ACTUAL_CASES,
-  ...BITMAP_CASES,
-  ...BITMAP_HEADER_CASES,
-  ...RING_CASES,
-  ...OOM_CASES,
-  ...STATS_CASES,
-  ...MISC_CASES,
-  ...LIFECYCLE_CASES,
-  ...INIT_FEATURES_CASES,
-  ...NEGOTIATION_CASES,
-  ...DEVICE_REQUEST_CASES,
-  ...DEVICE_BAD_BITMAP_CASES,
-  ...DEVICE_STATS_CASES,
-  ...DEVICE_MISC_CASES,
-  ...DEVICE_INIT_FEATURES_CASES,
-  ...DEVICE_NEGOTIATION_CASES,
-  ...DEVICE_CONFIG_CASES,
+/** A rule family: its area name, what it covers, and its cases of both roles. */
+export interface CaseFamily {
+  /** The area name reports group by (the family files are named after it). */
+  readonly area: string;
+  /** What the family covers, in words. */
+  readonly title: string;
+  /** Its cases, driver cases first. */
+  readonly cases: readonly CaseDef[];
+}
+
+/**
+ * The rule families in report order. A case's area is its family: the file
+ * it is written in (`driver/<area>.ts`, `device/<area>.ts`), whatever the
+ * first segment of its id.
+ */
+export const CASE_FAMILIES: readonly CaseFamily[] = [
+  {
+    area: "inflate-deflate",
+    title: "inflate and deflate with PFN arrays, MUST_TELL_HOST, the balloon set",
+    cases: [...INFLATE_DEFLATE_CASES, ...DEVICE_INFLATE_DEFLATE_CASES],
+  },
+  {
+    area: "bitmap",
+    title: "PAGE_BITMAP requests: header fields, chunks, layout, windows",
+    cases: [
+      ...BITMAP_CASES,
+      ...BITMAP_HEADER_CASES,
+      ...DEVICE_BITMAP_CASES,
+      ...DEVICE_BAD_BITMAP_CASES,
+    ],
+  },
+  {
+    area: "config-actual",
+    title: "the config space and actual",
+    cases: [...CONFIG_ACTUAL_CASES, ...DEVICE_CONFIG_CASES],
+  },
+  { area: "oom", title: "DEFLATE_ON_OOM", cases: OOM_CASES },
+  { area: "stats", title: "the stats queue", cases: [...STATS_CASES, ...DEVICE_STATS_CASES] },
+  { area: "misc", title: "MISC_VQ", cases: [...MISC_CASES, ...DEVICE_MISC_CASES] },
+  {
+    area: "init-features",
+    title: "initialisation and feature negotiation",
+    cases: [
+      ...INIT_FEATURES_CASES,
+      ...NEGOTIATION_CASES,
+      ...DEVICE_INIT_FEATURES_CASES,
+      ...DEVICE_NEGOTIATION_CASES,
+    ],
+  },
+  { area: "ring", title: "ring use", cases: RING_CASES },
+  { area: "lifecycle", title: "remove, freeze/restore, migration", cases: LIFECYCLE_CASES },
 ];
+
+/** Every case of profile v3. */
+export const CASES: readonly CaseDef[] = CASE_FAMILIES.flatMap((f) =>
+  f.cases.map((k) => ({ ...k, area: f.area }))
+);
 
 const LEVEL_ORDER: Level[] = ["MUST", "MUST NOT", "SHOULD", "SHOULD NOT", "MAY"];
 

@@ -1,6 +1,6 @@
 /**
  * Every device check, by id. The checks themselves live in `device/`, one
- * file per rule family: `requests.ts` (inflate/deflate applied or rejected,
+ * file per rule family: `inflate_deflate.ts` (inflate/deflate applied or rejected,
  * used lengths), `stats.ts`, `misc.ts`, `init_features.ts`, `config.ts`.
  *
  * @module
@@ -11,7 +11,7 @@ import { registry } from "./define.ts";
 import * as config from "./device/config.ts";
 import * as initFeatures from "./device/init_features.ts";
 import * as misc from "./device/misc.ts";
-import * as requests from "./device/requests.ts";
+import * as inflateDeflate from "./device/inflate_deflate.ts";
 import * as stats from "./device/stats.ts";
 
 /** A device check of any parameter type (see {@link DeviceCheckDef}). */
@@ -19,5 +19,7 @@ export type DeviceCheck = DeviceCheckDef<never>;
 
 /** Every device check, by id. */
 export const DEVICE_CHECKS: Readonly<Record<string, DeviceCheck>> = registry(
-  [requests, stats, misc, initFeatures, config].flatMap((m) => Object.values(m) as DeviceCheck[]),
+  [inflateDeflate, stats, misc, initFeatures, config].flatMap((m) =>
+    Object.values(m) as DeviceCheck[]
+  ),
 );

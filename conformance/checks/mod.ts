@@ -13,7 +13,7 @@
  * - `driver/init_features.ts`: status sequence and negotiation (G01, G02, G08, G55a…, R-01–R-03)
  * - `driver/ring.ts`: ring use (G29, G34, R-14)
  * - `driver/lifecycle.ts`: remove, freeze/restore, migration (R-22–R-24)
- * - `device/requests.ts`, `device/stats.ts`, `device/misc.ts`,
+ * - `device/inflate_deflate.ts`, `device/stats.ts`, `device/misc.ts`,
  *   `device/init_features.ts`, `device/config.ts`: the same families, device side
  *
  * `driver.ts` and `device.ts` hold the registries by id; `queries.ts` the

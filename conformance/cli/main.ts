@@ -18,7 +18,7 @@ import { NOT_CHECKED } from "../cases/coverage.ts";
 import { flagErrorMessage } from "./flags.ts";
 import { casesDocument, casesSchema } from "../report/cases_export.ts";
 import { traceLineSchema } from "../trace/format.ts";
-import { isPassive, passiveMain, PassiveUsageError } from "./passive.ts";
+import { isPassive, PASSIVE_USAGE, passiveMain, PassiveUsageError } from "./passive.ts";
 import { matchesPattern, MUTANTS, QUIRKS_NOT_MUTANTS } from "../targets/mutants/mutants.ts";
 import { type ExpectList, ExpectListError, parseExpectList } from "../run/expect.ts";
 import { jsonReport } from "../report/json.ts";
@@ -54,7 +54,6 @@ Flags:
   --report FORMATS  reports to write, comma-separated: json, junit, markdown
                     (default: all three), or none
   --out DIR         directory for the reports (default: conformance-report)
-  --seed N          record N in the reports (the suite uses no randomness)
   --expect-fail F   file of expected failures, one 'case-id' or 'target case-id'
                     per line, # comments; a listed case that passes or does not
                     exist fails the run
@@ -63,11 +62,7 @@ Flags:
                     of a --trace file), and exit without running
   --help            print this text
 
-Passive checking (see 'deno task conform --trace x --help'):
-  --trace FILE          check a recorded trace (JSON lines, plain or .gz)
-  --qemu-trace FILE     check a QEMU trace log of the balloon
-  --target qemu-linux   boot Debian's QEMU + Linux (installed when missing)
-                        and check what QEMU records
+Passive checking (--trace, --qemu-trace, --target qemu-linux): see below.
 
 Exit codes: 0 every target under test passed and every mutant failed the cases
 it declares; 1 otherwise; 2 usage error.
@@ -101,7 +96,6 @@ interface Options {
   readonly list: boolean;
   readonly formats: readonly Format[];
   readonly out: string;
-  readonly seed?: number;
   readonly expectFail?: ExpectList;
   readonly exportDir?: string;
 }
@@ -208,10 +202,9 @@ async function parseOptions(args: readonly string[]): Promise<Options | "help"> 
         list: { type: "boolean" },
         report: { type: "string" },
         out: { type: "string" },
-        seed: { type: "string" },
         "expect-fail": { type: "string" },
         export: { type: "string" },
-        help: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
       },
     }).values;
   } catch (e) {
@@ -228,13 +221,6 @@ async function parseOptions(args: readonly string[]): Promise<Options | "help"> 
   }
   if (profile !== "v3") {
     throw new UsageError(`--profile '${profile}' is not a profile: expected v3 or virtio-1.x`);
-  }
-  let seed: number | undefined;
-  if (v.seed !== undefined) {
-    seed = /^[0-9]+$/.test(v.seed) ? Number(v.seed) : NaN;
-    if (!Number.isSafeInteger(seed)) {
-      throw new UsageError(`--seed '${v.seed}' is not valid: expected a non-negative integer`);
-    }
   }
   const formats: Format[] = [];
   const wantedFormats = v.report?.trim() === "none"
@@ -265,7 +251,6 @@ async function parseOptions(args: readonly string[]): Promise<Options | "help"> 
     list: v.list ?? false,
     formats,
     out: v.out ?? "conformance-report",
-    ...(seed === undefined ? {} : { seed }),
     ...(v["expect-fail"] === undefined
       ? {}
       : { expectFail: await readExpectList(v["expect-fail"]) }),
@@ -358,7 +343,7 @@ async function main(args: readonly string[]): Promise<number> {
   if (isPassive(args)) return await passiveMain(args);
   const o = await parseOptions(args);
   if (o === "help") {
-    console.log(USAGE);
+    console.log(`${USAGE}\n\n${PASSIVE_USAGE}`);
     return 0;
   }
   if (o.exportDir !== undefined) {
@@ -393,7 +378,7 @@ async function main(args: readonly string[]): Promise<number> {
       } cases, the targets are ${[...new Set(o.targets.map((t) => t.kind))].join(" and ")} targets`,
     );
   }
-  const bar = progress(Deno.stdout.isTerminal());
+  const bar = progress(Deno.stderr.isTerminal());
   const startedAt = new Date();
   const run = runSuite({
     cases: o.cases.filter((k) => targets.some((t) => t.kind === k.role)),
@@ -407,7 +392,6 @@ async function main(args: readonly string[]): Promise<number> {
     profile: o.profile,
     startedAt,
     finishedAt: new Date(),
-    ...(o.seed === undefined ? {} : { seed: o.seed }),
     ...(o.filters.length === 0 ? {} : { filters: o.filters }),
     ...(o.expectFail === undefined ? {} : { expectFail: o.expectFail }),
     attribution: extra,

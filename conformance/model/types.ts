@@ -63,7 +63,7 @@ export interface CaseDef {
   readonly id: string;
   /** One-line description. */
   readonly title: string;
-  /** Area it belongs to (first segment of the id), for grouping. */
+  /** Area it belongs to, for grouping: its rule family (see `CASE_FAMILIES`). */
   readonly area: string;
   /** Rule ids it checks. */
   readonly rules: readonly string[];

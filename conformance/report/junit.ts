@@ -154,9 +154,6 @@ export function junitReport(run: SuiteRun, context: ReportContext): string {
   const props = [
     `      <property name="profile" value="${xmlEscape(context.profile)}"/>`,
     `      <property name="strict" value="${run.strict}"/>`,
-    ...(context.seed === undefined
-      ? []
-      : [`      <property name="seed" value="${context.seed}"/>`]),
   ];
   for (const t of m.targets) {
     const cases = run.results.filter((r) => r.target === t.target.name).map((r) => testcase(r, m));

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { rule } from "../../spec/mod.ts";
+import { DEFECTS, rule, RULE_FAMILIES } from "../../spec/mod.ts";
 import { caseById } from "../cases/cases.ts";
 import type { SuiteRun } from "../run/suite.ts";
 import {
@@ -16,6 +16,7 @@ import {
   type ReportContext,
   type ReportModel,
   reportModel,
+  specHref,
   SUITE_NAME,
   SUITE_VERSION,
 } from "./model.ts";
@@ -68,9 +69,6 @@ function facts(m: ReportModel): string[] {
     `- Strict: ${
       run.strict ? "yes (SHOULD failures count as failures)" : "no (SHOULD failures are warnings)"
     }`,
-    `- Seed: ${
-      context.seed === undefined ? "none given" : context.seed
-    } (the suite uses no randomness)`,
     `- Started: ${context.startedAt.toISOString()}, took ${formatDuration(run.ms)}`,
   ];
   if (m.expect !== undefined) lines.push(`- Expected-failure list: ${code(m.expect.file)}`);
@@ -153,7 +151,7 @@ function matrix(m: ReportModel): string[] {
         ["case", "rules", ...columns.map((t) => code(t.name))],
         cases.map((k) => [
           code(k.id),
-          k.rules.join(", "),
+          k.rules.map((id) => ruleLink(m, id)).join(", "),
           ...columns.map((t) => {
             const r = byKey.get(`${t.name}\n${k.id}`);
             if (r === undefined) return "n/a";
@@ -231,9 +229,11 @@ function defects(m: ReportModel): string[] {
       m.defects.map((d) => [
         code(d.target),
         code(d.case),
-        d.rules.join(", "),
+        d.rules.map((id) => ruleLink(m, id)).join(", "),
         d.level,
-        (d.defects.length > 0 ? d.defects.join(", ") : "none identified") +
+        (d.defects.length > 0
+          ? d.defects.map((id) => `${ruleLink(m, id)} ${defectTitle(id)}`).join("; ")
+          : "none identified") +
         (d.by === "rules" ? " †" : ""),
       ]),
     ),
@@ -261,16 +261,20 @@ function coverageSection(m: ReportModel): string[] {
     "",
     `### SHOULD / SHOULD NOT / MAY rules without a case (${c.uncoveredOptional.length})`,
     "",
-    ...c.uncoveredOptional.map((r) => `- ${code(r.id)} ${r.level}: ${r.statement}`),
+    ...c.uncoveredOptional.map((r) => `- ${ruleLink(m, r.id)} ${r.level}: ${r.statement}`),
     "",
-    `### MUST / MUST NOT rules no case checks, and why (${c.explained.length})`,
+    `### MUST and MUST NOT rules without a case, and why (${c.explained.length} of ${
+      c.byLevel["MUST"][1] + c.byLevel["MUST NOT"][1]
+    })`,
+    "",
+    "No case checks these rules; each row says why. A MUST rule added to the tables without a case or a reason fails the suite's self-tests.",
     "",
     "<details><summary>reasons</summary>",
     "",
     ...table(
       ["rule", "level", "statement", "why no case"],
       c.explained.map((e) => [
-        code(e.rule.id),
+        ruleLink(m, e.rule.id),
         e.rule.level,
         cell(e.rule.statement),
         cell(e.reason),
@@ -309,6 +313,22 @@ function expectSection(m: ReportModel): string[] {
   ];
 }
 
+/** A rule or defect id linked to its row in docs/SPEC.md. */
+function ruleLink(m: ReportModel, id: string): string {
+  return `[${id}](${specHref(id, m.context.outDir)})`;
+}
+
+function defectTitle(id: string): string {
+  return DEFECTS.find((d) => d.id === id)?.title ?? "";
+}
+
+function legendLines(): string[] {
+  return [
+    "",
+    "Rule ids: " + RULE_FAMILIES.map((f) => `**${f.prefix}nn** ${f.source}`).join("; ") + ".",
+  ];
+}
+
 function failures(m: ReportModel): string[] {
   const list = [...m.failures, ...m.warnings];
   if (list.length === 0) return [];
@@ -329,7 +349,7 @@ function failures(m: ReportModel): string[] {
     if (k !== undefined) lines.push(`${k.title}.`, "");
     for (const x of d.rules) {
       const id = x.split(" ")[0] ?? "";
-      lines.push(`- **${id}** ${rule(id).level}: ${rule(id).statement}`);
+      lines.push(`- **${ruleLink(m, id)}** ${rule(id).level}: ${rule(id).statement}`);
     }
     lines.push(`- Observed: ${d.message}`);
     const others = r.findings.filter((f) => !f.ok).slice(1, 6);
@@ -337,7 +357,11 @@ function failures(m: ReportModel): string[] {
     if (d.expected !== undefined) lines.push(`- Expected: ${d.expected}`);
     if (d.actual !== undefined) lines.push(`- Actual: ${d.actual}`);
     const ds = defectOf.get(`${r.target}\n${r.case}`);
-    if (ds !== undefined && ds.length > 0) lines.push(`- Defects: ${ds.join(", ")}`);
+    if (ds !== undefined && ds.length > 0) {
+      lines.push(
+        `- Defects: ${ds.map((id) => `${ruleLink(m, id)} ${defectTitle(id)}`).join("; ")}`,
+      );
+    }
     if (d.hexdump !== undefined) lines.push("", "```text", d.hexdump, "```");
     lines.push("", "Rerun:", "", "```sh", r.rerun, "```");
   }
@@ -370,6 +394,7 @@ export function markdownReport(run: SuiteRun, context: ReportContext): string {
     ...expectSection(m),
     ...failures(m),
     ...coverageSection(m),
+    ...legendLines(),
     "",
   ].join("\n");
 }

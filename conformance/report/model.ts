@@ -6,8 +6,9 @@
  * @module
  */
 
-import { type Level, type ProfileId, rule } from "../../spec/mod.ts";
-import { caseById, CASES } from "../cases/cases.ts";
+import { relative, resolve } from "node:path";
+import { type Level, type ProfileId, rule, specAnchor } from "../../spec/mod.ts";
+import { CASE_FAMILIES, caseById, CASES } from "../cases/cases.ts";
 import { type Coverage, coverage } from "../cases/coverage.ts";
 import { hexdump } from "../model/evidence.ts";
 import { matchesPattern, MUTANTS } from "../targets/mutants/mutants.ts";
@@ -26,23 +27,8 @@ export const SUITE_NAME = "virtio-balloon conformance suite";
 /** Version of the suite (kept equal to `deno.json`). */
 export const SUITE_VERSION = "0.1.0";
 
-/** Areas (first segment of a case id) in report order. */
-export const AREAS: readonly string[] = [
-  "inflate",
-  "deflate",
-  "actual",
-  "bitmap",
-  "windows",
-  "ring",
-  "oom",
-  "stats",
-  "misc",
-  "lifecycle",
-  "negotiation",
-  "legacy",
-  "device",
-  "robustness",
-];
+/** Areas (rule families) in report order. */
+export const AREAS: readonly string[] = CASE_FAMILIES.map((f) => f.area);
 
 /** Every verdict, in report order. */
 export const VERDICTS: readonly Verdict[] = ["pass", "fail", "warn", "unsupported", "error"];
@@ -55,8 +41,6 @@ export interface ReportContext {
   readonly startedAt: Date;
   /** When it ended (default: `startedAt` plus the run's time). */
   readonly finishedAt?: Date;
-  /** The `--seed` given, if any (the suite uses no randomness). */
-  readonly seed?: number;
   /** The `--filter` values, if any. */
   readonly filters?: readonly string[];
   /** The expected-failure list, if any. */
@@ -92,10 +76,24 @@ export interface TargetSummary {
 
 /** Counts of one area over the non-mutant targets. */
 export interface AreaSummary {
-  /** Area. */
+  /** Area (rule family). */
   readonly area: string;
+  /** What the family covers, in words. */
+  readonly title: string;
   /** Cases of the area in the run. */
   readonly cases: number;
+  /** Of which driver cases. */
+  readonly driverCases: number;
+  /** Of which device cases. */
+  readonly deviceCases: number;
+  /** The distinct rules its cases cite. */
+  readonly rules: readonly string[];
+  /** Cases generated from the spec tables. */
+  readonly generated: number;
+  /** Scenarios the generated cases run (e.g. one per feature combination). */
+  readonly generatedScenarios: number;
+  /** The case ids, folded into patterns (`negotiation.offer.*`). */
+  readonly ids: readonly string[];
   /** Results per verdict (expected failures are not counted here). */
   readonly counts: Readonly<Record<Verdict, number>>;
   /** Results that failed or warned as the expected-failure list says. */
@@ -188,9 +186,22 @@ export function isMutant(name: string): boolean {
   return MUTANT_NAMES.has(name);
 }
 
-/** The area of a case id (its first segment). */
+/** The area (rule family) of a case id; for an id outside the case table, its first segment. */
 export function areaOf(caseId: string): string {
-  return caseId.split(".")[0] ?? caseId;
+  return caseById(caseId)?.area ?? caseId.split(".")[0] ?? caseId;
+}
+
+/**
+ * Case ids folded into patterns: ids sharing their first two segments with
+ * another id become `first.second.*`.
+ */
+export function idPatterns(ids: readonly string[]): string[] {
+  const groups = new Map<string, string[]>();
+  for (const id of ids) {
+    const key = id.split(".").slice(0, 2).join(".");
+    groups.set(key, [...(groups.get(key) ?? []), id]);
+  }
+  return [...groups].map(([key, list]) => list.length > 1 ? `${key}.*` : list[0] as string);
 }
 
 /** Results that count as a failure of their case (fail, or warn for SHOULD rules). */
@@ -334,7 +345,21 @@ export function reportModel(run: SuiteRun, context: ReportContext): ReportModel 
       if (expectedSet.has(r)) expected++;
       else counts[r.verdict]++;
     }
-    return { area, cases: ran.filter((k) => k.area === area).length, counts, expected };
+    const mine = ran.filter((k) => k.area === area);
+    const generated = mine.filter((k) => k.generated);
+    return {
+      area,
+      title: CASE_FAMILIES.find((f) => f.area === area)?.title ?? area,
+      cases: mine.length,
+      driverCases: mine.filter((k) => k.role === "driver").length,
+      deviceCases: mine.filter((k) => k.role === "device").length,
+      rules: [...new Set(mine.flatMap((k) => k.rules))].sort(),
+      generated: generated.length,
+      generatedScenarios: new Set(generated.map((k) => k.scenario)).size,
+      ids: idPatterns(mine.map((k) => k.id)),
+      counts,
+      expected,
+    };
   });
   const kills = killRows(run);
   const problems: string[] = [];
@@ -415,4 +440,18 @@ export function ruleLine(id: string): string {
 /** Milliseconds as `850 ms` or `1.2 s`. */
 export function formatDuration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+const SPEC_DOC = new URL("../../docs/SPEC.md", import.meta.url);
+
+/**
+ * A link to a rule's or defect's row in `docs/SPEC.md`: relative to the
+ * directory a report is written to when the suite runs from a checkout,
+ * else the document's own URL.
+ */
+export function specHref(id: string, fromDir?: string): string {
+  if (SPEC_DOC.protocol === "file:" && fromDir !== undefined) {
+    return `${relative(resolve(fromDir), SPEC_DOC.pathname)}#${specAnchor(id)}`;
+  }
+  return `${SPEC_DOC.href}#${specAnchor(id)}`;
 }

@@ -7,6 +7,7 @@
  */
 
 import { styleText } from "node:util";
+import { DEFECTS, RULE_FAMILIES } from "../../spec/mod.ts";
 import type { SuiteRun } from "../run/suite.ts";
 import {
   type DefectRow,
@@ -47,19 +48,23 @@ function indent(text: string, by: string): string {
 
 function header(m: ReportModel, paint: Paint): string[] {
   const { run, context } = m;
+  const generated = run.cases.filter((k) => k.generated).length;
   const lines = [
     paint("bold", `${SUITE_NAME} ${SUITE_VERSION}`) +
     ` · profile ${context.profile} · ${plural(run.targets.length, "target")} · ${
       plural(run.cases.length, "case")
     } · ${formatDuration(run.ms)}`,
+    paint(
+      "dim",
+      `${plural(run.cases.length, "case")} of ${
+        plural(new Set(run.cases.flatMap((k) => k.rules)).size, "rule")
+      }: ${generated} generated from the tables, ${run.cases.length - generated} written`,
+    ),
   ];
   if (context.filters !== undefined && context.filters.length > 0) {
     lines.push(`filter: ${context.filters.join(", ")}`);
   }
   if (run.strict) lines.push("strict: SHOULD / SHOULD NOT failures count as failures");
-  if (context.seed !== undefined) {
-    lines.push(`seed ${context.seed} (the suite uses no randomness)`);
-  }
   return lines;
 }
 
@@ -120,7 +125,14 @@ function targetLines(m: ReportModel, paint: Paint): string[] {
 function areaLines(m: ReportModel, paint: Paint): string[] {
   const subjects = m.targets.filter((t) => !t.mutant).map((t) => t.target.name);
   if (subjects.length === 0 || m.areas.length === 0) return [];
-  const lines = ["", paint("bold", `Areas`) + paint("dim", ` (${subjects.join(", ")})`)];
+  const lines = [
+    "",
+    paint("bold", `Areas`) +
+    paint(
+      "dim",
+      ` (cases by rule family: driver + device, the rules they cite; ${subjects.join(", ")})`,
+    ),
+  ];
   const width = Math.max(...m.areas.map((a) => a.area.length));
   for (const a of m.areas) {
     const c = a.counts;
@@ -130,13 +142,45 @@ function areaLines(m: ReportModel, paint: Paint): string[] {
     if (c.unsupported > 0) parts.push(`${c.unsupported} unsupported`);
     if (c.error > 0) parts.push(paint("red", `${c.error} error`));
     if (a.expected > 0) parts.push(`${a.expected} expected failure${a.expected === 1 ? "" : "s"}`);
+    const split = `${String(a.driverCases).padStart(3)} + ${String(a.deviceCases).padEnd(3)}`;
+    const gen = a.generated > 0
+      ? paint(
+        "dim",
+        `  (${a.generated} generated over ${plural(a.generatedScenarios, "scenario")})`,
+      )
+      : "";
     lines.push(
-      `  ${a.area.padEnd(width)}  ${String(a.cases).padStart(3)} case${
-        a.cases === 1 ? " " : "s"
-      }  ${parts.join("  ")}`,
+      `  ${a.area.padEnd(width)}  ${split} cases ${String(a.rules.length).padStart(3)} rule${
+        a.rules.length === 1 ? " " : "s"
+      }  ${parts.join("  ")}${gen}`,
     );
   }
   return lines;
+}
+
+/** Width failure blocks are wrapped to. */
+const WIDTH = 100;
+
+/** Words of `text` wrapped to {@link WIDTH}: the first line after `first`, the others after `rest`. */
+export function wrap(text: string, first: string, rest: string): string[] {
+  const out: string[] = [];
+  let line = first;
+  let empty = true;
+  for (const word of text.split(/ +/)) {
+    if (!empty && line.length + 1 + word.length > WIDTH) {
+      out.push(line);
+      line = rest + word;
+    } else {
+      line += (empty ? "" : " ") + word;
+    }
+    empty = false;
+  }
+  out.push(line);
+  return out;
+}
+
+function defectTitle(id: string): string {
+  return DEFECTS.find((d) => d.id === id)?.title ?? "";
 }
 
 function failureBlock(
@@ -150,14 +194,19 @@ function failureBlock(
     `${paint(["red", "bold"], mark)} ${paint("bold", r.case)} on ${r.target} ${
       paint("dim", `(${r.level})`)
     }`,
-    ...d.rules.map((x) => `    ${x}`),
-    `    ${d.message}`,
+    ...d.rules.flatMap((x) => wrap(x, "    ", "      ")),
+    ...wrap(d.message, "    ", "    "),
   ];
-  if (d.expected !== undefined) lines.push(`    expected: ${d.expected}`);
-  if (d.actual !== undefined) lines.push(`    actual:   ${d.actual}`);
+  if (d.expected !== undefined) lines.push(...wrap(d.expected, "    expected: ", "              "));
+  if (d.actual !== undefined) lines.push(...wrap(d.actual, "    actual:   ", "              "));
   const row = defects.get(`${r.target}\n${r.case}`);
   if (row !== undefined && row.defects.length > 0) {
-    lines.push(`    defects:  ${row.defects.join(", ")}`);
+    const titled = row.defects.map((id) => `${id} ${defectTitle(id)}`);
+    lines.push(
+      ...titled.flatMap((t, i) =>
+        wrap(t, i === 0 ? "    defects:  " : "              ", "                ")
+      ),
+    );
   }
   if (d.hexdump !== undefined) lines.push(indent(d.hexdump, "    "));
   lines.push(paint("dim", `    rerun: ${r.rerun}`));
@@ -266,9 +315,30 @@ function coverageLines(m: ReportModel, paint: Paint): string[] {
     paint("bold", `Rule coverage of profile ${c.profile}`) +
     paint("dim", " (rules with a case / rules, whole case table)"),
     `  ${levels.join(" · ")}`,
-    `  ${c.explained.length} MUST / MUST NOT rules have no case and a stated reason; ${c.unexplained.length} have neither`,
+    `  ${c.explained.length} of ${
+      mustTotal(c)
+    } MUST / MUST NOT rules are checked by no case (each states why: report.md lists them)${
+      c.unexplained.length > 0
+        ? paint(["red", "bold"], `; ${c.unexplained.length} have no reason`)
+        : ""
+    }`,
+    ...legend().map((l) => paint("dim", l)),
   ];
   return lines;
+}
+
+/** The rule-id legend, two families a line. */
+function legend(): string[] {
+  const parts = RULE_FAMILIES.map((f) => `${f.prefix}nn ${f.short}`);
+  const out: string[] = [];
+  for (let i = 0; i < parts.length; i += 2) {
+    out.push(`  ${i === 0 ? "rule ids:" : "         "} ${parts.slice(i, i + 2).join(" · ")}`);
+  }
+  return out;
+}
+
+function mustTotal(c: ReportModel["coverage"]): number {
+  return c.byLevel["MUST"][1] + c.byLevel["MUST NOT"][1];
 }
 
 function expectLines(m: ReportModel, paint: Paint): string[] {
