@@ -5,6 +5,8 @@
  * @module
  */
 
+import { printable } from "../model/text.ts";
+
 /**
  * The message for a parseArgs error.
  *
@@ -20,19 +22,20 @@
 export function flagErrorMessage(e: unknown, args: readonly string[], help = "--help"): string {
   const msg = e instanceof Error ? e.message : String(e);
   const code = (e as { code?: string }).code;
-  const flag = /'(-[^' ]*)/.exec(msg)?.[1] ?? "";
+  const flag = printable(/'(-[^' ]*)/.exec(msg)?.[1] ?? "");
   if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
     return `unknown flag '${flag}': expected one of the flags in ${help}`;
   }
   if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
-    const arg = /'([^']*)'/.exec(msg)?.[1] ?? "";
+    const arg = printable(/'([^']*)'/.exec(msg)?.[1] ?? "");
     return `unexpected argument '${arg}': expected flags only (see ${help})`;
   }
   if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
     if (/does not take an argument/.test(msg)) {
       return `${flag} takes no value: expected '${flag}' alone`;
     }
-    const next = args[args.indexOf(flag) + 1];
+    const raw = args[args.findIndex((a) => printable(a) === flag) + 1];
+    const next = raw === undefined ? undefined : printable(raw);
     if (/ambiguous/.test(msg) && next !== undefined) {
       return `${flag} '${next}' looks like a flag: expected a value after ${flag} (write ${flag}=${next} if you mean it)`;
     }

@@ -16,6 +16,7 @@ import type { QuirkId } from "../../impl/mod.ts";
 import { caseById, caseLevel, CASES } from "../cases/cases.ts";
 import { NOT_CHECKED } from "../cases/coverage.ts";
 import { flagErrorMessage } from "./flags.ts";
+import { printable } from "../model/text.ts";
 import { casesDocument, casesSchema } from "../report/cases_export.ts";
 import { traceLineSchema } from "../trace/format.ts";
 import { isPassive, PASSIVE_USAGE, passiveMain, PassiveUsageError } from "./passive.ts";
@@ -118,7 +119,9 @@ function resolveTargets(values: readonly string[]): { targets: Target[]; explici
       if (t === undefined) {
         const near = MUTANTS.map((m) => m.name).filter((n) => n.includes(v) || v.includes(n));
         throw new UsageError(
-          `--target '${v}' is not a target: expected reference, reference-driver, reference-device, v3-as-posted, mutants, all or a mutant name${
+          `--target '${
+            printable(v)
+          }' is not a target: expected reference, reference-driver, reference-device, v3-as-posted, mutants, all or a mutant name${
             near.length > 0 ? ` (did you mean ${near.slice(0, 3).join(", ")}?)` : ""
           }; '--list --target mutants' lists the mutants`,
         );
@@ -144,14 +147,20 @@ function selectCases(filters: readonly string[], profile: ProfileId): CaseDef[] 
       if (hits.length === 0) {
         const why = NOT_CHECKED[f];
         throw new UsageError(
-          `--filter '${f}': rule ${f} exists but no case cites it${why ? ` (${why})` : ""}`,
+          `--filter '${printable(f)}': rule ${f} exists but no case cites it${
+            why ? ` (${why})` : ""
+          }`,
         );
       }
     } else hits = [];
     if (hits.length === 0) {
-      const prefix = all.some((k) => k.id.startsWith(`${f}.`)) ? ` (did you mean '${f}.*'?)` : "";
+      const prefix = all.some((k) => k.id.startsWith(`${f}.`))
+        ? ` (did you mean '${printable(f)}.*'?)`
+        : "";
       throw new UsageError(
-        `--filter '${f}' matches no case: expected a case id, a glob with * such as 'inflate.*', or a rule id such as 'R-12a'${prefix}`,
+        `--filter '${
+          printable(f)
+        }' matches no case: expected a case id, a glob with * such as 'inflate.*', or a rule id such as 'R-12a'${prefix}`,
       );
     }
     for (const k of hits) chosen.add(k.id);
@@ -173,7 +182,7 @@ async function readExpectList(file: string): Promise<ExpectList> {
   try {
     text = await Deno.readTextFile(file);
   } catch (e) {
-    throw new UsageError(`--expect-fail '${file}': cannot read the file (${reason(e)})`);
+    throw new UsageError(`--expect-fail '${printable(file)}': cannot read the file (${reason(e)})`);
   }
   try {
     return parseExpectList(text, file);
@@ -220,7 +229,9 @@ async function parseOptions(args: readonly string[]): Promise<Options | "help"> 
     );
   }
   if (profile !== "v3") {
-    throw new UsageError(`--profile '${profile}' is not a profile: expected v3 or virtio-1.x`);
+    throw new UsageError(
+      `--profile '${printable(profile)}' is not a profile: expected v3 or virtio-1.x`,
+    );
   }
   const formats: Format[] = [];
   const wantedFormats = v.report?.trim() === "none"
@@ -229,7 +240,9 @@ async function parseOptions(args: readonly string[]): Promise<Options | "help"> 
   for (const f of wantedFormats.map((x) => x.trim())) {
     if (!(FORMATS as readonly string[]).includes(f)) {
       throw new UsageError(
-        `--report '${v.report}': '${f}' is not a format: expected a comma list of json, junit, markdown, or none`,
+        `--report '${printable(v.report ?? "")}': '${
+          printable(f)
+        }' is not a format: expected a comma list of json, junit, markdown, or none`,
       );
     }
     if (!formats.includes(f as Format)) formats.push(f as Format);
@@ -288,7 +301,7 @@ async function makeDir(flag: string, dir: string): Promise<void> {
   try {
     await Deno.mkdir(dir, { recursive: true });
   } catch (e) {
-    throw new UsageError(`${flag} '${dir}': cannot create the directory (${reason(e)})`);
+    throw new UsageError(`${flag} '${printable(dir)}': cannot create the directory (${reason(e)})`);
   }
 }
 

@@ -10,3 +10,4 @@
 
 export * from "./types.ts";
 export * from "./evidence.ts";
+export * from "./text.ts";

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { printable } from "../model/text.ts";
 import { caseById } from "../cases/cases.ts";
 import type { CaseResult } from "../model/types.ts";
 
@@ -65,7 +66,7 @@ export function parseExpectList(text: string, file: string): ExpectList {
     if (words.length > 2 || a === undefined) {
       throw new ExpectListError(
         `${file}:${i + 1}: '${
-          words.join(" ")
+          printable(words.join(" "))
         }' has ${words.length} words, expected 'case-id' or 'target case-id'`,
         i + 1,
       );
@@ -121,16 +122,18 @@ export function expectOutcome(
     if (caseById(e.case) === undefined) {
       problems.push({
         entry: e,
-        message: `${where(list, e)}: lists case '${e.case}', which does not exist: remove the line`,
+        message: `${where(list, e)}: lists case '${
+          printable(e.case)
+        }', which does not exist: remove the line`,
       });
       continue;
     }
     if (e.target !== undefined && !knownTargets.includes(e.target)) {
       problems.push({
         entry: e,
-        message: `${
-          where(list, e)
-        }: names target '${e.target}', which does not exist: remove the line`,
+        message: `${where(list, e)}: names target '${
+          printable(e.target ?? "")
+        }', which does not exist: remove the line`,
       });
       continue;
     }
