@@ -297,8 +297,8 @@ cliTest("passive mode: bad flags and files are named, exit code 2", async () => 
 });
 
 cliTest("messages that quote input escape its control bytes", async () => {
-  const r = await conform("--target", "x\x1b[31my\x00");
+  const r = await conform("--target", "x\x1b[31my\x07");
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /--target 'x\\x1b\[31my\\x00' is not a target/);
+  assert.match(r.stderr, /--target 'x\\x1b\[31my\\x07' is not a target/);
   assert.ok(!/[\x00-\x08\x0b-\x1f\x7f]/.test(r.stderr), "no raw control byte in the message");
 });
