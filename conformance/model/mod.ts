@@ -11,3 +11,4 @@
 export * from "./types.ts";
 export * from "./evidence.ts";
 export * from "./text.ts";
+export * from "./ports.ts";

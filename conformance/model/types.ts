@@ -12,6 +12,7 @@
 
 import type { FeatureName, Level, PageSet, ProfileId, QueueName } from "../../spec/mod.ts";
 import type { DeviceModel, GuestEnv, TaskBody, Transport } from "../../impl/mod.ts";
+import type { DevicePort } from "./ports.ts";
 
 /** Which side is under test. */
 export type RoleUnderTest = "driver" | "device";
@@ -275,8 +276,23 @@ export interface DeviceTarget {
   readonly profile: ProfileId;
   /** Features it declares it does not implement. */
   readonly unsupported?: readonly FeatureName[];
-  /** Builds a fresh device for one scenario. */
-  create(ctx: { readonly guestPages: number }): DeviceUnderTest;
+  /**
+   * Builds a fresh in-process device for one scenario; the suite puts it
+   * behind its own transport. A target provides this or {@link open}.
+   */
+  create?(ctx: { readonly guestPages: number }): DeviceUnderTest;
+  /** Opens a fresh device under test behind its own transport (QEMU, another process). */
+  open?(ctx: DeviceOpenContext): DevicePort;
+}
+
+/** What the suite tells a device target when it opens a device for a scenario. */
+export interface DeviceOpenContext {
+  /** Guest RAM in 4 KiB pages. */
+  readonly guestPages: number;
+  /** The guest's byte order (legacy conversations). */
+  readonly guestEndian?: "le" | "be";
+  /** The scenario's profile. */
+  readonly profile: ProfileId;
 }
 
 /** Any target. */

@@ -4,12 +4,18 @@
  * device did with each chain: whether and when it used it, with which
  * length, and how the host's view of the balloon changed.
  *
+ * The device sits behind a `DevicePort` (the device-under-test boundary):
+ * the in-process reference and its mutants, or a device in another process.
+ * Everything the suite learns comes through the port.
+ *
  * @module
  */
 
 import {
   BALLOON_BMAP_ALIGN_BITS,
   BALLOON_BMAP_SIZE,
+  type ByteOrder,
+  byteOrderOf,
   concatChain,
   encodeBitmapRequest,
   encodePfnArray,
@@ -35,9 +41,10 @@ import {
   ringLayout,
   type Segment,
   STATUS,
-  Transport,
 } from "../../impl/mod.ts";
-import type { ChainSpec, DeviceScenario, DeviceTarget, DeviceUnderTest } from "../model/types.ts";
+import type { DevicePort } from "../model/ports.ts";
+import type { ChainSpec, DeviceScenario, DeviceTarget } from "../model/types.ts";
+import { inProcessDevicePort, type SelfReport } from "../targets/reference/device_port.ts";
 
 /** What happened to one chain the suite sent. */
 export interface SendResult {
@@ -69,13 +76,15 @@ export interface DeviceRun {
   readonly scenario: DeviceScenario;
   /** The target. */
   readonly target: string;
-  /** The trace. */
+  /** The device port the run went through. */
+  readonly port: DevicePort;
+  /** What an in-process device reported about itself (absent for devices in other processes). */
+  readonly selfReport: SelfReport | undefined;
+  /** The in-process trace (transport and device events), empty without a self-report. */
   readonly trace: readonly LoggedEvent[];
-  /** The device under test. */
-  readonly device: DeviceUnderTest;
-  /** The transport. */
-  readonly transport: Transport;
-  /** The guest the suite drives. */
+  /** Byte order of `virtio*` fields in the conversation (after negotiation). */
+  readonly byteOrder: ByteOrder;
+  /** The guest model the suite drives (its allocator places rings and buffers). */
   readonly guest: GuestEnv;
   /** Features offered by the device. */
   readonly offered: bigint;
@@ -101,7 +110,6 @@ export interface DeviceRun {
   readonly ms: number;
 }
 
-const HDR_SIZE = structSize("balloon_bmap_hdr");
 const REQ_SIZE = structSize("balloon_req_hdr");
 const PAGE = 4096;
 
@@ -113,10 +121,20 @@ function roundUp(x: number, m: number): number {
 export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget): DeviceRun {
   const t0 = performance.now();
   const guest = new GuestEnv({ pages: scenario.guestPages });
-  const device = target.create({ guestPages: scenario.guestPages });
-  const transport = new Transport(guest.mem, guest.sched, device, {
-    ...(scenario.guestEndian === undefined ? {} : { guestEndian: scenario.guestEndian }),
-  });
+  const port: DevicePort = target.open !== undefined
+    ? target.open({
+      guestPages: scenario.guestPages,
+      profile: scenario.profile,
+      ...(scenario.guestEndian === undefined ? {} : { guestEndian: scenario.guestEndian }),
+    })
+    : inProcessDevicePort(target, {
+      guest,
+      guestPages: scenario.guestPages,
+      ...(scenario.guestEndian === undefined ? {} : { guestEndian: scenario.guestEndian }),
+    });
+  const selfReport = "selfReport" in port ? port.selfReport as SelfReport : undefined;
+  const host = port.host;
+  const ballooned = () => host.ballooned?.() ?? new PageSet();
   const profile = scenario.profile;
   const errors: string[] = [];
   const sends = new Map<string, SendResult>();
@@ -133,15 +151,15 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
   let requestAddr = 0;
   const pendingUse = new Map<string, SendResult>();
 
-  transport.onEvent((e) => {
+  selfReport?.onEvent((e) => {
     if (e.kind === "host" && e.action === "request-unused") {
-      dirtyAtRequest.push(guest.mem.dirtyLogging);
+      dirtyAtRequest.push(host.dirtyLogging?.() ?? false);
     }
     if (e.kind === "used") {
       const r = pendingUse.get(`${e.index}:${e.head}`);
       if (r !== undefined && r.pages !== undefined) {
         const inflate = r.queue === "inflateq";
-        const b = device.ballooned;
+        const b = ballooned();
         r.appliedAtUse = inflate ? r.pages.isSubsetOf(b) : r.pages.intersectionSize(b) === 0;
         r.usedSeq = e.seq;
       }
@@ -149,12 +167,16 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
   });
 
   const settle = () => {
-    try {
-      guest.sched.run({ maxSteps: 5_000, until: guest.sched.now + 60_000 });
-    } catch (e) {
-      errors.push((e as Error).message);
-    }
+    errors.push(...port.settle());
   };
+
+  // the status as the suite last wrote or read it (reading it again would be a logged access)
+  let status = 0;
+  const writeStatus = (value: number) => {
+    status = value;
+    port.writeStatus(value);
+  };
+  const writeStatusBits = (bits: number) => writeStatus(status | bits);
 
   const buffer = (bytes: number): number => {
     const pages = Math.max(1, Math.ceil(bytes / PAGE));
@@ -175,14 +197,15 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
           r.len = u.len;
         } else if (u.token === "request") {
           requestLens.push(u.len);
-          requestBytes.push(guest.mem.read(requestAddr, REQ_SIZE));
+          requestBytes.push(port.memory.read(requestAddr, REQ_SIZE));
         }
         void name;
       }
     }
   };
 
-  const order = () => transport.byteOrder;
+  const VERSION_1 = featureMask(profile, ["VERSION_1"]);
+  const order = () => byteOrderOf((written & VERSION_1) !== 0n, port.guestEndian);
 
   const build = (spec: ChainSpec): { segments: Uint8Array[]; pages: PageSet | undefined } => {
     if ("pfns" in spec) {
@@ -271,7 +294,7 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
     }
     const out: Segment[] = segments.map((b) => {
       const addr = buffer(b.length);
-      guest.mem.write(addr, b, "driver");
+      port.memory.write(addr, b);
       return { addr, len: b.length };
     });
     const inn: Segment[] = writable.map((len) => ({ addr: buffer(len), len }));
@@ -282,8 +305,8 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
       pages,
       used: false,
       len: 0,
-      before: device.ballooned.clone(),
-      after: device.ballooned.clone(),
+      before: ballooned().clone(),
+      after: ballooned().clone(),
       appliedAtUse: undefined,
       usedSeq: undefined,
     };
@@ -301,25 +324,26 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
       return;
     }
     pendingUse.set(`${q.index}:${head}`, result);
-    transport.notify(q.index);
+    port.notify(q.index);
     settle();
     collect();
-    result.after = device.ballooned.clone();
+    result.after = ballooned().clone();
   };
 
   for (const step of scenario.steps) {
     try {
       switch (step.do) {
         case "negotiate": {
-          transport.writeStatus(0);
-          transport.writeStatus(STATUS.ACKNOWLEDGE);
-          transport.writeStatus(STATUS.ACKNOWLEDGE | STATUS.DRIVER);
-          offered = transport.readDeviceFeatures();
+          writeStatus(0);
+          writeStatus(STATUS.ACKNOWLEDGE);
+          writeStatus(STATUS.ACKNOWLEDGE | STATUS.DRIVER);
+          offered = port.readDeviceFeatures();
           written = offered & featureMask(profile, scenario.accept as FeatureName[]);
-          transport.writeDriverFeatures(written);
-          if (!transport.isLegacy) {
-            transport.writeStatus(STATUS.ACKNOWLEDGE | STATUS.DRIVER | STATUS.FEATURES_OK);
-            featuresOk = (transport.readStatus() & STATUS.FEATURES_OK) !== 0;
+          port.writeDriverFeatures(written);
+          if (!port.legacy) {
+            writeStatus(STATUS.ACKNOWLEDGE | STATUS.DRIVER | STATUS.FEATURES_OK);
+            status = port.readStatus();
+            featuresOk = (status & STATUS.FEATURES_OK) !== 0;
             if (!featuresOk) break;
           } else {
             featuresOk = true;
@@ -328,30 +352,29 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
           const eventIdx = hasFeature(profile, written, "EVENT_IDX");
           const indirect = hasFeature(profile, written, "INDIRECT_DESC");
           for (const slot of layout) {
-            const size = device.queueMaxSize(slot.index);
+            const size = port.queueMaxSize(slot.index);
             if (size === 0) {
               errors.push(`device has no queue ${slot.index} (${slot.name})`);
               continue;
             }
             const base = buffer(ringBytes(size));
             const rl = ringLayout(base, size);
-            const features = { order: order(), eventIdx, indirect };
-            transport.setupQueue(slot.index, rl, features);
+            port.setupQueue(slot.index, rl, { eventIdx, indirect });
             queues.set(slot.name, {
               index: slot.index,
-              vq: new DriverQueue<string>(guest.mem, rl, features),
+              vq: new DriverQueue<string>(guest.mem, rl, { order: order(), eventIdx, indirect }),
             });
           }
-          transport.setInterruptHandlers({ used: () => collect(), config: () => {} });
-          if (step.driverOk !== false) transport.writeStatus(transport.status | STATUS.DRIVER_OK);
+          port.onInterrupt({ used: () => collect(), config: () => {} });
+          if (step.driverOk !== false) writeStatusBits(STATUS.DRIVER_OK);
           break;
         }
         case "driver-ok":
-          transport.writeStatus(transport.status | STATUS.DRIVER_OK);
-          for (const q of queues.values()) transport.notify(q.index);
+          writeStatusBits(STATUS.DRIVER_OK);
+          for (const q of queues.values()) port.notify(q.index);
           settle();
           collect();
-          for (const r of sends.values()) r.after = device.ballooned.clone();
+          for (const r of sends.values()) r.after = ballooned().clone();
           break;
         case "send": {
           const { segments, pages } = build(step.chain);
@@ -373,20 +396,20 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
           }
           requestAddr = buffer(REQ_SIZE);
           q.vq.add([], [{ addr: requestAddr, len: REQ_SIZE }], "request");
-          transport.notify(q.index);
+          port.notify(q.index);
           settle();
           break;
         }
         case "target":
-          device.setTarget(step.pages);
+          host.setTarget(step.pages);
           settle();
           configAfterTarget.push(
-            transport.readConfig(fieldOf("virtio_balloon_config", "num_pages").offset, 4),
+            port.readConfig(fieldOf("virtio_balloon_config", "num_pages").offset, 4),
           );
           break;
         case "stats": {
           const waiting = [...sends.values()].filter((r) => r.queue === "statsq" && !r.used);
-          device.requestStats();
+          host.requestStats();
           settle();
           collect();
           statsReturned.push(waiting.some((r) => r.used));
@@ -394,7 +417,11 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
         }
         case "unused":
           lastParam = BigInt(step.param);
-          device.requestUnusedPages({ param: lastParam });
+          if (host.requestUnusedPages === undefined) {
+            errors.push("unused: the device port has no unused-page request");
+            break;
+          }
+          host.requestUnusedPages(lastParam);
           settle();
           collect();
           break;
@@ -425,13 +452,14 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
       errors.push(`${step.do}: ${(e as Error).message}`);
     }
   }
-  void HDR_SIZE;
+  port.close();
   return {
     scenario,
     target: target.name,
-    trace: transport.events,
-    device,
-    transport,
+    port,
+    selfReport,
+    trace: selfReport?.trace ?? [],
+    byteOrder: order(),
     guest,
     offered,
     written,

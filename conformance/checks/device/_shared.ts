@@ -26,7 +26,7 @@ export function evidence(run: DeviceRun, s: SendResult, badFields: string[] = []
     bytes: s.bytes,
     annotations: bitmap && s.queue !== "statsq"
       ? structAnnotations("balloon_bmap_hdr", s.bytes, {
-        order: run.transport.byteOrder,
+        order: run.byteOrder,
         bad: badFields,
       })
       : [],

@@ -21,7 +21,7 @@ export const miscRequest: DeviceCheckDef = deviceCheck("misc-request", (run, { r
       title: `misc request ${i + 1} as written by the device`,
       bytes,
       annotations: structAnnotations("balloon_req_hdr", bytes, {
-        order: run.transport.byteOrder,
+        order: run.byteOrder,
         bad: ["reserved", "cmd"],
       }),
     };
@@ -36,7 +36,7 @@ export const miscRequest: DeviceCheckDef = deviceCheck("misc-request", (run, { r
     }
     try {
       decodeStruct("balloon_req_hdr", bytes, {
-        order: run.transport.byteOrder,
+        order: run.byteOrder,
         context: "misc-request",
       });
     } catch (e) {

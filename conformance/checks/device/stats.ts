@@ -19,7 +19,7 @@ export const statsAccepted: DeviceCheckDef<{ readonly label: string }> = deviceC
     e.kind === "request" && e.what === "rejected" && e.queue === "statsq" &&
     e.seq > (s.usedSeq ?? -1)
   );
-  const stats = run.device.lastStats ?? [];
+  const stats = run.port.host.lastStats?.() ?? [];
   const known = new Set(enumValues("stats_tag", run.scenario.profile).map((t) => t.value));
   const tags = stats.map((x) => x.tag).filter((t) => known.has(t));
   if (rejected || tags.length === 0) {

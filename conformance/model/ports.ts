@@ -1,0 +1,122 @@
+/**
+ * The device-under-test boundary: what the suite, acting as the guest
+ * driver, sees of a device — the virtio transport (status, features, config,
+ * queues, notifications, interrupts), the guest memory the rings and buffers
+ * live in, and the host's side (targets, stats, what the host says it holds).
+ *
+ * Every device target implements it: the in-process reference device and its
+ * mutants (`targets/reference/`), QEMU's device over qtest and devices in
+ * other processes. Device scenarios run unchanged on each; what a target can
+ * observe differs, so a port lists the observations it provides.
+ *
+ * @module
+ */
+
+import type { PageSet } from "../../spec/mod.ts";
+import type { RingLayout } from "../../impl/mod.ts";
+
+/**
+ * What a device port lets the suite observe:
+ * - `ring`: the used ring (whether and when a buffer was used, its length);
+ * - `config`: the device config space as the driver reads it;
+ * - `host-view`: the pages the host holds, as the implementation itself
+ *   reports them (in-process targets: self-reported, not observed);
+ * - `host-actual`: the `actual` the host read from the config space;
+ * - `host-stats`: the statistics the host kept from the last stats buffer;
+ * - `guest-memory`: guest RAM read back after the device acted (a page the
+ *   host discarded reads as zeros);
+ * - `dirty-log`: whether the host logs dirty pages (live migration).
+ */
+export type Observation =
+  | "ring"
+  | "config"
+  | "host-view"
+  | "host-actual"
+  | "host-stats"
+  | "guest-memory"
+  | "dirty-log";
+
+/** Guest RAM as the driver side reads and writes it. */
+export interface GuestMemoryPort {
+  /** Size of guest RAM in bytes. */
+  readonly bytes: number;
+  /** Reads `length` bytes at a guest-physical address. */
+  read(addr: number, length: number): Uint8Array;
+  /** Writes bytes at a guest-physical address (as the driver). */
+  write(addr: number, data: Uint8Array): void;
+}
+
+/** Driver-side interrupt callbacks. */
+export interface PortInterrupts {
+  /** A used-buffer notification for a queue. */
+  used(queueIndex: number): void;
+  /** A configuration-change notification. */
+  config(): void;
+}
+
+/** The host's side of a device under test. */
+export interface HostPort {
+  /** Sets the balloon target (`num_pages`) and notifies the driver. */
+  setTarget(pages: number): void;
+  /** Asks for fresh statistics; false when no stats buffer is held. */
+  requestStats(): boolean;
+  /** Issues an unused-page request (v3 MISC_VQ); false when no request buffer is available. */
+  requestUnusedPages?(param: bigint): boolean;
+  /** The pages the host holds in the balloon (observation `host-view`). */
+  ballooned?(): PageSet;
+  /** The latest statistics the host kept (observation `host-stats`). */
+  lastStats?(): readonly { readonly tag: number; readonly val: bigint }[] | undefined;
+  /** The `actual` the host read (observation `host-actual`). */
+  actual?(): number;
+  /** Whether the host logs dirty pages now (observation `dirty-log`). */
+  dirtyLogging?(): boolean;
+}
+
+/** What the suite, acting as the driver, sees of a device under test. */
+export interface DevicePort {
+  /** Guest memory the rings and buffers live in. */
+  readonly memory: GuestMemoryPort;
+  /** Whether the device speaks the legacy interface (no FEATURES_OK step). */
+  readonly legacy: boolean;
+  /** The guest's native byte order (legacy conversations). */
+  readonly guestEndian: "le" | "be";
+  /** What this port lets the suite observe. */
+  readonly observations: ReadonlySet<Observation>;
+  /** The host's side. */
+  readonly host: HostPort;
+  /** Reads the device status. */
+  readStatus(): number;
+  /** Writes the device status (0 resets the device). */
+  writeStatus(value: number): void;
+  /** Reads the 64 feature bits the device offers. */
+  readDeviceFeatures(): bigint;
+  /** Writes the features the driver accepts. */
+  writeDriverFeatures(value: bigint): void;
+  /** Reads the device config space. */
+  readConfig(offset: number, length: number): Uint8Array;
+  /** Writes the device config space. */
+  writeConfig(offset: number, bytes: Uint8Array): void;
+  /** The config generation (modern interface), if the port has one. */
+  configGeneration(): number | undefined;
+  /** Largest size of queue `index`, or 0 when the device has no such queue. */
+  queueMaxSize(index: number): number;
+  /** Sets up and enables queue `index` at a ring layout in guest memory. */
+  setupQueue(
+    index: number,
+    layout: RingLayout,
+    features: { readonly eventIdx: boolean; readonly indirect: boolean },
+  ): void;
+  /** Notifies the device of available buffers on a queue. */
+  notify(index: number): void;
+  /** Registers the driver's interrupt callbacks. */
+  onInterrupt(handlers: PortInterrupts): void;
+  /**
+   * Lets the device work until it is quiet (in-process: the scheduler runs to
+   * idle; another process: until `until()` holds or the port's bounded wait
+   * ends), delivering interrupts to the callbacks. Returns the errors the
+   * device raised meanwhile.
+   */
+  settle(until?: () => boolean): string[];
+  /** Releases the device (stops its process, if it has one). */
+  close(): void;
+}
