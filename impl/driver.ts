@@ -1001,8 +1001,9 @@ export class BalloonDriver {
     this.#queues.clear();
     this.#roles.clear();
     this.#unregisterOom?.();
-    const scratchPfn = GuestMemory.pfnOf(this.#scratch);
-    this.guest.alloc.freeBlock(scratchPfn, 1);
+    // a probe that stopped before its buffers (FEATURES_OK refused) left no scratch page
+    if (this.#scratch !== 0) this.guest.alloc.freeBlock(GuestMemory.pfnOf(this.#scratch), 1);
+    this.#scratch = 0;
     this.#stopUpdate = false;
     const ok = yield* this.probe();
     if (ok) this.#updateActual();

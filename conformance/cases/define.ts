@@ -8,7 +8,9 @@
  */
 
 import type { CaseDef, DeviceScenario, DriverScenario } from "../model/types.ts";
+import type { FeatureName } from "../../spec/mod.ts";
 import type { DeviceCheckDef, DriverCheckDef, NoParams } from "../checks/define.ts";
+import { deviceScenarioNeeds } from "../scenarios/device.ts";
 
 /** `params` is required exactly when the check takes parameters. */
 export type CaseParams<P> = [keyof P] extends [never] ? { readonly params?: P }
@@ -24,6 +26,10 @@ export interface CaseSpecBase {
   readonly rules: readonly string[];
   /** Whether the row is generated from the spec tables (else written by hand). */
   readonly generated?: boolean;
+  /** Features the case is about beyond what its scenario and check need (e.g. PAGE_BITMAP for a bitmap variant of a general check). */
+  readonly needs?: readonly FeatureName[];
+  /** Features the other side must offer for the case to be judged (cases about an offer). */
+  readonly needsOffer?: readonly FeatureName[];
 }
 
 /** A driver case: a check on a driver scenario. */
@@ -48,6 +54,8 @@ function build(
     readonly check: { readonly id: string; readonly role: CaseDef["role"] };
     readonly params?: unknown;
   },
+  needs: readonly FeatureName[],
+  needsOffer: readonly FeatureName[] = [],
 ): CaseDef {
   if (spec.rules.length === 0) throw new RangeError(`Case ${spec.id} cites no rule`);
   return {
@@ -61,15 +69,29 @@ function build(
     check: spec.check.id,
     params: (spec.params ?? {}) as Readonly<Record<string, unknown>>,
     generated: spec.generated ?? false,
+    needs: [...new Set([...needs, ...(spec.needs ?? [])])],
+    ...(needsOffer.length + (spec.needsOffer?.length ?? 0) > 0
+      ? { needsOffer: [...new Set([...needsOffer, ...(spec.needsOffer ?? [])])] }
+      : {}),
   };
 }
 
 /** A driver case. */
 export function driverCase<P = NoParams>(spec: DriverCaseSpec<P>): CaseDef {
-  return build(spec);
+  const params = (spec.params ?? {}) as P;
+  return build(
+    spec,
+    [...(spec.scenario.needs ?? []), ...spec.check.needs(params)],
+    spec.check.needsOffer(params),
+  );
 }
 
 /** A device case. */
 export function deviceCase<P = NoParams>(spec: DeviceCaseSpec<P>): CaseDef {
-  return build(spec);
+  const params = (spec.params ?? {}) as P;
+  const label = (params as { readonly label?: unknown }).label;
+  const chains = spec.check.readsChains
+    ? deviceScenarioNeeds(spec.scenario, typeof label === "string" ? label : undefined)
+    : [];
+  return build(spec, [...chains, ...spec.check.needs(params)]);
 }

@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { FeatureName } from "../../spec/mod.ts";
 import type { Finding } from "../model/types.ts";
 import type { DeviceRun } from "../runners/device.ts";
 import type { DriverRun } from "../runners/driver.ts";
@@ -27,12 +28,33 @@ export interface CheckInput<P> {
   readonly params: P;
 }
 
+/** Options of a check definition. */
+export interface CheckOptions<P> {
+  /** Features a run must negotiate for the check to have anything to judge. */
+  readonly needs?: (params: P) => readonly FeatureName[];
+  /**
+   * Driver checks of what a driver does with an offer: features the suite's
+   * device must have offered for the check to have anything to judge.
+   */
+  readonly needsOffer?: (params: P) => readonly FeatureName[];
+  /**
+   * Device checks: whether the check reads what the device did with the
+   * scenario's chains (the default), so a case needs what those chains need;
+   * false for checks of the negotiation or the config space alone.
+   */
+  readonly readsChains?: boolean;
+}
+
 /** A check on driver scenario runs. */
 export interface DriverCheckDef<P = NoParams> {
   /** Stable id, as cases and exported case files name it. */
   readonly id: string;
   /** The role whose runs it judges. */
   readonly role: "driver";
+  /** Features a run must negotiate for the check to have anything to judge. */
+  readonly needs: (params: P) => readonly FeatureName[];
+  /** Features the suite's device must have offered for the check to have anything to judge. */
+  readonly needsOffer: (params: P) => readonly FeatureName[];
   /** Judges one run. */
   readonly judge: (run: DriverRun, input: CheckInput<P>) => Finding[];
 }
@@ -43,6 +65,10 @@ export interface DeviceCheckDef<P = NoParams> {
   readonly id: string;
   /** The role whose runs it judges. */
   readonly role: "device";
+  /** Features a run must negotiate beyond what the scenario's chains need (usually none). */
+  readonly needs: (params: P) => readonly FeatureName[];
+  /** Whether it reads what the device did with the scenario's chains. */
+  readonly readsChains: boolean;
   /** Judges one run. */
   readonly judge: (run: DeviceRun, input: CheckInput<P>) => Finding[];
 }
@@ -51,16 +77,30 @@ export interface DeviceCheckDef<P = NoParams> {
 export function driverCheck<P = NoParams>(
   id: string,
   judge: (run: DriverRun, input: CheckInput<P>) => Finding[],
+  options: CheckOptions<P> = {},
 ): DriverCheckDef<P> {
-  return { id, role: "driver", judge };
+  return {
+    id,
+    role: "driver",
+    judge,
+    needs: options.needs ?? (() => []),
+    needsOffer: options.needsOffer ?? (() => []),
+  };
 }
 
 /** Defines a device check. */
 export function deviceCheck<P = NoParams>(
   id: string,
   judge: (run: DeviceRun, input: CheckInput<P>) => Finding[],
+  options: CheckOptions<P> = {},
 ): DeviceCheckDef<P> {
-  return { id, role: "device", judge };
+  return {
+    id,
+    role: "device",
+    judge,
+    needs: options.needs ?? (() => []),
+    readsChains: options.readsChains ?? true,
+  };
 }
 
 /** A finding that the target kept `rule`. */

@@ -80,6 +80,14 @@ export interface CaseDef {
   readonly params?: Readonly<Record<string, unknown>>;
   /** Whether the row was generated from the spec tables (else written by hand). */
   readonly generated: boolean;
+  /**
+   * Features the run must negotiate for the case to be judged (from its
+   * scenario, what it sends, and its check); a run that negotiates fewer
+   * makes the case `unsupported`.
+   */
+  readonly needs?: readonly FeatureName[];
+  /** Features the other side must offer for the case to be judged (the suite's device, or the device under test). */
+  readonly needsOffer?: readonly FeatureName[];
 }
 
 /** A step of a driver scenario (the suite plays the device and the host). */
@@ -120,6 +128,12 @@ export interface DriverScenario {
   readonly guestPages: number;
   /** Features the suite's device offers. */
   readonly offer: readonly FeatureName[];
+  /**
+   * Features the scenario exists to exercise: when the run does not
+   * negotiate one of them, its cases are `unsupported` (the driver declined
+   * it), not judged.
+   */
+  readonly needs?: readonly FeatureName[];
   /** Queue size the device offers (default 256). */
   readonly queueSize?: number;
   /** Guest byte order (legacy conversations). */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { conditionFeatures, type Level, rule } from "../../spec/mod.ts";
+import { type FeatureName, featuresOf, hasFeature, type Level, rule } from "../../spec/mod.ts";
 import { caseLevel } from "../cases/cases.ts";
 import { DEVICE_CHECKS } from "../checks/device.ts";
 import { DRIVER_CHECKS } from "../checks/driver.ts";
@@ -68,14 +68,62 @@ export function rerunCommand(caseId: string, target: string): string {
   return `deno task conform --target ${target} --filter '${caseId}'`;
 }
 
-function unsupportedBy(k: CaseDef, t: Target): string | undefined {
-  const missing = t.unsupported ?? [];
-  if (missing.length === 0) return undefined;
-  for (const r of k.rules) {
-    const f = conditionFeatures(rule(r).condition).find((x) => missing.includes(x));
-    if (f !== undefined) return `the target declares ${f} unsupported`;
+/** Why a case cannot be judged on a run: a feature it needs was not negotiated, or a method is missing. */
+function unsupportedOn(k: CaseDef, t: Target, run: DriverRun | DeviceRun): string | undefined {
+  const declared = t.unsupported ?? [];
+  if (run.scenario.role === "device") {
+    const dev = run as DeviceRun;
+    const notOffered = (k.needsOffer ?? []).filter((x) => !hasFeature(k.profile, dev.offered, x));
+    if (notOffered.length > 0) {
+      return `the device does not offer ${notOffered.join(", ")}, and the case is about that offer`;
+    }
+  }
+  const missing = (k.needs ?? []).filter((f) => !hasFeature(k.profile, run.negotiated, f));
+  if (missing.length > 0) {
+    const f = missing[0] as FeatureName;
+    if (declared.includes(f)) return `the target declares ${f} unsupported, and the case needs it`;
+    if (run.scenario.role === "driver") {
+      const offered = (run as DriverRun).offered.includes(f);
+      return offered
+        ? `the driver did not accept ${f}, which the device offered and the case needs`
+        : `the scenario's device does not offer ${f}, which the case needs`;
+    }
+    const dev = run as DeviceRun;
+    if (!dev.featuresOk) return "the device refused FEATURES_OK, so nothing was negotiated";
+    if (!hasFeature(k.profile, dev.offered, f)) {
+      return `the device does not offer ${f}, which the case needs`;
+    }
+    const unmet = (featuresOf(k.profile).find((x) => x.name === f)?.requires ?? [])
+      .filter((r) => !hasFeature(k.profile, dev.offered, r));
+    return unmet.length > 0
+      ? `the device offers ${f} without ${
+        unmet.join(", ")
+      }, which it requires, so the suite's driver cannot accept it (the case needs it)`
+      : `the scenario does not accept ${f}, which the case needs`;
+  }
+  if (run.scenario.role === "driver") {
+    const notOffered = (k.needsOffer ?? []).filter((f) => !(run as DriverRun).offered.includes(f));
+    if (notOffered.length > 0) {
+      const f = notOffered[0] as FeatureName;
+      return declared.includes(f)
+        ? `the target declares ${f} unsupported, so the suite's device does not offer it, and the case is about that offer`
+        : `the scenario's device does not offer ${f}, and the case is about that offer`;
+    }
+    const methods = (run as DriverRun).missingMethods;
+    if (methods.length > 0) {
+      return `the driver has no ${methods.join(", ")}, which the scenario calls`;
+    }
   }
   return undefined;
+}
+
+/** The error a run's exceptions make of every case on it. */
+function exceptionOf(run: DriverRun | DeviceRun): string | undefined {
+  if (run.scenario.role !== "driver") return undefined;
+  const x = (run as DriverRun).exceptions[0];
+  if (x === undefined) return undefined;
+  const stack = (x.stack ?? "").split("\n").slice(1, 6).map((l) => l.trim()).join("; ");
+  return `the driver threw in ${x.step}: ${x.message}${stack ? ` (${stack})` : ""}`;
 }
 
 /** Runs the cases on the targets. */
@@ -101,16 +149,13 @@ export function runSuite(options: RunOptions): SuiteRun {
     const t1 = performance.now();
     let run: DriverRun | DeviceRun | undefined;
     let error: string | undefined;
-    const runnable = job.cases.filter((k) => unsupportedBy(k, job.target) === undefined);
-    if (runnable.length > 0) {
-      try {
-        const scn = scenarioById(job.scenario);
-        run = job.target.kind === "driver"
-          ? runDriverScenario(scn as DriverScenario, job.target)
-          : runDeviceScenario(scn as DeviceScenario, job.target);
-      } catch (e) {
-        error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-      }
+    try {
+      const scn = scenarioById(job.scenario);
+      run = job.target.kind === "driver"
+        ? runDriverScenario(scn as DriverScenario, job.target)
+        : runDeviceScenario(scn as DeviceScenario, job.target);
+    } catch (e) {
+      error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     }
     const ms = (performance.now() - t1) / Math.max(1, job.cases.length);
     for (const k of job.cases) {
@@ -120,7 +165,17 @@ export function runSuite(options: RunOptions): SuiteRun {
         rerun: rerunCommand(k.id, job.target.name),
         ms,
       };
-      const why = unsupportedBy(k, job.target);
+      if (run === undefined) {
+        results.push({
+          ...base,
+          verdict: "error",
+          level: caseLevel(k),
+          findings: [],
+          message: error ?? "no result",
+        });
+        continue;
+      }
+      const why = unsupportedOn(k, job.target, run);
       if (why !== undefined) {
         results.push({
           ...base,
@@ -131,13 +186,14 @@ export function runSuite(options: RunOptions): SuiteRun {
         });
         continue;
       }
-      if (run === undefined) {
+      const threw = exceptionOf(run);
+      if (threw !== undefined) {
         results.push({
           ...base,
           verdict: "error",
           level: caseLevel(k),
           findings: [],
-          message: error ?? "no result",
+          message: threw,
         });
         continue;
       }

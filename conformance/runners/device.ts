@@ -22,8 +22,8 @@ import {
   encodeStats,
   encodeStruct,
   featureMask,
-  type FeatureName,
   featureNames,
+  featuresOf,
   fieldOf,
   hasFeature,
   PageSet,
@@ -92,6 +92,8 @@ export interface DeviceRun {
   readonly written: bigint;
   /** Whether FEATURES_OK stuck. */
   readonly featuresOk: boolean;
+  /** Features negotiated: what the suite wrote, if the device kept FEATURES_OK (or the interface is legacy). */
+  readonly negotiated: bigint;
   /** Results per send label. */
   readonly sends: ReadonlyMap<string, SendResult>;
   /** Used length of each misc request, in order. */
@@ -117,6 +119,23 @@ function roundUp(x: number, m: number): number {
   return Math.ceil(x / m) * m;
 }
 
+/**
+ * Features without those whose requirements are missing (G09): the suite's
+ * driver never accepts, say, MISC_VQ without STATS_VQ, even when a device
+ * offers it so.
+ */
+function withRequirements(profile: DeviceScenario["profile"], features: bigint): bigint {
+  let out = features;
+  for (;;) {
+    const names = new Set(featureNames(profile, out));
+    const drop = featuresOf(profile).filter((f) =>
+      names.has(f.name) && f.requires.some((r) => !names.has(r))
+    );
+    if (drop.length === 0) return out;
+    out &= ~featureMask(profile, drop.map((f) => f.name));
+  }
+}
+
 /** Runs one device scenario against one device target. */
 export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget): DeviceRun {
   const t0 = performance.now();
@@ -136,6 +155,7 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
   const host = port.host;
   const ballooned = () => host.ballooned?.() ?? new PageSet();
   const profile = scenario.profile;
+  const accept = scenario.accept.filter((f) => !(target.unsupported ?? []).includes(f));
   const errors: string[] = [];
   const sends = new Map<string, SendResult>();
   const requestLens: number[] = [];
@@ -338,7 +358,7 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
           writeStatus(STATUS.ACKNOWLEDGE);
           writeStatus(STATUS.ACKNOWLEDGE | STATUS.DRIVER);
           offered = port.readDeviceFeatures();
-          written = offered & featureMask(profile, scenario.accept as FeatureName[]);
+          written = withRequirements(profile, offered & featureMask(profile, accept));
           port.writeDriverFeatures(written);
           if (!port.legacy) {
             writeStatus(STATUS.ACKNOWLEDGE | STATUS.DRIVER | STATUS.FEATURES_OK);
@@ -464,6 +484,7 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
     offered,
     written,
     featuresOk,
+    negotiated: featuresOk ? written : 0n,
     sends,
     requestLens,
     requestBytes,

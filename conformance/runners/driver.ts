@@ -7,7 +7,7 @@
  * @module
  */
 
-import { enumValue, PageSet } from "../../spec/mod.ts";
+import { enumValue, type FeatureName, PageSet } from "../../spec/mod.ts";
 import {
   BalloonDevice,
   type DeviceTraceEvent,
@@ -62,6 +62,18 @@ export interface DriverRun {
   readonly hangs: readonly string[];
   /** Errors thrown by the driver under test. */
   readonly errors: readonly string[];
+  /** The exceptions behind `errors`, with their stacks. */
+  readonly exceptions: readonly {
+    readonly step: string;
+    readonly message: string;
+    readonly stack?: string;
+  }[];
+  /** Optional driver methods a step needed and the driver does not have (`remove()`, …). */
+  readonly missingMethods: readonly string[];
+  /** Features the last accepted negotiation settled on (legacy: the driver's last write). */
+  readonly negotiated: bigint;
+  /** Features the suite's device offered (the scenario's offer less what the target declares unsupported). */
+  readonly offered: readonly FeatureName[];
   /** Blocking waits in interrupt context. */
   readonly irqBlocking: readonly string[];
   /** Live migrations run, in order. */
@@ -95,10 +107,11 @@ export function runDriverScenario(scenario: DriverScenario, target: DriverTarget
     pages: scenario.guestPages,
     touchOnFree: scenario.touchOnFree ?? false,
   });
+  const offer = scenario.offer.filter((f) => !(target.unsupported ?? []).includes(f));
   const options = {
     profile: scenario.profile,
     guestPages: scenario.guestPages,
-    offer: scenario.offer,
+    offer,
     keepBytes: true,
     ...(scenario.queueSize === undefined ? {} : { queueSize: scenario.queueSize }),
   };
@@ -149,7 +162,18 @@ export function runDriverScenario(scenario: DriverScenario, target: DriverTarget
     }
   });
   const errors: string[] = [];
+  const exceptions: { step: string; message: string; stack?: string }[] = [];
+  const missingMethods: string[] = [];
   const hangs: string[] = [];
+  const thrown = (step: string, e: unknown) => {
+    const message = e instanceof Error ? e.message : String(e);
+    errors.push(`${step}: ${message}`);
+    exceptions.push({
+      step,
+      message: e instanceof Error ? `${e.name}: ${e.message}` : String(e),
+      ...(e instanceof Error && e.stack !== undefined ? { stack: e.stack } : {}),
+    });
+  };
   let driver: DriverUnderTest;
   try {
     driver = target.create({
@@ -180,15 +204,13 @@ export function runDriverScenario(scenario: DriverScenario, target: DriverTarget
     try {
       gen = body();
     } catch (e) {
-      errors.push(`${label}: ${(e as Error).message}`);
+      thrown(label, e);
       return undefined;
     }
     if (gen === undefined) return undefined;
     const h = guest.sched.spawn(label, gen);
     settle(label);
-    if (h.error !== undefined) {
-      errors.push(`${label}: ${(h.error as Error).message ?? String(h.error)}`);
-    }
+    if (h.error !== undefined) thrown(label, h.error);
     return h.result as T | undefined;
   };
   for (const [i, step] of scenario.steps.entries()) {
@@ -243,17 +265,21 @@ export function runDriverScenario(scenario: DriverScenario, target: DriverTarget
         break;
       }
       case "remove":
-        task(label, () => driver.remove?.());
+        if (driver.remove === undefined) missingMethods.push("remove()");
+        else task(label, () => driver.remove?.());
         break;
       case "freeze":
-        task(label, () => driver.freeze?.());
+        if (driver.freeze === undefined) missingMethods.push("freeze()");
+        else task(label, () => driver.freeze?.());
         break;
       case "restore":
-        task(label, () => driver.restore?.());
+        if (driver.restore === undefined) missingMethods.push("restore()");
+        else task(label, () => driver.restore?.());
         break;
       case "migrate-page": {
         const first = device.ballooned.min();
-        if (first !== undefined) task(label, () => driver.migratePage?.(first));
+        if (driver.migratePage === undefined) missingMethods.push("migratePage()");
+        else if (first !== undefined) task(label, () => driver.migratePage?.(first));
         break;
       }
       case "migrate": {
@@ -290,11 +316,26 @@ export function runDriverScenario(scenario: DriverScenario, target: DriverTarget
     probed,
     hangs,
     errors,
+    exceptions,
+    missingMethods,
+    negotiated: negotiatedOf(transport.events),
+    offered: offer,
     irqBlocking: guest.sched.violations.map((v) => `${v.task}: ${v.message}`),
     migrations,
     stepSeq,
     ms: performance.now() - t0,
   };
+}
+
+/** The features of the last accepted negotiation in a trace (a legacy driver: its last write). */
+function negotiatedOf(trace: readonly LoggedEvent[]): bigint {
+  let legacy: bigint | undefined;
+  let modern: bigint | undefined;
+  for (const e of trace) {
+    if (e.kind === "features-ok" && e.accepted) modern = e.value;
+    if (e.kind === "features-write") legacy = e.value;
+  }
+  return modern ?? legacy ?? 0n;
 }
 
 /** The DONE flag value (for checks). */

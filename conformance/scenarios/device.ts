@@ -9,9 +9,11 @@ import {
   BALLOON_BMAP_ALIGN_BITS,
   enumValue,
   type FeatureName,
+  featuresOf,
   PFNS_PER_BMAP,
+  type QueueName,
 } from "../../spec/mod.ts";
-import type { ChainSpec, DeviceScenario } from "../model/types.ts";
+import type { ChainSpec, DeviceScenario, DeviceStep } from "../model/types.ts";
 import {
   balloonSubsets,
   comboName,
@@ -382,3 +384,53 @@ export const DEVICE_SCENARIOS: readonly DeviceScenario[] = [
   DEV_LEGACY_BE,
   ...NEGOTIATION,
 ];
+
+/** The feature that adds a queue, if any (inflateq and deflateq always exist). */
+function queueFeature(profile: DeviceScenario["profile"], queue: QueueName): FeatureName[] {
+  return featuresOf(profile).filter((f) => f.queues.includes(queue)).map((f) => f.name);
+}
+
+/** What one step needs negotiated to mean anything: its queue, its chain format, indirect tables. */
+export function deviceStepNeeds(
+  profile: DeviceScenario["profile"],
+  step: DeviceStep,
+): FeatureName[] {
+  switch (step.do) {
+    case "send":
+      // misc reply chunks are bitmap-formatted whatever PAGE_BITMAP says
+      return [
+        ...queueFeature(profile, step.queue),
+        ...("bitmap" in step.chain && step.queue !== "miscq" ? ["PAGE_BITMAP" as const] : []),
+        ...(step.indirect === true ? ["INDIRECT_DESC" as const] : []),
+      ];
+    case "post-request-buffer":
+    case "unused":
+    case "reply":
+      return queueFeature(profile, "miscq");
+    case "stats":
+      return queueFeature(profile, "statsq");
+    default:
+      return [];
+  }
+}
+
+/**
+ * What a device case on `scenario` needs negotiated: the needs of the chain
+ * it looks at (`label`), or, for a case about the whole run, what every
+ * chain-sending step of the scenario needs.
+ */
+export function deviceScenarioNeeds(scenario: DeviceScenario, label?: string): FeatureName[] {
+  if (label !== undefined) {
+    const step = scenario.steps.find((s) => s.do === "send" && s.label === label) ??
+      scenario.steps.find((s) => s.do === "reply" && s.label === label);
+    if (step === undefined) {
+      throw new RangeError(`Scenario ${scenario.id} sends no chain labelled ${label}`);
+    }
+    return deviceStepNeeds(scenario.profile, step);
+  }
+  const sets = scenario.steps
+    .filter((s) => ["send", "post-request-buffer", "unused", "reply", "stats"].includes(s.do))
+    .map((s) => deviceStepNeeds(scenario.profile, s));
+  if (sets.length === 0) return [];
+  return (sets[0] as FeatureName[]).filter((f) => sets.every((x) => x.includes(f)));
+}

@@ -60,6 +60,7 @@ export const DRV_BITMAP_ONE_BY_ONE: DriverScenario = {
   title: "Bitmaps: 130 passes of one page each (single pages at 64-aligned PFNs)",
   guestPages: SMALL,
   offer: V3_ALL,
+  needs: ["PAGE_BITMAP"],
   steps: [
     { do: "probe" },
     ...Array.from({ length: 130 }, (_, i) => ({ do: "target" as const, pages: i + 1 })),
@@ -93,6 +94,7 @@ export const DRV_PFN_MTH_SLOW_ACK: DriverScenario = {
     "PFN arrays with MUST_TELL_HOST: the device holds the deflate ack; the guest wants its pages back",
   guestPages: SMALL,
   offer: PFN,
+  needs: ["MUST_TELL_HOST"],
   touchOnFree: true,
   steps: [
     { do: "probe" },
@@ -112,6 +114,7 @@ export const DRV_BITMAP_MTH_SLOW_ACK: DriverScenario = {
   title: "Bitmaps with MUST_TELL_HOST: the device holds the deflate ack",
   guestPages: SMALL,
   offer: V3_ALL,
+  needs: ["MUST_TELL_HOST", "PAGE_BITMAP"],
   touchOnFree: true,
   steps: [
     { do: "probe" },
@@ -151,6 +154,7 @@ export const DRV_DOOM_OOM: DriverScenario = {
   title: "DEFLATE_ON_OOM: inflate 1000 pages, then two OOM events",
   guestPages: SMALL,
   offer: V3_ALL,
+  needs: ["DEFLATE_ON_OOM"],
   steps: [{ do: "probe" }, { do: "target", pages: 1000 }, { do: "oom" }, { do: "oom" }],
 };
 
@@ -173,6 +177,7 @@ export const DRV_STATS: DriverScenario = {
   title: "Stats: three requests while the guest allocates",
   guestPages: SMALL,
   offer: V3_ALL,
+  needs: ["STATS_VQ"],
   steps: [
     { do: "probe" },
     { do: "alloc", pages: 500 },
@@ -191,6 +196,7 @@ export const DRV_MISC: DriverScenario = {
   title: "Misc queue: GET_UNUSED_PAGES on a 3 GiB guest with one bitmap (four reply windows)",
   guestPages: 3 * GIB + 100,
   offer: V3_ALL,
+  needs: ["MISC_VQ"],
   bitmapLimit: 1,
   steps: [
     { do: "probe" },
@@ -210,6 +216,7 @@ export const DRV_MISC_BAD_REQUESTS: DriverScenario = {
   title: "Misc queue: a request used with length 8, one with an unknown command, then a good one",
   guestPages: SMALL,
   offer: V3_ALL,
+  needs: ["MISC_VQ"],
   steps: [
     { do: "probe" },
     { do: "unused", param: "1", usedLength: 8 },
@@ -249,6 +256,7 @@ export const DRV_BITMAP_MIGRATE_PAGE: DriverScenario = {
   title: "Balloon-page migration with bitmaps, after a misc request",
   guestPages: SMALL,
   offer: V3_ALL,
+  needs: ["PAGE_BITMAP"],
   steps: [{ do: "probe" }, { do: "target", pages: 300 }, { do: "unused", param: "5" }, {
     do: "migrate-page",
   }],
@@ -273,6 +281,7 @@ export const DRV_BITMAP_BEYOND_1GIB: DriverScenario = {
   title: "Bitmaps on a 2 GiB guest: a window wider than one 1 GiB chunk",
   guestPages: 2 * GIB,
   offer: V3_ALL,
+  needs: ["PAGE_BITMAP"],
   steps: [{ do: "probe" }, { do: "target", pages: 400_000 }, { do: "target", pages: 0 }],
 };
 
@@ -284,6 +293,7 @@ export const DRV_BITMAP_BEYOND_32GIB: DriverScenario = {
   title: "Bitmaps on a 33 GiB guest: more than the 32 GiB window of 32 bitmaps",
   guestPages: 33 * GIB,
   offer: V3_ALL,
+  needs: ["PAGE_BITMAP"],
   steps: [
     { do: "probe" },
     // free memory only near the bottom and near the top: the balloon's pages span 33 GiB
@@ -303,6 +313,7 @@ export const DRV_BITMAP_SMALL_RING: DriverScenario = {
     "Bitmaps through 4-entry rings without indirect descriptors (a 5 GiB span needs 6 descriptors)",
   guestPages: 6 * GIB,
   offer: without(V3_ALL, "INDIRECT_DESC"),
+  needs: ["PAGE_BITMAP"],
   queueSize: 4,
   steps: [
     { do: "probe" },

@@ -65,6 +65,7 @@ export const DEVICE_NEGOTIATION_CASES: readonly CaseDef[] = balloonSubsets()
       scenario: deviceNegotiationScenario(combo),
       check: acceptsSubset,
       rules: ["G15a"],
+      needsOffer: combo,
       generated: true,
     })
   );

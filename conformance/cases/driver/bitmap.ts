@@ -31,6 +31,7 @@ export const BITMAP_CASES: readonly CaseDef[] = [
     scenario: DRV_BITMAP_CYCLE,
     check: bitmapNewPagesOnly,
     rules: ["R-08"],
+    needs: ["PAGE_BITMAP"],
   }),
   driverCase({
     id: "inflate.bitmap.chain-length",
@@ -38,6 +39,7 @@ export const BITMAP_CASES: readonly CaseDef[] = [
     scenario: DRV_BITMAP_CYCLE,
     check: bitmapChainLength,
     rules: ["R-08"],
+    needs: ["PAGE_BITMAP"],
     params: { what: "inflate" },
   }),
   driverCase({
@@ -46,6 +48,7 @@ export const BITMAP_CASES: readonly CaseDef[] = [
     scenario: DRV_BITMAP_CYCLE,
     check: bitmapChainLength,
     rules: ["R-11", "R-08"],
+    needs: ["PAGE_BITMAP"],
     params: { what: "deflate" },
   }),
   driverCase({
@@ -54,6 +57,7 @@ export const BITMAP_CASES: readonly CaseDef[] = [
     scenario: DRV_BITMAP_CYCLE,
     check: inflateAllocated,
     rules: ["S-04"],
+    needs: ["PAGE_BITMAP"],
   }),
   driverCase({
     id: "inflate.bitmap.single-pages",
@@ -105,6 +109,7 @@ export const BITMAP_CASES: readonly CaseDef[] = [
     scenario: DRV_BITMAP_LEGACY_BE,
     check: inflateAllocated,
     rules: ["S-04", "B35"],
+    needs: ["PAGE_BITMAP"],
   }),
 ];
 

@@ -49,6 +49,7 @@ export const CONFIG_ACTUAL_CASES: readonly CaseDef[] = [
     scenario: DRV_BITMAP_CYCLE,
     check: actualAfterAck,
     rules: ["R-05", "B18"],
+    needs: ["PAGE_BITMAP"],
   }),
   driverCase({
     id: "actual.bitmap.equals-balloon",
@@ -56,6 +57,7 @@ export const CONFIG_ACTUAL_CASES: readonly CaseDef[] = [
     scenario: DRV_BITMAP_CYCLE,
     check: actualEqualsBalloon,
     rules: ["R-06"],
+    needs: ["PAGE_BITMAP"],
   }),
   driverCase({
     id: "legacy.be.actual-le",

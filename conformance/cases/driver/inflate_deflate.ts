@@ -84,6 +84,7 @@ export const INFLATE_DEFLATE_CASES: readonly CaseDef[] = [
     scenario: DRV_BITMAP_CYCLE,
     check: oneInFlight,
     rules: ["R-07"],
+    needs: ["PAGE_BITMAP"],
   }),
   driverCase({
     id: "inflate.bitmap.allocated-pages",
@@ -91,6 +92,7 @@ export const INFLATE_DEFLATE_CASES: readonly CaseDef[] = [
     scenario: DRV_BITMAP_CYCLE,
     check: inflateAllocated,
     rules: ["R-09", "B16"],
+    needs: ["PAGE_BITMAP"],
   }),
   driverCase({
     id: "balloon.inflate.not-in-balloon.pfn",
@@ -106,6 +108,7 @@ export const INFLATE_DEFLATE_CASES: readonly CaseDef[] = [
     scenario: DRV_BITMAP_CYCLE,
     check: balloonSet,
     rules: ["S-06"],
+    needs: ["PAGE_BITMAP"],
     params: { what: "inflate" },
   }),
   driverCase({
@@ -122,6 +125,7 @@ export const INFLATE_DEFLATE_CASES: readonly CaseDef[] = [
     scenario: DRV_BITMAP_CYCLE,
     check: balloonSet,
     rules: ["S-07"],
+    needs: ["PAGE_BITMAP"],
     params: { what: "deflate" },
   }),
   driverCase({
@@ -130,6 +134,7 @@ export const INFLATE_DEFLATE_CASES: readonly CaseDef[] = [
     scenario: DRV_BITMAP_CYCLE,
     check: deflateReported,
     rules: ["B13", "R-11"],
+    needs: ["PAGE_BITMAP"],
   }),
   driverCase({
     id: "inflate.bitmap.no-use-before-ack",
@@ -137,6 +142,7 @@ export const INFLATE_DEFLATE_CASES: readonly CaseDef[] = [
     scenario: DRV_BITMAP_CYCLE,
     check: noWriteToHeld,
     rules: ["B16"],
+    needs: ["PAGE_BITMAP"],
   }),
   driverCase({
     id: "deflate.bitmap.mth.no-reuse-before-ack",

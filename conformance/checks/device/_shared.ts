@@ -5,7 +5,7 @@
  * @module
  */
 
-import { structSize } from "../../../spec/mod.ts";
+import { hasFeature, structSize } from "../../../spec/mod.ts";
 import { structAnnotations } from "../../model/evidence.ts";
 import type { Evidence, Finding } from "../../model/types.ts";
 import type { DeviceRun, SendResult } from "../../runners/device.ts";
@@ -20,7 +20,7 @@ export function sendOf(run: DeviceRun, label: string): SendResult | undefined {
 export function evidence(run: DeviceRun, s: SendResult, badFields: string[] = []): Evidence {
   const bitmap = s.bytes.length >= structSize("balloon_bmap_hdr") &&
     (s.queue === "miscq" || badFields.length > 0 ||
-      run.scenario.accept.includes("PAGE_BITMAP"));
+      hasFeature(run.scenario.profile, run.negotiated, "PAGE_BITMAP"));
   return {
     title: `${s.queue} chain "${s.label}" sent by the suite`,
     bytes: s.bytes,

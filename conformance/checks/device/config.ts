@@ -27,4 +27,4 @@ export const configLe: DeviceCheckDef<{ readonly target: number }> = deviceCheck
         annotations: [{ offset: 0, length: 4, label: `num_pages=${v}`, bad: true }],
       },
     })];
-});
+}, { readsChains: false });

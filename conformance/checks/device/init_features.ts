@@ -48,18 +48,21 @@ function offeredFeatures(
 export const offersDependencies: DeviceCheckDef = deviceCheck(
   "offers-dependencies",
   (run, { rule }) => offeredFeatures(run, rule, "dependencies"),
+  { readsChains: false },
 );
 
 /** G62a: the device offers VERSION_1. */
 export const offersVersion1: DeviceCheckDef = deviceCheck(
   "offers-version-1",
   (run, { rule }) => offeredFeatures(run, rule, "version-1"),
+  { readsChains: false },
 );
 
 /** G64: a transitional device offers ANY_LAYOUT. */
 export const offersAnyLayout: DeviceCheckDef = deviceCheck(
   "offers-any-layout",
   (run, { rule }) => offeredFeatures(run, rule, "any-layout"),
+  { readsChains: false },
 );
 
 /** G15a: the device accepts a valid subset of its features. */
@@ -69,7 +72,7 @@ export const acceptsSubset: DeviceCheckDef = deviceCheck("accepts-subset", (run,
       expected: "FEATURES_OK kept",
     }),
   ];
-});
+}, { readsChains: false });
 
 /** G05: no buffer is consumed before DRIVER_OK. */
 export const notBeforeDriverOk: DeviceCheckDef<{ readonly label: string }> = deviceCheck<

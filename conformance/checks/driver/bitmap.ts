@@ -70,6 +70,7 @@ export const bitmapHeaderField: DriverCheckDef<HeaderFieldParams> = driverCheck<
       ? out.slice(0, 3)
       : [ok(rule, `${rs.length} ${context} headers with a legal ${field}`)];
   },
+  { needs: (p) => p.context === "misc-reply" ? ["MISC_VQ"] : ["PAGE_BITMAP"] },
 );
 
 /** R-08 / R-16: the chain holds header + exactly bmap_len bytes, in ceil(bmap_len / 32 KiB) chunks. */
@@ -113,7 +114,7 @@ export const bitmapChainLength: DriverCheckDef<{ readonly what: BitmapUse }> = d
   return out.length > 0
     ? out.slice(0, 3)
     : [ok(rule, `${rs.length} chains of header + bmap_len bytes`)];
-});
+}, { needs: (p) => p.what === "misc-reply" ? ["MISC_VQ"] : ["PAGE_BITMAP"] });
 
 /** R-08: only newly allocated pages, each once; bits per pass equal the growth of actual. */
 export const bitmapNewPagesOnly: DriverCheckDef = driverCheck(
@@ -137,4 +138,5 @@ export const bitmapNewPagesOnly: DriverCheckDef = driverCheck(
     }
     return out.length > 0 ? out : [ok(rule, `${n} inflate requests, each page once`)];
   },
+  { needs: () => ["PAGE_BITMAP"] },
 );

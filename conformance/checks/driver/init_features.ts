@@ -8,13 +8,7 @@
  * @module
  */
 
-import {
-  featureMask,
-  type FeatureName,
-  featureNames,
-  hasFeature,
-  queueLayout,
-} from "../../../spec/mod.ts";
+import { featureMask, featureNames, hasFeature, queueLayout } from "../../../spec/mod.ts";
 import { STATUS } from "../../../impl/mod.ts";
 import type { Finding } from "../../model/types.ts";
 import type { DriverRun } from "../../runners/driver.ts";
@@ -32,7 +26,7 @@ function featuresWritten(
   const profile = run.scenario.profile;
   const fw = run.trace.find((e) => e.kind === "features-write");
   if (fw === undefined || fw.kind !== "features-write") return none(run, rule, "feature write");
-  const offered = featureMask(profile, run.scenario.offer as FeatureName[]);
+  const offered = featureMask(profile, [...run.offered]);
   const names = featureNames(profile, fw.value);
   const out: Finding[] = [];
   if (aspect === "offered-only") {
@@ -45,7 +39,7 @@ function featuresWritten(
             featureNames(profile, extra).join(", ") || `0x${extra.toString(16)}`
           }`,
           {
-            expected: `a subset of ${run.scenario.offer.join(", ")}`,
+            expected: `a subset of ${run.offered.join(", ")}`,
             actual: names.join(", "),
           },
         ),
@@ -63,7 +57,7 @@ function featuresWritten(
     }
   }
   if (
-    aspect === "version-1" && run.scenario.offer.includes("VERSION_1") &&
+    aspect === "version-1" && run.offered.includes("VERSION_1") &&
     !names.includes("VERSION_1")
   ) {
     out.push(bad(rule, "VERSION_1 was offered but not accepted", { actual: names.join(", ") }));
@@ -74,7 +68,7 @@ function featuresWritten(
     return none(run, rule, "legacy negotiation (VERSION_1 was accepted)");
   }
   if (
-    aspect === "any-layout" && run.scenario.offer.includes("ANY_LAYOUT") &&
+    aspect === "any-layout" && run.offered.includes("ANY_LAYOUT") &&
     !names.includes("ANY_LAYOUT")
   ) {
     out.push(
@@ -96,18 +90,21 @@ export const featuresOfferedOnly: DriverCheckDef = driverCheck(
 export const featuresDependencies: DriverCheckDef = driverCheck(
   "features-dependencies",
   (run, { rule }) => featuresWritten(run, rule, "dependencies"),
+  { needsOffer: () => ["MISC_VQ"] },
 );
 
 /** G60a: VERSION_1 is accepted when offered. */
 export const featuresVersion1: DriverCheckDef = driverCheck(
   "features-version-1",
   (run, { rule }) => featuresWritten(run, rule, "version-1"),
+  { needsOffer: () => ["VERSION_1"] },
 );
 
 /** G64: a transitional driver on the legacy interface accepts ANY_LAYOUT when offered. */
 export const featuresAnyLayout: DriverCheckDef = driverCheck(
   "features-any-layout",
   (run, { rule }) => featuresWritten(run, rule, "any-layout"),
+  { needsOffer: () => ["ANY_LAYOUT"] },
 );
 
 /** R-03: queues set up are the ones the negotiated features give. */

@@ -52,6 +52,7 @@ export const miscBufferReposted: DriverCheckDef = driverCheck(
       ? out
       : [ok(rule, `${reqs.length} requests, the buffer re-posted after each`)];
   },
+  { needs: () => ["MISC_VQ"] },
 );
 
 /** R-17b: a bad request gets no reply. */
@@ -82,6 +83,7 @@ export const miscBadRequestIgnored: DriverCheckDef = driverCheck(
     }
     return out.length > 0 ? out : [ok(rule, `${badReqs.length} malformed requests ignored`)];
   },
+  { needs: () => ["MISC_VQ"] },
 );
 
 /** R-18: reply chunks CONT…DONE, req_id echoed, windows contiguous from 0 and covering RAM. */
@@ -165,6 +167,7 @@ export const miscReplyShape: DriverCheckDef<{ readonly aspect: "req-id" | "flags
         ? out.slice(0, 3)
         : [ok(rule, `${reqs.length} replies with the right ${aspect}`)];
     },
+    { needs: () => ["MISC_VQ"] },
   );
 
 /** R-19: hints name only pages free at scan time, and every buddy-free page. */
@@ -217,7 +220,7 @@ export const miscHintsFree: DriverCheckDef<{ readonly aspect: "sound" | "complet
       `${rounds.length} rounds, hints ${aspect === "sound" ? "only free pages" : "complete"}`,
     ),
   ];
-});
+}, { needs: () => ["MISC_VQ"] });
 
 /** R-21-like driver side / D-05: no blocking wait in interrupt context. */
 export const noIrqBlocking: DriverCheckDef = driverCheck("no-irq-blocking", (run, { rule }) => {
@@ -228,4 +231,4 @@ export const noIrqBlocking: DriverCheckDef = driverCheck("no-irq-blocking", (run
       }),
     ]
     : [ok(rule, "no blocking wait in interrupt context")];
-});
+}, { needs: () => ["MISC_VQ"] });

@@ -48,6 +48,7 @@ export const managedCount: DriverCheckDef<ManagedParams> = driverCheck<ManagedPa
         }),
       ];
   },
+  { needs: (p) => (p.doom ? ["DEFLATE_ON_OOM"] : []) },
 );
 
 /** R-13 / B11: OOM deflate only with DEFLATE_ON_OOM, at most the OOM count, then actual. */
@@ -80,4 +81,4 @@ export const oomDeflate: DriverCheckDef<{ readonly doom: boolean }> = driverChec
     }
   }
   return out.length > 0 ? out : [ok(rule, `OOM events freed ${run.oomFreed.join(", ")} pages`)];
-});
+}, { needs: (p) => (p.doom ? ["DEFLATE_ON_OOM"] : []) });

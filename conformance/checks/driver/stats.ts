@@ -114,34 +114,40 @@ function stats(run: DriverRun, rule: string, aspect: StatsAspect): Finding[] {
 export const statsAfterInit: DriverCheckDef = driverCheck(
   "stats-after-init",
   (run, { rule }) => stats(run, rule, "after-init"),
+  { needs: () => ["STATS_VQ"] },
 );
 
 /** B28: the first stats buffer is filled, one entry per statistic. */
 export const statsFirstFilled: DriverCheckDef = driverCheck(
   "stats-first-filled",
   (run, { rule }) => stats(run, rule, "first-filled"),
+  { needs: () => ["STATS_VQ"] },
 );
 
 /** B25: at most one stats buffer is available at a time. */
 export const statsOneAtATime: DriverCheckDef = driverCheck(
   "stats-one-at-a-time",
   (run, { rule }) => stats(run, rule, "one-at-a-time"),
+  { needs: () => ["STATS_VQ"] },
 );
 
 /** B27: a new stats buffer follows every request. */
 export const statsRefilled: DriverCheckDef = driverCheck(
   "stats-refilled",
   (run, { rule }) => stats(run, rule, "refilled"),
+  { needs: () => ["STATS_VQ"] },
 );
 
 /** B29: stats buffers hold whole 10-byte entries. */
 export const statsWholeEntries: DriverCheckDef = driverCheck(
   "stats-whole-entries",
   (run, { rule }) => stats(run, rule, "whole-entries"),
+  { needs: () => ["STATS_VQ"] },
 );
 
 /** B32: every stats buffer holds the same statistics. */
 export const statsSameSubset: DriverCheckDef = driverCheck(
   "stats-same-subset",
   (run, { rule }) => stats(run, rule, "same-subset"),
+  { needs: () => ["STATS_VQ"] },
 );

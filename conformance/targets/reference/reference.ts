@@ -14,6 +14,7 @@ import {
   type GuestAbi,
   type QuirkId,
 } from "../../../impl/mod.ts";
+import type { FeatureName } from "../../../spec/mod.ts";
 import type { DeviceTarget, DriverContext, DriverTarget } from "../../model/types.ts";
 
 /** A driver target built from the reference driver with quirks and deviations. */
@@ -25,6 +26,7 @@ export function referenceDriverTarget(
     deviations?: readonly DriverDeviation[];
     abi?: Partial<GuestAbi>;
     guestEndian?: "le" | "be";
+    unsupported?: readonly FeatureName[];
   } = {},
 ): DriverTarget {
   return {
@@ -34,6 +36,7 @@ export function referenceDriverTarget(
     profile: "v3",
     ...(options.quirks && options.quirks.length > 0 ? { defects: [...options.quirks] } : {}),
     ...(options.guestEndian === undefined ? {} : { guestEndian: options.guestEndian }),
+    ...(options.unsupported === undefined ? {} : { unsupported: options.unsupported }),
     create(ctx: DriverContext) {
       return new BalloonDriver(ctx.guest, ctx.transport, {
         profile: "v3",
@@ -52,12 +55,14 @@ export function referenceDeviceTarget(
   name: string,
   description: string,
   deviations: readonly DeviceDeviation[] = [],
+  options: { readonly unsupported?: readonly FeatureName[] } = {},
 ): DeviceTarget {
   return {
     kind: "device",
     name,
     description,
     profile: "v3",
+    ...(options.unsupported === undefined ? {} : { unsupported: options.unsupported }),
     create(ctx) {
       return new BalloonDevice({ profile: "v3", guestPages: ctx.guestPages, deviations });
     },
