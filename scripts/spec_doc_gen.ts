@@ -306,6 +306,14 @@ function family(r: Rule): string {
   return "suite";
 }
 
+/**
+ * A rule's id cell: an anchor named by the id, so that reports link to
+ * `docs/SPEC.md#R-07` (the HTML report does).
+ */
+export function ruleAnchor(id: string): string {
+  return `<a id="${id}"></a>${id}`;
+}
+
 function ruleSection(): string {
   const out: string[] = ["## Rules", ""];
   const families = ["seed", "balloon spec", "general virtio", "suite"];
@@ -335,7 +343,7 @@ function ruleSection(): string {
     out.push(table(
       ["id", "role", "level", "condition", "profiles", "statement", "source", "defects"],
       RULES.filter((r) => family(r) === fam).map((r) => [
-        r.id,
+        ruleAnchor(r.id),
         r.role,
         r.level,
         describeCondition(r.condition),
