@@ -1,7 +1,7 @@
 /**
  * `deno task conform`: runs the conformance cases on targets (the reference
  * driver and device, the seed as posted, mutants), prints a summary and
- * writes JSON, JUnit and Markdown reports. `--help` lists the flags.
+ * writes JSON, JUnit, Markdown and HTML reports. `--help` lists the flags.
  *
  * Exit codes: 0 when every result of the targets under test passed (or
  * warned outside `--strict`, or was an expected failure) and every mutant
@@ -10,6 +10,8 @@
  * @module
  */
 
+import { dirname, isAbsolute, relative, sep } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { hasRule, type ProfileId, rulesOf } from "../../spec/mod.ts";
 import type { QuirkId } from "../../impl/mod.ts";
@@ -24,6 +26,7 @@ import { type ExpectList, ExpectListError, parseExpectList } from "../run/expect
 import { jsonReport } from "../report/json.ts";
 import { junitReport } from "../report/junit.ts";
 import { markdownReport } from "../report/markdown.ts";
+import { htmlReport } from "../report/html.ts";
 import { isMutant, type ReportContext, reportModel, resultFailed } from "../report/model.ts";
 import { terminalReport } from "../report/terminal.ts";
 import { runSuite, type SuiteRun } from "../run/suite.ts";
@@ -38,7 +41,7 @@ import type { CaseDef, CaseResult, Target } from "../model/types.ts";
 const USAGE = `Usage: deno task conform [flags]
 
 Runs the virtio-balloon conformance cases on targets, prints a summary and
-writes reports (report.json, report.junit.xml, report.md).
+writes reports (report.json, report.junit.xml, report.md, report.html).
 
 Flags:
   --target T        what to test (repeatable, or comma-separated; default: reference):
@@ -51,8 +54,9 @@ Flags:
   --strict          SHOULD / SHOULD NOT failures fail the run (default: warnings)
   --list            print the selected targets and cases (id, rules, level, role,
                     scenario, title) and exit without running
-  --report FORMATS  reports to write, comma-separated: json, junit, markdown
-                    (default: all three), or none
+  --report FORMATS  reports to write, comma-separated: json, junit, markdown,
+                    html (one self-contained page: filters, evidence, kill
+                    matrix; no network) (default: all four), or none
   --out DIR         directory for the reports (default: conformance-report)
   --seed N          record N in the reports (the suite uses no randomness)
   --expect-fail F   file of expected failures, one 'case-id' or 'target case-id'
@@ -83,12 +87,13 @@ Examples:
 /** A usage error: printed as one line, exit code 2. */
 class UsageError extends Error {}
 
-const FORMATS = ["json", "junit", "markdown"] as const;
+const FORMATS = ["json", "junit", "markdown", "html"] as const;
 type Format = (typeof FORMATS)[number];
 const FILES: Record<Format, string> = {
   json: "report.json",
   junit: "report.junit.xml",
   markdown: "report.md",
+  html: "report.html",
 };
 
 interface Options {
@@ -243,7 +248,7 @@ async function parseOptions(args: readonly string[]): Promise<Options | "help"> 
   for (const f of wantedFormats.map((x) => x.trim())) {
     if (!(FORMATS as readonly string[]).includes(f)) {
       throw new UsageError(
-        `--report '${v.report}': '${f}' is not a format: expected a comma list of json, junit, markdown, or none`,
+        `--report '${v.report}': '${f}' is not a format: expected a comma list of json, junit, markdown, html, or none`,
       );
     }
     if (!formats.includes(f as Format)) formats.push(f as Format);
@@ -304,6 +309,26 @@ async function makeDir(flag: string, dir: string): Promise<void> {
     await Deno.mkdir(dir, { recursive: true });
   } catch (e) {
     throw new UsageError(`${flag} '${dir}': cannot create the directory (${reason(e)})`);
+  }
+}
+
+/**
+ * The link from a report in `out` to this repository's docs/SPEC.md, when
+ * `out` lies inside the repository (else the report shows rule statements
+ * only).
+ */
+async function specDocLink(out: string): Promise<string | undefined> {
+  const doc = new URL("../../docs/SPEC.md", import.meta.url);
+  if (doc.protocol !== "file:") return undefined;
+  try {
+    const file = await Deno.realPath(fileURLToPath(doc));
+    const dir = await Deno.realPath(out);
+    const root = dirname(dirname(file));
+    const inside = relative(root, dir);
+    if (inside.startsWith("..") || isAbsolute(inside)) return undefined;
+    return relative(dir, file).split(sep).join("/");
+  } catch {
+    return undefined;
   }
 }
 
@@ -415,7 +440,14 @@ async function main(args: readonly string[]): Promise<number> {
   };
   const written: string[] = [];
   if (o.formats.length > 0) await makeDir("--out", o.out);
-  const render = { json: jsonReport, junit: junitReport, markdown: markdownReport };
+  const specDoc = o.formats.includes("html") ? await specDocLink(o.out) : undefined;
+  const render = {
+    json: jsonReport,
+    junit: junitReport,
+    markdown: markdownReport,
+    html: (r: SuiteRun, c: ReportContext) =>
+      htmlReport(r, c, specDoc === undefined ? {} : { specDoc }),
+  };
   for (const f of o.formats) {
     const path = join(o.out, FILES[f]);
     await writeFile(path, render[f](run, context));
