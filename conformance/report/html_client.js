@@ -256,11 +256,12 @@ export function clientMain(base, sections) {
     const cls = `cell v-${x === "." ? "n" : x}${m ? " m" : ""}`;
     const sel = state.selected !== null && state.selected.t === col.t && state.selected.c === c;
     if (x === "." || x === "p") {
-      return h(
-        "span",
-        { class: cls, title, "data-target": T[col.t].name },
-        m ? (x === "p" ? "·" : "") : SHORT[x],
-      );
+      // the bulk of the cells: built directly, they are most of what a scroll paints
+      const el = document.createElement("span");
+      el.className = cls;
+      el.title = title;
+      el.textContent = m ? (x === "p" ? "·" : "") : SHORT[x];
+      return el;
     }
     return h(
       "button",
@@ -278,7 +279,6 @@ export function clientMain(base, sections) {
 
   function rowEl(item) {
     const row = h("div", { class: "g-row" });
-    row.style.gridTemplateColumns = view.template;
     if (item.area !== undefined) {
       row.classList.add("g-area");
       row.dataset.area = item.area;
@@ -322,17 +322,26 @@ export function clientMain(base, sections) {
     return row;
   }
 
-  function paint() {
+  /** Row elements on screen by row index: a scroll builds only the rows that come into view. */
+  let painted = new Map();
+
+  /** Renders the rows in view (every row when printing); `fresh` rebuilds them all. */
+  function paint(fresh = false) {
     const rows = view.rows;
     let first = 0;
     let last = rows.length;
     if (!state.print) {
       const top = grid.scrollTop - spacer.offsetTop;
-      first = Math.max(0, Math.floor(top / ROW) - 10);
-      last = Math.min(rows.length, first + Math.ceil(grid.clientHeight / ROW) + 20);
+      first = Math.max(0, Math.floor(top / ROW) - 5);
+      last = Math.min(rows.length, first + Math.ceil(grid.clientHeight / ROW) + 10);
     }
+    const next = new Map();
+    for (let i = first; i < last; i++) {
+      next.set(i, (fresh ? undefined : painted.get(i)) ?? rowEl(rows[i]));
+    }
+    painted = next;
     rowsEl.style.transform = `translateY(${first * ROW}px)`;
-    rowsEl.replaceChildren(...rows.slice(first, last).map(rowEl));
+    rowsEl.replaceChildren(...next.values());
   }
 
   let painting = false;
@@ -364,7 +373,7 @@ export function clientMain(base, sections) {
     state.selected = cell.dataset.agg !== undefined
       ? { agg: Number(cell.dataset.agg) }
       : { t: Number(cell.dataset.t), c: Number(cell.dataset.c) };
-    paint();
+    paint(true);
     renderSelected();
     $("#selected").scrollIntoView({ block: "nearest" });
   });
@@ -372,7 +381,7 @@ export function clientMain(base, sections) {
   function renderMatrix() {
     view = computeView();
     const headRow = h("div", { class: "g-row" });
-    headRow.style.gridTemplateColumns = view.template;
+    grid.style.setProperty("--cols", view.template);
     headRow.append(
       h("div", { class: "g-case" }, "case"),
       h("div", { class: "g-col" }, "rules"),
@@ -401,7 +410,7 @@ export function clientMain(base, sections) {
       state.print && state.mutants === "each" ? " (mutants as one column when printed)" : ""
     }. Click an area to fold it, a result to see its evidence.`;
     $("#shown").dataset.cases = String(n);
-    paint();
+    paint(true);
     renderSelected();
     renderFailures();
   }
@@ -424,6 +433,7 @@ export function clientMain(base, sections) {
             open.addEventListener("click", () => {
               state.selected = { t, c };
               renderSelected();
+              paint(true);
             });
             li.append(" ", open);
           }
@@ -445,7 +455,7 @@ export function clientMain(base, sections) {
     close.addEventListener("click", () => {
       state.selected = null;
       renderSelected();
-      paint();
+      paint(true);
     });
     const el = s.agg !== undefined ? killsOfCase(s.agg) : detailEl(s.t, s.c);
     el.querySelector("h3").append(" ", close);

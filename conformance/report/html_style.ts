@@ -82,7 +82,9 @@ p#shown { margin: .5rem 0; color: var(--muted); }
 #grid { position: relative; max-height: 70vh; overflow: auto; border: 1px solid var(--line); border-radius: 6px; }
 #grid:focus { outline: 2px solid var(--accent); outline-offset: 1px; }
 .g-head { position: sticky; top: 0; z-index: 3; background: var(--soft); border-bottom: 1px solid var(--line); }
-.g-row { display: grid; height: var(--row); align-items: center; border-bottom: 1px solid #eaeef2; }
+.g-row { display: grid; grid-template-columns: var(--cols); height: var(--row); align-items: center;
+  border-bottom: 1px solid #eaeef2; contain: layout style; }
+.g-rows .cell { contain: strict; }
 .g-head .g-row { height: auto; min-height: var(--row); align-items: end; border: 0; }
 .g-row > * { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; padding: 0 .4rem; }
 .g-row > .g-case { position: sticky; left: 0; z-index: 1; background: #fff; border-right: 1px solid var(--line);
