@@ -106,7 +106,8 @@ export function htmlPage(parts: HtmlPageParts): string {
     '<html lang="en">',
     "<head>",
     '<meta charset="utf-8">',
-    `<meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">`,
+    // the policy is this module's words and base64 hashes: nothing in it needs escaping
+    `<meta http-equiv="Content-Security-Policy" content="${csp}">`,
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     '<meta name="color-scheme" content="light">',
     `<title>${escapeHtml(parts.title)}</title>`,
