@@ -308,7 +308,11 @@ export function clientSections(data, kit) {
       h(
         "p",
         {},
-        "Each failure of a target that reproduces the seed's defects, attributed to the quirks that, switched on alone on the same guest, also fail the case (rows marked † fall back to the rule table's defect links).",
+        `Each failure of a target that reproduces the seed's defects, attributed to the quirks that, switched on alone on the same guest, also fail the case${
+          data.asPosted.some((r) => r.by === "rules")
+            ? " (rows marked † fall back to the rule table's defect links: no single quirk fails the case)"
+            : ""
+        }.`,
       ),
       h(
         "table",
