@@ -307,6 +307,14 @@ function family(r: Rule): string {
   return "suite";
 }
 
+/**
+ * A rule's or defect's id cell: an anchor named by `specAnchor(id)`, so that
+ * reports link to `docs/SPEC.md#rule-r-07`.
+ */
+export function ruleAnchor(id: string): string {
+  return `<a id="${specAnchor(id)}"></a>${id}`;
+}
+
 function ruleSection(): string {
   const out: string[] = ["## Rules", ""];
   const families = ["seed", "balloon spec", "general virtio", "suite"];
@@ -336,7 +344,7 @@ function ruleSection(): string {
     out.push(table(
       ["id", "role", "level", "condition", "profiles", "statement", "source", "defects"],
       RULES.filter((r) => family(r) === fam).map((r) => [
-        `<a id="${specAnchor(r.id)}"></a>${r.id}`,
+        ruleAnchor(r.id),
         r.role,
         r.level,
         describeCondition(r.condition),
@@ -355,7 +363,7 @@ function defectSection(): string {
   out.push(table(
     ["id", "severity", "patches", "observable by", "title", "what goes wrong", "rules broken"],
     DEFECTS.map((d) => [
-      `<a id="${specAnchor(d.id)}"></a>${d.id}`,
+      ruleAnchor(d.id),
       d.severity,
       d.patches,
       d.observable,

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { DEFECTS, RULES, STRUCTS } from "../spec/mod.ts";
-import { layoutDiagram, renderSpecDoc } from "./spec_doc_gen.ts";
+import { layoutDiagram, renderSpecDoc, ruleAnchor } from "./spec_doc_gen.ts";
 
 const doc = renderSpecDoc();
 
 Deno.test("the spec doc lists every rule, defect and struct", () => {
-  for (const r of RULES) assert.ok(doc.includes(`| ${r.id} |`), r.id);
-  for (const d of DEFECTS) assert.ok(doc.includes(`| ${d.id} |`), d.id);
+  for (const r of RULES) assert.ok(doc.includes(`| ${ruleAnchor(r.id)} |`), r.id);
+  for (const d of DEFECTS) assert.ok(doc.includes(`| ${ruleAnchor(d.id)} |`), d.id);
   for (const s of Object.keys(STRUCTS)) assert.ok(doc.includes(`### ${s}`), s);
 });
 

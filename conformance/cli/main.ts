@@ -1,7 +1,7 @@
 /**
  * `deno task conform`: runs the conformance cases on targets (the reference
  * driver and device, the seed as posted, mutants), prints a summary and
- * writes JSON, JUnit and Markdown reports. `--help` lists the flags.
+ * writes JSON, JUnit, Markdown and HTML reports. `--help` lists the flags.
  *
  * Exit codes: 0 when every result of the targets under test passed (or
  * warned outside `--strict`, or was an expected failure) and every mutant
@@ -25,7 +25,14 @@ import { type ExpectList, ExpectListError, parseExpectList } from "../run/expect
 import { jsonReport } from "../report/json.ts";
 import { junitReport } from "../report/junit.ts";
 import { markdownReport } from "../report/markdown.ts";
-import { isMutant, type ReportContext, reportModel, resultFailed } from "../report/model.ts";
+import { htmlReport } from "../report/html.ts";
+import {
+  isMutant,
+  type ReportContext,
+  reportModel,
+  resultFailed,
+  specDocPath,
+} from "../report/model.ts";
 import { terminalReport } from "../report/terminal.ts";
 import { runSuite, type SuiteRun } from "../run/suite.ts";
 import {
@@ -39,7 +46,7 @@ import type { CaseDef, CaseResult, Target } from "../model/types.ts";
 const USAGE = `Usage: deno task conform [flags]
 
 Runs the virtio-balloon conformance cases on targets, prints a summary and
-writes reports (report.json, report.junit.xml, report.md).
+writes reports (report.json, report.junit.xml, report.md, report.html).
 
 Flags:
   --target T        what to test (repeatable, or comma-separated; default: reference):
@@ -52,8 +59,9 @@ Flags:
   --strict          SHOULD / SHOULD NOT failures fail the run (default: warnings)
   --list            print the selected targets and cases (id, rules, level, role,
                     scenario, title) and exit without running
-  --report FORMATS  reports to write, comma-separated: json, junit, markdown
-                    (default: all three), or none
+  --report FORMATS  reports to write, comma-separated: json, junit, markdown,
+                    html (one self-contained page: filters, evidence, kill
+                    matrix; no network) (default: all four), or none
   --out DIR         directory for the reports (default: conformance-report)
   --expect-fail F   file of expected failures, one 'case-id' or 'target case-id'
                     per line, # comments; a listed case that passes or does not
@@ -79,12 +87,13 @@ Examples:
 /** A usage error: printed as one line, exit code 2. */
 class UsageError extends Error {}
 
-const FORMATS = ["json", "junit", "markdown"] as const;
+const FORMATS = ["json", "junit", "markdown", "html"] as const;
 type Format = (typeof FORMATS)[number];
 const FILES: Record<Format, string> = {
   json: "report.json",
   junit: "report.junit.xml",
   markdown: "report.md",
+  html: "report.html",
 };
 
 interface Options {
@@ -242,7 +251,7 @@ async function parseOptions(args: readonly string[]): Promise<Options | "help"> 
       throw new UsageError(
         `--report '${printable(v.report ?? "")}': '${
           printable(f)
-        }' is not a format: expected a comma list of json, junit, markdown, or none`,
+        }' is not a format: expected a comma list of json, junit, markdown, html, or none`,
       );
     }
     if (!formats.includes(f as Format)) formats.push(f as Format);
@@ -412,7 +421,14 @@ async function main(args: readonly string[]): Promise<number> {
   };
   const written: string[] = [];
   if (o.formats.length > 0) await makeDir("--out", o.out);
-  const render = { json: jsonReport, junit: junitReport, markdown: markdownReport };
+  const specDoc = o.formats.includes("html") ? specDocPath(o.out) : undefined;
+  const render = {
+    json: jsonReport,
+    junit: junitReport,
+    markdown: markdownReport,
+    html: (r: SuiteRun, c: ReportContext) =>
+      htmlReport(r, c, specDoc === undefined ? {} : { specDoc }),
+  };
   for (const f of o.formats) {
     const path = join(o.out, FILES[f]);
     await writeFile(path, render[f](run, context));

@@ -43,7 +43,7 @@ async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   }
 }
 
-cliTest("a default run passes, prints one line per target and writes three reports", async () => {
+cliTest("a default run passes, prints one line per target and writes four reports", async () => {
   await withTempDir(async (dir) => {
     const r = await conform("--out", dir);
     assert.equal(r.code, 0, r.stderr);
@@ -54,9 +54,15 @@ cliTest("a default run passes, prints one line per target and writes three repor
     assert.ok(!r.stdout.includes("\x1b["), "no colour when piped");
     assert.equal(r.stderr, "", "no progress line when piped");
     const names = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
-    assert.deepEqual(names, ["report.json", "report.junit.xml", "report.md"]);
+    assert.deepEqual(names, ["report.html", "report.json", "report.junit.xml", "report.md"]);
     const json = JSON.parse(await Deno.readTextFile(`${dir}/report.json`));
     assert.equal(json.profile, "v3");
+    const html = await Deno.readTextFile(`${dir}/report.html`);
+    assert.match(
+      html,
+      /"specDoc":null/,
+      "a report outside the repository has no link to docs/SPEC.md",
+    );
   });
 });
 
@@ -198,7 +204,14 @@ cliTest(
   "--qemu-trace checks a real QEMU log: a per-rule table, G57 and G05 fail with their log lines",
   async () => {
     await withTempDir(async (dir) => {
-      const r = await conform("--qemu-trace", QEMU_LOG, "--report", "json,markdown", "--out", dir);
+      const r = await conform(
+        "--qemu-trace",
+        QEMU_LOG,
+        "--report",
+        "json,markdown,html",
+        "--out",
+        dir,
+      );
       assert.equal(r.code, 1, r.stderr);
       assert.match(
         r.stdout,
@@ -222,6 +235,10 @@ cliTest(
       assert.match(
         await Deno.readTextFile(`${dir}/passive.md`),
         /^\| G57 \| MUST NOT \| driver \| fail \|/m,
+      );
+      assert.match(
+        await Deno.readTextFile(`${dir}/passive.html`),
+        /<tr class="fail" data-rule="G57" data-verdict="fail">/,
       );
     });
   },

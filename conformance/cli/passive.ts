@@ -20,6 +20,7 @@ import {
   type PassiveRun,
   passiveTerminal,
 } from "../report/passive.ts";
+import { passiveHtml } from "../report/passive_html.ts";
 import { importQemuTrace, QemuImportError } from "../trace/qemu_log.ts";
 import { runQemuLinux } from "../targets/qemu-linux/target.ts";
 import { defaultCacheDir } from "../targets/qemu-linux/assets.ts";
@@ -55,7 +56,8 @@ usage: deno task conform --trace FILE [options]
                       (default: $XDG_CACHE_HOME or ~/.cache, then
                       virtio-balloon-conformance)
   --profile P         rules to check a QEMU log against: virtio-1.x (default) or v3
-  --report FORMATS    json, markdown (comma-separated; default none)
+  --report FORMATS    json, markdown, html (comma-separated; default none):
+                      passive.json, passive.md, passive.html
   --out DIR           reports, console logs and traces (default conformance-report)
   --expect-fail FILE  rules (or qemu-linux scenario checks, such as
                       A/host-rss-drops) expected to fail, one 'id' or
@@ -89,13 +91,21 @@ export function isPassive(args: readonly string[]): boolean {
   );
 }
 
+/** Report formats of passive mode and the files they go to. */
+const PASSIVE_REPORTS = {
+  json: { file: "passive.json", render: passiveJson },
+  markdown: { file: "passive.md", render: passiveMarkdown },
+  html: { file: "passive.html", render: passiveHtml },
+} as const;
+type PassiveFormat = keyof typeof PASSIVE_REPORTS;
+
 interface PassiveOptions {
   readonly source: { kind: "trace" | "qemu-trace"; file: string } | { kind: "qemu-linux" };
   readonly guestPages?: number;
   readonly vdev?: string;
   readonly cache: string;
   readonly profile: "v3" | "virtio-1.x";
-  readonly formats: readonly ("json" | "markdown")[];
+  readonly formats: readonly PassiveFormat[];
   readonly out: string;
   readonly expect?: ExpectList;
   readonly all: boolean;
@@ -166,18 +176,18 @@ async function parsePassive(args: readonly string[]): Promise<PassiveOptions | "
       `--profile '${profile}' is not a profile: expected virtio-1.x or v3`,
     );
   }
-  const formats: ("json" | "markdown")[] = [];
+  const formats: PassiveFormat[] = [];
   for (
     const f of (v.report ?? "").split(",").map((s) => s.trim()).filter((s) =>
       s !== "" && s !== "none"
     )
   ) {
-    if (f !== "json" && f !== "markdown") {
+    if (!Object.hasOwn(PASSIVE_REPORTS, f)) {
       throw new PassiveUsageError(
-        `--report '${v.report}': '${f}' is not a format of passive mode: expected json, markdown or none`,
+        `--report '${v.report}': '${f}' is not a format of passive mode: expected json, markdown, html or none`,
       );
     }
-    formats.push(f);
+    formats.push(f as PassiveFormat);
   }
   let expect: ExpectList | undefined;
   if (v["expect-fail"] !== undefined) {
@@ -337,8 +347,8 @@ export async function passiveMain(args: readonly string[]): Promise<number> {
       );
     });
     for (const f of o.formats) {
-      const path = join(o.out, f === "json" ? "passive.json" : "passive.md");
-      await Deno.writeTextFile(path, f === "json" ? passiveJson(run) : passiveMarkdown(run));
+      const path = join(o.out, PASSIVE_REPORTS[f].file);
+      await Deno.writeTextFile(path, PASSIVE_REPORTS[f].render(run));
       written.push(path);
     }
   }

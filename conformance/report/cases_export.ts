@@ -9,6 +9,7 @@
 import {
   BALLOON_FEATURES,
   describeSource,
+  type FeatureName,
   type Level,
   type ProfileId,
   QUEUES,
@@ -44,7 +45,7 @@ export interface ExportedCase {
   readonly id: string;
   /** One-line description. */
   readonly title: string;
-  /** First segment of the id. */
+  /** Its rule family (the area reports group by). */
   readonly area: string;
   /** Profile. */
   readonly profile: ProfileId;
@@ -62,6 +63,10 @@ export interface ExportedCase {
   readonly params: Readonly<Record<string, unknown>>;
   /** Whether the row was generated from the spec tables. */
   readonly generated: boolean;
+  /** Features the run must negotiate for the case to be judged; otherwise it is unsupported. */
+  readonly needs: readonly FeatureName[];
+  /** Features the other side must offer for the case to be judged. */
+  readonly needsOffer: readonly FeatureName[];
 }
 
 /** The content of `cases.json`. */
@@ -122,6 +127,8 @@ export function casesDocument(cases: readonly CaseDef[]): CasesDocument {
       check: k.check,
       params: k.params ?? {},
       generated: k.generated,
+      needs: k.needs ?? [],
+      needsOffer: k.needsOffer ?? [],
     })),
   };
 }
@@ -200,6 +207,8 @@ export function casesSchema(): Record<string, unknown> {
           check: str,
           params: { type: "object" },
           generated: bool,
+          needs: { type: "array", items: { $ref: "#/$defs/feature" } },
+          needsOffer: { type: "array", items: { $ref: "#/$defs/feature" } },
         }),
         if: { properties: { role: { const: "driver" } } },
         then: { properties: { scenario: { $ref: "#/$defs/driverScenario" } } },
@@ -220,6 +229,7 @@ export function casesSchema(): Record<string, unknown> {
         bitmapLimit: int,
         failBitmapAllocation: bool,
         refuseFeatures: bool,
+        needs: { type: "array", items: { $ref: "#/$defs/feature" } },
       }),
       deviceScenario: obj({
         id: str,

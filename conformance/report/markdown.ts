@@ -315,7 +315,8 @@ function expectSection(m: ReportModel): string[] {
 
 /** A rule or defect id linked to its row in docs/SPEC.md. */
 function ruleLink(m: ReportModel, id: string): string {
-  return `[${id}](${specHref(id, m.context.outDir)})`;
+  const href = specHref(id, m.context.outDir);
+  return href === undefined ? id : `[${id}](${href})`;
 }
 
 function defectTitle(id: string): string {

@@ -6,7 +6,8 @@
  * @module
  */
 
-import { relative, resolve } from "node:path";
+import { dirname, isAbsolute, relative, sep } from "node:path";
+import { fileURLToPath } from "node:url";
 import { type Level, type ProfileId, rule, specAnchor } from "../../spec/mod.ts";
 import { CASE_FAMILIES, caseById, CASES } from "../cases/cases.ts";
 import { type Coverage, coverage } from "../cases/coverage.ts";
@@ -445,13 +446,26 @@ export function formatDuration(ms: number): string {
 const SPEC_DOC = new URL("../../docs/SPEC.md", import.meta.url);
 
 /**
- * A link to a rule's or defect's row in `docs/SPEC.md`: relative to the
- * directory a report is written to when the suite runs from a checkout,
- * else the document's own URL.
+ * The relative path from a report directory to `docs/SPEC.md`, when the
+ * suite runs from a checkout and the directory lies inside it (a link from
+ * anywhere else would only work on this machine); otherwise undefined, and
+ * reports show rule statements without links.
  */
-export function specHref(id: string, fromDir?: string): string {
-  if (SPEC_DOC.protocol === "file:" && fromDir !== undefined) {
-    return `${relative(resolve(fromDir), SPEC_DOC.pathname)}#${specAnchor(id)}`;
+export function specDocPath(outDir: string | undefined): string | undefined {
+  if (outDir === undefined || SPEC_DOC.protocol !== "file:") return undefined;
+  try {
+    const file = Deno.realPathSync(fileURLToPath(SPEC_DOC));
+    const dir = Deno.realPathSync(outDir);
+    const inside = relative(dirname(dirname(file)), dir);
+    if (inside.startsWith("..") || isAbsolute(inside)) return undefined;
+    return relative(dir, file).split(sep).join("/");
+  } catch {
+    return undefined;
   }
-  return `${SPEC_DOC.href}#${specAnchor(id)}`;
+}
+
+/** A link to a rule's or defect's row in `docs/SPEC.md`, when {@link specDocPath} has one. */
+export function specHref(id: string, outDir: string | undefined): string | undefined {
+  const path = specDocPath(outDir);
+  return path === undefined ? undefined : `${path}#${specAnchor(id)}`;
 }

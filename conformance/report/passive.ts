@@ -160,7 +160,8 @@ function sectionOf(run: PassiveRun, e: TraceEvent): PassiveSection | undefined {
   return run.sections.find((s) => s.trace?.events.includes(e));
 }
 
-function evidenceLines(run: PassiveRun, r: TraceRuleResult): string[] {
+/** The offending events of a rule, one line each: where (section, log and trace line) and what. */
+export function evidenceLines(run: PassiveRun, r: TraceRuleResult): string[] {
   return r.evidence.map((e) => {
     const s = sectionOf(run, e);
     const place = eventPlace(e, s?.trace);

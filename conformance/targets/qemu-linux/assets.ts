@@ -132,34 +132,59 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** False when /proc says we are not root (Deno.uid() would need --allow-sys). */
+async function mayBeRoot(): Promise<boolean> {
+  try {
+    const status = await Deno.readTextFile("/proc/self/status");
+    const uid = /^Uid:\s+(\d+)/m.exec(status)?.[1];
+    return uid === undefined || uid === "0";
+  } catch {
+    return true; // no /proc: let apt-get say
+  }
+}
+
+/**
+ * Finds a program at the first of `paths` that exists; when none does and we
+ * are root, installs Debian's `options.package` (`apt-get install -y
+ * --no-install-recommends`, refreshing the package lists and trying once more
+ * when that fails; every apt command has a timeout) and looks again. Throws
+ * an error that says how to install it by hand when it cannot be had.
+ */
+export async function ensureDebianProgram(
+  paths: readonly string[],
+  options: { readonly package: string; readonly log: (s: string) => void },
+): Promise<string> {
+  const find = async () => {
+    for (const p of paths) if (await exists(p)) return p;
+    return undefined;
+  };
+  const found = await find();
+  if (found !== undefined) return found;
+  const name = paths[0] ?? options.package;
+  const byHand = `apt-get install -y --no-install-recommends ${options.package}`;
+  if (!(await mayBeRoot())) {
+    throw new Error(`${name} is missing and only root can install it: run ${byHand}`);
+  }
+  options.log(`${name} is missing: installing Debian's ${options.package}`);
+  await apt("apt-get", ["install", "-y", "--no-install-recommends", options.package], options.log)
+    .catch((e) => {
+      throw new Error(`${(e as Error).message}. Install it yourself: ${byHand}`);
+    });
+  const path = await find();
+  if (path === undefined) {
+    throw new Error(`${name} is still missing after installing ${options.package}`);
+  }
+  return path;
+}
+
 /** Finds qemu-system-x86_64, installing Debian's package when it is missing and we may (root). */
 export async function ensureQemu(
   log: (s: string) => void,
 ): Promise<{ path: string; version: string }> {
-  const find = async () => {
-    for (const p of ["/usr/bin/qemu-system-x86_64", "/usr/local/bin/qemu-system-x86_64"]) {
-      if (await exists(p)) return p;
-    }
-    return undefined;
-  };
-  let path = await find();
-  if (path === undefined) {
-    log("qemu-system-x86_64 is missing: installing Debian's qemu-system-x86");
-    await apt("apt-get", ["install", "-y", "--no-install-recommends", "qemu-system-x86"], log)
-      .catch(
-        (e) => {
-          throw new Error(
-            `${
-              (e as Error).message
-            }. Install it yourself: apt-get install -y --no-install-recommends qemu-system-x86`,
-          );
-        },
-      );
-    path = await find();
-    if (path === undefined) {
-      throw new Error("qemu-system-x86_64 is still missing after installing qemu-system-x86");
-    }
-  }
+  const path = await ensureDebianProgram(
+    ["/usr/bin/qemu-system-x86_64", "/usr/local/bin/qemu-system-x86_64"],
+    { package: "qemu-system-x86", log },
+  );
   const version = (await run(path, ["--version"])).split("\n")[0]?.trim() ?? "unknown";
   return { path, version };
 }
