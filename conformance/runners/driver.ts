@@ -91,12 +91,15 @@ class RefusingDevice extends BalloonDevice {
 }
 
 /**
- * Scheduler steps a scenario step may take before it counts as not settling:
- * generous for real work (a PFN-array driver needs about 3 steps per 256
- * pages), small enough that a livelocked driver is found quickly.
+ * Scheduler steps a scenario step may take before it counts as not settling.
+ * It scales with the work asked, not with the reference's batch size: a
+ * driver that sends one PFN per request needs a few steps per page (the
+ * reference needs about 3 per 256 pages), so the budget allows 8 per page on
+ * top of a fixed 2,000; a livelocked driver exceeds any budget and is still
+ * found in well under a second.
  */
 function stepBudget(pagesMoved: number): { maxSteps: number } {
-  return { maxSteps: 500 + Math.ceil(pagesMoved / 16) };
+  return { maxSteps: 2_000 + 8 * pagesMoved };
 }
 const STEP_TIME = 120_000;
 
