@@ -107,6 +107,27 @@ const LIVE = new Map<number, string>();
 let unloadHooked = false;
 
 /**
+ * The command line of process `pid`, or `undefined` when no such process
+ * runs. Read with `cat /proc/PID/cmdline` (Deno reads /proc/PID only with
+ * --allow-all; running cat needs only --allow-run).
+ */
+export function commandLineOf(pid: number): string[] | undefined {
+  if (!Number.isSafeInteger(pid) || pid <= 0) {
+    throw new RangeError(`Invalid pid: ${pid}, expected a positive integer`);
+  }
+  const out = new Deno.Command("cat", {
+    args: [`/proc/${pid}/cmdline`],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).outputSync();
+  if (!out.success) return undefined;
+  const text = decoder.decode(out.stdout);
+  // a zombie (exited, not yet reaped) has an empty command line
+  return text === "" ? undefined : text.replace(/\0$/, "").split("\0");
+}
+
+/**
  * At exit, SIGKILL the processes bridges started and never stopped (a test
  * that threw before its `close`), each by its pid and only if that pid still
  * runs the program the bridge started.
@@ -117,10 +138,9 @@ function hookUnload(): void {
   globalThis.addEventListener("unload", () => {
     for (const [pid, command] of LIVE) {
       try {
-        const cmdline = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0")[0] ?? "";
-        if (cmdline === command) Deno.kill(pid, "SIGKILL");
+        if (commandLineOf(pid)?.[0] === command) Deno.kill(pid, "SIGKILL");
       } catch {
-        // gone, or not ours to read
+        // gone, or not ours to signal
       }
     }
   });
