@@ -383,6 +383,8 @@ export const PCI_DEVICES_PER_BUS = 32;
 export const PCI_FUNCTIONS_PER_DEVICE = 8;
 /** Bytes of a function's (conventional) configuration space. */
 export const PCI_CONFIG_SPACE_SIZE = 256;
+/** Capabilities start after the 64-byte standard header (PCI Local Bus 3.0 §6.7). */
+export const PCI_CAP_AREA_START = 0x40;
 /** header_type bit of a multi-function device. */
 export const PCI_HEADER_TYPE_MULTI_FUNCTION = 0x80;
 /** vendor_id read from a function that does not exist. */
