@@ -7,9 +7,9 @@
  *
  * Debian's QEMU 7.2 has no qtest accelerator: the qtest protocol server runs
  * under TCG, which never executes a guest instruction while the VM is
- * stopped. Measured on the 2-core build machine: start to ready (process up,
- * both sockets connected, QMP negotiated, first qtest reply) about 60 ms;
- * see `bench/qtest_figures.ts`.
+ * stopped. Measured on the 2-core build machine while other jobs ran: start
+ * to ready (process up, both sockets connected, QMP negotiated, first qtest
+ * reply) 90–160 ms; `deno task bench:qtest` prints it.
  *
  * @module
  */

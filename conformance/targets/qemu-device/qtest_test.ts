@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { ProcessBridge } from "../bridge/process_bridge.ts";
 import { TargetError } from "../bridge/target_error.ts";
 import { formatCommand, QTEST_IRQ_PREFIX, QtestClient } from "./qtest.ts";
+import { QtestMemory } from "./qtest_memory.ts";
 
 /** Replies by command word; `readl` is preceded by an interrupt notice. */
 const PEER = `
@@ -148,5 +149,32 @@ Deno.test("QtestClient: bad arguments are RangeErrors and nothing reaches the pe
     assert.equal(q.commands, 0);
     // the conversation is still in step
     assert.equal(q.readl(0), 0x12345678);
+  });
+});
+
+Deno.test("QtestMemory: accesses outside the suite's RAM are RangeErrors before anything is sent; alloc aligns and runs out", () => {
+  withPeer((q) => {
+    const mem = new QtestMemory(q, { start: 0x10_0000, end: 0x20_0000 });
+    assert.equal(mem.bytes, 0x20_0000);
+    assert.equal(mem.contains(0x10_0000, 0x10_0000), true);
+    assert.equal(mem.contains(0xf_ffff, 1), false, "below the suite's RAM");
+    assert.equal(mem.contains(0x1f_ffff, 2), false, "past the end");
+    assert.throws(
+      () => mem.read(0x1f_fffe, 4),
+      /Cannot read guest memory: \[0x1ffffe, \+4\) is outside the suite's RAM \[0x100000, 0x200000\)/,
+    );
+    assert.throws(() => mem.write(0, new Uint8Array(1), "driver"), /Cannot write guest memory/);
+    assert.throws(() => mem.fill(0x20_0000, 1, 0), /Cannot fill guest memory/);
+    assert.equal(q.commands, 0);
+    assert.equal(mem.alloc(100), 0x10_0000);
+    assert.equal(mem.alloc(16, 16), 0x10_0070);
+    assert.equal(mem.alloc(4096), 0x10_1000);
+    assert.throws(
+      () => mem.alloc(0x10_0000),
+      /Cannot allocate 1048576 bytes of guest RAM: 1040384 bytes are left/,
+    );
+    assert.throws(() => mem.alloc(8, 3), /Invalid alignment: 3, expected a power of two/);
+    assert.throws(() => new QtestMemory(q, { start: 8, end: 8 }), /Invalid RAM range: \[8, 8\)/);
+    assert.deepEqual(mem.stats, { reads: 0, writes: 0, bytesRead: 0, bytesWritten: 0 });
   });
 });
