@@ -11,7 +11,7 @@
  * - `model/`: what a case, scenario, target, finding and verdict are; evidence
  * - `trace/`: the trace format, the QEMU log importer, the passive checks
  * - `scenarios/`: the scripted interactions, as data
- * - `targets/`: what a run tests, one folder per kind (reference, mutants, qemu-linux)
+ * - `targets/`: what a run tests, one folder per kind (reference, mutants, qemu-linux, qemu-device)
  * - `runners/`: one scenario on one target, everything recorded
  * - `checks/`: a run turned into findings citing rule ids
  * - `cases/`: the case table (scenario + check + rules) and rule coverage

@@ -16,7 +16,7 @@ import {
   wireSize,
   type WireType,
 } from "../spec/mod.ts";
-import { GuestMemory, type Writer } from "./memory.ts";
+import { GuestMemory, type PhysicalMemory, type Writer } from "./memory.ts";
 import { checkQueueSize, RING_ALIGN, type RingLayout, ringPartBytes } from "./virtqueue_ring.ts";
 
 /** Bytes of one descriptor. */
@@ -133,7 +133,7 @@ export function describeFlags(flags: number): string {
   return `0x${flags.toString(16)}` + (names.length === 0 ? "" : ` (${names.join(" | ")})`);
 }
 
-function checkLayout(mem: GuestMemory, layout: RingLayout): void {
+function checkLayout(mem: PhysicalMemory, layout: RingLayout): void {
   checkQueueSize(layout.size);
   const bytes = ringPartBytes(layout.size);
   const parts = [
@@ -168,10 +168,14 @@ function checkLayout(mem: GuestMemory, layout: RingLayout): void {
   }
 }
 
-/** Field access for one queue in guest memory. */
+/**
+ * Field access for one queue in guest memory. On a {@link GuestMemory} it
+ * reads fields straight from the stored page (no copy); on any other
+ * {@link PhysicalMemory} every field is one `read` or `write` of that memory.
+ */
 export class RingAccess {
   /** Guest memory. */
-  readonly mem: GuestMemory;
+  readonly mem: PhysicalMemory;
   /** Where the queue is. */
   readonly layout: RingLayout;
   /** Byte order of the ring fields. */
@@ -180,11 +184,14 @@ export class RingAccess {
   readonly size: number;
   #bytes: Uint8Array = ZERO_PAGE;
   #at = 0;
+  /** The same memory when it is a GuestMemory (the in-process fast path), else undefined. */
+  #pages: GuestMemory | undefined;
 
   /** Validates the layout against the memory (RangeError). */
-  constructor(mem: GuestMemory, layout: RingLayout, order: ByteOrder) {
+  constructor(mem: PhysicalMemory, layout: RingLayout, order: ByteOrder) {
     checkLayout(mem, layout);
     this.mem = mem;
+    this.#pages = mem instanceof GuestMemory ? mem : undefined;
     this.layout = { size: layout.size, desc: layout.desc, avail: layout.avail, used: layout.used };
     this.order = order;
     this.size = layout.size;
@@ -196,10 +203,11 @@ export class RingAccess {
    * as zeros), else at a copy. Ring fields are aligned, so the copy is rare.
    */
   #span(addr: number, len: number): void {
+    const pages = this.#pages;
     const pfn = Math.floor(addr / PAGE);
     const off = addr - pfn * PAGE;
-    const page = off + len <= PAGE && addr >= 0 && addr + len <= this.mem.bytes
-      ? this.mem.pageContents(pfn)
+    const page = pages !== undefined && off + len <= PAGE && addr >= 0 && addr + len <= pages.bytes
+      ? pages.pageContents(pfn)
       : null;
     if (page !== null && (page === undefined || page.length >= off + len)) {
       // a stored page long enough, or a page never written (zeros)

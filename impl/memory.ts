@@ -15,6 +15,24 @@ export type Writer = "guest" | "driver" | "device" | "host";
 /** Called for every write, once per page touched. */
 export type WriteListener = (pfn: number, writer: Writer) => void;
 
+/**
+ * Guest physical memory as the split virtqueue sees it: bytes read and
+ * written at guest physical addresses. {@link GuestMemory} is the in-process
+ * one; a transport to a real device provides another (QEMU's RAM through
+ * qtest), so the same ring code reads and writes the device's own memory,
+ * never a copy.
+ */
+export interface PhysicalMemory {
+  /** Addresses below this can be RAM; {@link contains} says which are. */
+  readonly bytes: number;
+  /** Whether `[addr, addr + len)` is RAM the rings may use. */
+  contains(addr: number, len: number): boolean;
+  /** Copies `len` bytes out of memory (RangeError outside RAM). */
+  read(addr: number, len: number): Uint8Array;
+  /** Copies bytes into memory as `writer` (RangeError outside RAM). */
+  write(addr: number, data: Uint8Array, writer: Writer): void;
+}
+
 /** Options of {@link GuestMemory}. */
 export interface GuestMemoryOptions {
   /** Guest RAM size in 4 KiB pages. */
@@ -37,7 +55,7 @@ const SHIFT = VIRTIO_BALLOON_PFN_SHIFT;
  * assert.equal(mem.storedPages, 1);
  * ```
  */
-export class GuestMemory {
+export class GuestMemory implements PhysicalMemory {
   /** RAM size in 4 KiB pages. */
   readonly pages: number;
   #store = new Map<number, Uint8Array>();

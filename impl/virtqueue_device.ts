@@ -8,7 +8,7 @@
  */
 
 import { VIRTQ_IDX_MODULUS } from "../spec/mod.ts";
-import type { GuestMemory } from "./memory.ts";
+import type { PhysicalMemory } from "./memory.ts";
 import {
   CHAIN_BYTES_MAX,
   DESC_LEN_MAX,
@@ -116,7 +116,7 @@ export class DeviceQueue {
    * size, misaligned parts, parts outside RAM or a `maxChainLength` below 1.
    */
   constructor(
-    mem: GuestMemory,
+    mem: PhysicalMemory,
     layout: RingLayout,
     features: QueueFeatures,
     options?: DeviceQueueOptions,

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { GuestMemory } from "./memory.ts";
+import type { PhysicalMemory } from "./memory.ts";
 import {
   CHAIN_BYTES_MAX,
   DESC_LEN_MAX,
@@ -118,7 +118,7 @@ export class DriverQueue<T> {
    * RangeError for an illegal size, misaligned parts (G26) or parts outside RAM.
    */
   constructor(
-    mem: GuestMemory,
+    mem: PhysicalMemory,
     layout: RingLayout,
     features: QueueFeatures,
     options?: DriverQueueOptions,

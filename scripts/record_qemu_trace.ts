@@ -11,11 +11,8 @@
  */
 
 import { parseArgs } from "node:util";
-import {
-  defaultCacheDir,
-  ensureGuestAssets,
-  ensureQemu,
-} from "../conformance/targets/qemu-linux/assets.ts";
+import { defaultCacheDir, ensureGuestAssets } from "../conformance/targets/qemu-linux/assets.ts";
+import { ensureQemu } from "../conformance/targets/qemu/setup.ts";
 import { Vm } from "../conformance/targets/qemu-linux/vm.ts";
 import { availableMiB, featuresEvent } from "../conformance/targets/qemu-linux/target.ts";
 import type { TraceEvent } from "../conformance/trace/format.ts";

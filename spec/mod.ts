@@ -35,3 +35,4 @@ export * from "./codec.ts";
 export * from "./pfn.ts";
 export * from "./bitmap.ts";
 export * from "./bitmap_request.ts";
+export * from "./virtio_pci.ts";

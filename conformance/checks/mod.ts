@@ -31,6 +31,7 @@ export { DEVICE_CHECKS, type DeviceCheck } from "./device.ts";
 export {
   bad,
   type CheckInput,
+  type CheckOptions,
   deviceCheck,
   type DeviceCheckDef,
   driverCheck,

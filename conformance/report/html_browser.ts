@@ -12,7 +12,7 @@
  * @module
  */
 
-import { ensureDebianProgram } from "../targets/qemu-linux/assets.ts";
+import { ensureDebianProgram } from "../targets/qemu/setup.ts";
 
 /** Where Debian puts Chromium. */
 export const CHROMIUM_PATHS: readonly string[] = ["/usr/bin/chromium", "/usr/bin/chromium-browser"];

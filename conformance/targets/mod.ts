@@ -1,8 +1,13 @@
 /**
  * Targets: the implementations a run can test, one folder per kind —
  * `reference/` (the reference driver and device, and the seed as posted),
- * `mutants/` (deliberately broken ones that prove every case can fail) and
- * `qemu-linux/` (Debian's real QEMU and Linux, booted and checked passively).
+ * `mutants/` (deliberately broken ones that prove every case can fail),
+ * `qemu-linux/` (Debian's real QEMU and Linux, booted and checked passively)
+ * and `qemu-device/` (QEMU's real virtio-balloon-pci with the suite as its
+ * guest driver, over qtest: PCI, modern and legacy virtio-pci transports,
+ * guest RAM through qtest). Shared by them: `bridge/` (a synchronous bridge
+ * to a child process through a worker, and `TargetError`) and `qemu/`
+ * (installing QEMU, QMP async and sync).
  *
  * May import: the rooms above it: `model/`, `trace/`, `scenarios/`; spec/ and impl/.
  *
@@ -11,3 +16,8 @@
 
 export * from "./reference/reference.ts";
 export * from "./mutants/mutants.ts";
+export {
+  type InProcessDevicePort,
+  inProcessDevicePort,
+  type SelfReport,
+} from "./reference/device_port.ts";

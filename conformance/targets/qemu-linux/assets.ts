@@ -6,6 +6,7 @@
  */
 
 import { cpioArchive, type CpioEntry } from "./cpio.ts";
+import { apt, exists, run } from "../qemu/setup.ts";
 
 /** Where the guest's pieces are. */
 export interface GuestAssets {
@@ -75,123 +76,9 @@ while true; do
 done
 `;
 
-/** Longest a setup command (apt, dpkg, qemu --version) may take. */
-const SETUP_TIMEOUT_MS = 10 * 60_000;
-
-async function run(cmd: string, args: string[], options: { cwd?: string } = {}): Promise<string> {
-  const signal = AbortSignal.timeout(SETUP_TIMEOUT_MS);
-  const late = () =>
-    new Error(
-      `${cmd} ${args.join(" ")} did not finish within ${
-        SETUP_TIMEOUT_MS / 60_000
-      } minutes (stopped)`,
-    );
-  const out = await new Deno.Command(cmd, {
-    args,
-    stdout: "piped",
-    stderr: "piped",
-    signal,
-    ...(options.cwd ? { cwd: options.cwd } : {}),
-  }).output().catch((e: unknown) => {
-    throw signal.aborted ? late() : new Error(`Cannot run ${cmd}: ${(e as Error).message}`);
-  });
-  if (signal.aborted) throw late();
-  if (!out.success) {
-    const err = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-3).join(" | ");
-    throw new Error(`${cmd} ${args.join(" ")} failed (exit ${out.code}): ${err}`);
-  }
-  return new TextDecoder().decode(out.stdout);
-}
-
-/**
- * Runs an apt command; when it fails (on a fresh machine the package lists
- * are often empty), refreshes the lists with `apt-get update` and tries once
- * more.
- */
-async function apt(
-  cmd: string,
-  args: string[],
-  log: (s: string) => void,
-  options: { cwd?: string } = {},
-): Promise<string> {
-  try {
-    return await run(cmd, args, options);
-  } catch (first) {
-    log(`${(first as Error).message}; refreshing the package lists with apt-get update`);
-    await run("apt-get", ["update"]);
-    return await run(cmd, args, options);
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** False when /proc says we are not root (Deno.uid() would need --allow-sys). */
-async function mayBeRoot(): Promise<boolean> {
-  try {
-    const status = await Deno.readTextFile("/proc/self/status");
-    const uid = /^Uid:\s+(\d+)/m.exec(status)?.[1];
-    return uid === undefined || uid === "0";
-  } catch {
-    return true; // no /proc: let apt-get say
-  }
-}
-
-/**
- * Finds a program at the first of `paths` that exists; when none does and we
- * are root, installs Debian's `options.package` (`apt-get install -y
- * --no-install-recommends`, refreshing the package lists and trying once more
- * when that fails; every apt command has a timeout) and looks again. Throws
- * an error that says how to install it by hand when it cannot be had.
- */
-export async function ensureDebianProgram(
-  paths: readonly string[],
-  options: { readonly package: string; readonly log: (s: string) => void },
-): Promise<string> {
-  const find = async () => {
-    for (const p of paths) if (await exists(p)) return p;
-    return undefined;
-  };
-  const found = await find();
-  if (found !== undefined) return found;
-  const name = paths[0] ?? options.package;
-  const byHand = `apt-get install -y --no-install-recommends ${options.package}`;
-  if (!(await mayBeRoot())) {
-    throw new Error(`${name} is missing and only root can install it: run ${byHand}`);
-  }
-  options.log(`${name} is missing: installing Debian's ${options.package}`);
-  await apt("apt-get", ["install", "-y", "--no-install-recommends", options.package], options.log)
-    .catch((e) => {
-      throw new Error(`${(e as Error).message}. Install it yourself: ${byHand}`);
-    });
-  const path = await find();
-  if (path === undefined) {
-    throw new Error(`${name} is still missing after installing ${options.package}`);
-  }
-  return path;
-}
-
-/** Finds qemu-system-x86_64, installing Debian's package when it is missing and we may (root). */
-export async function ensureQemu(
-  log: (s: string) => void,
-): Promise<{ path: string; version: string }> {
-  const path = await ensureDebianProgram(
-    ["/usr/bin/qemu-system-x86_64", "/usr/local/bin/qemu-system-x86_64"],
-    { package: "qemu-system-x86", log },
-  );
-  const version = (await run(path, ["--version"])).split("\n")[0]?.trim() ?? "unknown";
-  return { path, version };
-}
-
 /** The Debian package of the kernel that linux-image-amd64 depends on. */
 async function kernelPackage(log: (s: string) => void): Promise<string> {
-  const deps = await apt("apt-cache", ["depends", "linux-image-amd64"], log);
+  const deps = await apt("apt-cache", ["depends", "linux-image-amd64"], { log });
   const m = /Depends:\s+(linux-image-[0-9][^\s]*)/.exec(deps);
   if (m === null) {
     throw new Error(`Cannot find the kernel package linux-image-amd64 depends on: ${deps.trim()}`);
@@ -231,7 +118,7 @@ export async function ensureGuestAssets(
       ...(busyboxDeb === undefined ? ["busybox-static"] : []),
     ];
     log(`downloading ${wanted.join(", ")} from Debian's archive into ${debs}`);
-    await apt("apt-get", ["download", ...wanted], log, { cwd: debs });
+    await apt("apt-get", ["download", ...wanted], { log, cwd: debs });
     const now = [...Deno.readDirSync(debs)].map((e) => e.name);
     kernelDeb = now.find((n) => /^linux-image-[0-9].*\.deb$/.test(n));
     busyboxDeb = now.find((n) => /^busybox-static_.*\.deb$/.test(n));

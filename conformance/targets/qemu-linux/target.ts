@@ -25,7 +25,8 @@ import {
 import { checkTrace, type ScenarioCheck, type TraceRuleResult } from "../../trace/check.ts";
 import { formatTrace, type Trace, type TraceEvent } from "../../trace/format.ts";
 
-import { ensureGuestAssets, ensureQemu, type GuestAssets } from "./assets.ts";
+import { ensureGuestAssets, type GuestAssets } from "./assets.ts";
+import { ensureQemu } from "../qemu/setup.ts";
 import { importQemuTrace } from "../../trace/qemu_log.ts";
 import { Vm } from "./vm.ts";
 

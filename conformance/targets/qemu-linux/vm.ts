@@ -8,7 +8,7 @@
 
 import type { GuestAssets } from "./assets.ts";
 import { READY_MARKER } from "./assets.ts";
-import { QmpClient } from "./qmp.ts";
+import { QmpClient } from "../qemu/qmp.ts";
 
 /** Trace events QEMU should log (see QEMU's trace-events files). */
 export const TRACE_EVENTS: readonly string[] = [

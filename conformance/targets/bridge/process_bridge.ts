@@ -1,0 +1,548 @@
+/**
+ * A synchronous bridge to a child process. The suite is synchronous and
+ * deterministic, the process is not: a worker thread (`node:worker_threads`,
+ * unreferenced, so a bridge never closed does not keep a program alive) owns the process, its
+ * channels (stdin/stdout, or unix sockets it connects to) and every
+ * asynchronous read and write; the main thread posts a request and blocks in
+ * `Atomics.wait` until the worker stores the reply in shared memory, or the
+ * request's timeout expires. Every reply has a timeout.
+ *
+ * - Requests and replies are lines (or exact byte counts) on a named channel.
+ * - Lines that start with a channel's notice prefixes (qtest's `IRQ raise N`)
+ *   are set aside as they arrive, whenever they arrive, and handed over by
+ *   {@link ProcessBridge.takeNotices}.
+ * - The worker keeps the tail of the process's stderr; every failure is a
+ *   {@link TargetError} naming what was sent, what came back (or that nothing
+ *   did within N ms) and that tail.
+ * - The process is stopped by its own pid only: SIGTERM (with SIGCONT, so a
+ *   stopped process acts on it), then SIGKILL after a grace period.
+ * - After a timeout the channel's conversation is out of step (a late reply
+ *   would be taken for the next one), so the bridge refuses further calls:
+ *   close it and start again.
+ *
+ * Measured on the 2-core build machine, shared with other jobs
+ * (`deno task bench:qtest`): one line round trip to a `cat` child costs
+ * 50–170 µs, a 1.4 MB line each way about 6 ms.
+ *
+ * @module
+ */
+
+import {
+  type BridgeRequest,
+  type ChannelSpec,
+  CTL_HEADER,
+  CTL_PAYLOAD,
+  CTL_SEQ,
+  CTL_WORDS,
+  type ProcessStatus,
+  type ReadSpec,
+  type ReplyHeader,
+} from "./_protocol.ts";
+import { TargetError, type TargetErrorKind } from "./target_error.ts";
+import { Worker } from "node:worker_threads";
+
+export type { ChannelSpec, ProcessStatus } from "./_protocol.ts";
+
+/** Options of {@link ProcessBridge.spawn}. */
+export interface BridgeOptions {
+  /** Program to run. */
+  readonly command: string;
+  /** Its arguments. */
+  readonly args?: readonly string[];
+  /** Extra environment variables. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Working directory. */
+  readonly cwd?: string;
+  /** Channels to the process: at most one `stdio`, any number of `unix-listen`. */
+  readonly channels: readonly ChannelSpec[];
+  /** Per channel, line prefixes that mark asynchronous notices (set aside, not replies). */
+  readonly noticePrefixes?: Readonly<Record<string, readonly string[]>>;
+  /** How long the process may take to start and connect every unix channel (default 10 s). */
+  readonly readyTimeoutMs?: number;
+  /** Default timeout of one reply (default 5 s). */
+  readonly replyTimeoutMs?: number;
+  /** Bytes of stderr kept for errors (default 8 KiB). */
+  readonly stderrBytes?: number;
+  /** Largest request or reply, in bytes (default 8 MiB). */
+  readonly capacityBytes?: number;
+  /** Name in errors (default: the program's file name). */
+  readonly label?: string;
+}
+
+/** Options of one call. */
+export interface CallOptions {
+  /** Timeout of this reply in ms (default: the bridge's). */
+  readonly timeoutMs?: number;
+}
+
+/** Options of {@link ProcessBridge.close}. */
+export interface CloseOptions {
+  /** How long SIGTERM may take before SIGKILL (default 2 s). */
+  readonly graceMs?: number;
+}
+
+/** How the process ended, as {@link ProcessBridge.close} saw it. */
+export interface CloseResult {
+  /** Exit code (a signal's 128 + n when killed). */
+  readonly code: number | undefined;
+  /** Signal that ended it. */
+  readonly signal: string | undefined;
+  /** Last bytes of its stderr. */
+  readonly stderrTail: string;
+}
+
+const DEFAULT_REPLY_MS = 5_000;
+const DEFAULT_READY_MS = 10_000;
+const DEFAULT_CAPACITY = 8 * 2 ** 20;
+/** How long the worker may take to answer a status query, beyond anything the process does. */
+const WORKER_MS = 2_000;
+/** Lines of stderr quoted in errors. */
+const TAIL_LINES = 20;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Pids of processes started by bridges of this thread and not yet stopped. */
+const LIVE = new Map<number, string>();
+let unloadHooked = false;
+
+/**
+ * The command line of process `pid`, or `undefined` when no such process
+ * runs. Read with `cat /proc/PID/cmdline` (Deno reads /proc/PID only with
+ * --allow-all; running cat needs only --allow-run).
+ */
+export function commandLineOf(pid: number): string[] | undefined {
+  if (!Number.isSafeInteger(pid) || pid <= 0) {
+    throw new RangeError(`Invalid pid: ${pid}, expected a positive integer`);
+  }
+  const out = new Deno.Command("cat", {
+    args: [`/proc/${pid}/cmdline`],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).outputSync();
+  if (!out.success) return undefined;
+  const text = decoder.decode(out.stdout);
+  // a zombie (exited, not yet reaped) has an empty command line
+  return text === "" ? undefined : text.replace(/\0$/, "").split("\0");
+}
+
+/**
+ * At exit, SIGKILL the processes bridges started and never stopped (a test
+ * that threw before its `close`), each by its pid and only if that pid still
+ * runs the program the bridge started.
+ */
+function hookUnload(): void {
+  if (unloadHooked) return;
+  unloadHooked = true;
+  globalThis.addEventListener("unload", () => {
+    for (const [pid, command] of LIVE) {
+      try {
+        if (commandLineOf(pid)?.[0] === command) Deno.kill(pid, "SIGKILL");
+      } catch {
+        // gone, or not ours to signal
+      }
+    }
+  });
+}
+
+function lastLines(text: string): string {
+  return text.trimEnd().split("\n").slice(-TAIL_LINES).join("\n");
+}
+
+function checkTimeout(ms: number, what: string): number {
+  if (!Number.isFinite(ms) || ms <= 0) {
+    throw new RangeError(`Invalid ${what}: ${ms}, expected a positive number of milliseconds`);
+  }
+  return ms;
+}
+
+/**
+ * A child process behind a worker, spoken to synchronously.
+ *
+ * @example
+ * ```ts
+ * import { ProcessBridge } from "./process_bridge.ts";
+ * import assert from "node:assert/strict";
+ * const cat = ProcessBridge.spawn({
+ *   command: "cat",
+ *   channels: [{ name: "io", kind: "stdio" }],
+ *   noticePrefixes: { io: ["IRQ "] },
+ * });
+ * try {
+ *   assert.deepEqual(cat.call("io", "IRQ raise 11\nOK 0x12\n", { lines: 1 }), ["OK 0x12"]);
+ *   assert.deepEqual(cat.takeNotices("io"), ["IRQ raise 11"]);
+ * } finally {
+ *   cat.close();
+ * }
+ * ```
+ */
+export class ProcessBridge {
+  #pid = 0;
+  #label: string;
+  #worker: Worker;
+  #control: Int32Array;
+  #request: Uint8Array;
+  #reply: Uint8Array;
+  #seq = 1;
+  #replyMs: number;
+  #notices = new Map<string, string[]>();
+  #channels: Set<string>;
+  #broken: string | undefined;
+  #closed: CloseResult | undefined;
+
+  private constructor(
+    options: BridgeOptions,
+    shared: { control: SharedArrayBuffer; request: SharedArrayBuffer; reply: SharedArrayBuffer },
+    facts: { label: string; replyMs: number },
+  ) {
+    this.#worker = new Worker(new URL("./bridge_worker.ts", import.meta.url));
+    // a bridge never closed must not keep the program alive; the unload hook stops its process
+    this.#worker.unref();
+    this.#control = new Int32Array(shared.control);
+    this.#request = new Uint8Array(shared.request);
+    this.#reply = new Uint8Array(shared.reply);
+    this.#label = facts.label;
+    this.#replyMs = facts.replyMs;
+    this.#channels = new Set(options.channels.map((c) => c.name));
+  }
+
+  /** Process id of the child this bridge started. */
+  get pid(): number {
+    return this.#pid;
+  }
+
+  /** Name used in errors: the program and its pid. */
+  get label(): string {
+    return this.#label;
+  }
+
+  /**
+   * Starts the process and waits (blocking) until it runs and has connected
+   * every unix channel. Throws a {@link TargetError} (`spawn`, `not-ready`,
+   * `exited`) with its stderr tail when it cannot.
+   */
+  static spawn(options: BridgeOptions): ProcessBridge {
+    const names = options.channels.map((c) => c.name);
+    if (new Set(names).size !== names.length || names.length === 0) {
+      throw new TypeError(
+        `Invalid channels: ${JSON.stringify(names)}, expected at least one, each name once`,
+      );
+    }
+    if (options.channels.filter((c) => c.kind === "stdio").length > 1) {
+      throw new TypeError("Invalid channels: more than one stdio channel, expected at most one");
+    }
+    const capacity = options.capacityBytes ?? DEFAULT_CAPACITY;
+    if (!Number.isSafeInteger(capacity) || capacity < 4096) {
+      throw new RangeError(
+        `Invalid capacityBytes: ${capacity}, expected an integer of at least 4096`,
+      );
+    }
+    const replyMs = checkTimeout(options.replyTimeoutMs ?? DEFAULT_REPLY_MS, "replyTimeoutMs");
+    const readyMs = checkTimeout(options.readyTimeoutMs ?? DEFAULT_READY_MS, "readyTimeoutMs");
+    const shared = {
+      control: new SharedArrayBuffer(CTL_WORDS * 4),
+      request: new SharedArrayBuffer(capacity),
+      reply: new SharedArrayBuffer(capacity),
+    };
+    const base = options.label ?? options.command.split("/").pop() ?? options.command;
+    const bridge = new ProcessBridge(options, shared, { label: base, replyMs });
+    const seq = bridge.#seq++;
+    bridge.#post({
+      op: "open",
+      seq,
+      command: options.command,
+      args: [...(options.args ?? [])],
+      env: { ...(options.env ?? {}) },
+      cwd: options.cwd,
+      channels: options.channels,
+      noticePrefixes: options.noticePrefixes ?? {},
+      readyTimeoutMs: readyMs,
+      stderrBytes: options.stderrBytes ?? 8192,
+      ...shared,
+    });
+    // the worker needs time to load too; the process's own deadline is the worker's
+    const got = bridge.#wait(seq, readyMs + WORKER_MS + 10_000);
+    if (got === undefined || !got.header.ok) {
+      bridge.#worker.terminate();
+      bridge.#broken = "it did not start";
+      if (got === undefined) {
+        throw new TargetError({
+          kind: "worker",
+          target: base,
+          message: `The bridge worker did not start ${options.command} within ${readyMs} ms`,
+        });
+      }
+      throw bridge.#error(got.header as Extract<ReplyHeader, { ok: false }>, {});
+    }
+    bridge.#pid = got.header.status?.pid ?? 0;
+    bridge.#label = `${base} (pid ${bridge.#pid})`;
+    LIVE.set(bridge.#pid, options.command);
+    hookUnload();
+    return bridge;
+  }
+
+  /** Whether {@link close} ran. */
+  get closed(): boolean {
+    return this.#closed !== undefined;
+  }
+
+  /**
+   * Writes `data` (a string is sent as UTF-8, as is) to `channel`, then reads:
+   * `lines: n` the next n lines that are not notices (without newlines),
+   * `bytes: n` exactly n bytes, neither: nothing (the write is acknowledged).
+   * Blocks until then or the timeout; throws a {@link TargetError}.
+   */
+  call(
+    channel: string,
+    data: string | Uint8Array,
+    options: CallOptions & { readonly lines: number },
+  ): string[];
+  /** As above, reading exactly `bytes` bytes. */
+  call(
+    channel: string,
+    data: string | Uint8Array,
+    options: CallOptions & { readonly bytes: number },
+  ): Uint8Array;
+  /** As above, reading nothing. */
+  call(channel: string, data: string | Uint8Array, options?: CallOptions): void;
+  call(
+    channel: string,
+    data: string | Uint8Array,
+    options: CallOptions & { readonly lines?: number; readonly bytes?: number } = {},
+  ): string[] | Uint8Array | void {
+    const read: ReadSpec = options.lines !== undefined
+      ? { kind: "lines", count: options.lines }
+      : options.bytes !== undefined
+      ? { kind: "bytes", count: options.bytes }
+      : { kind: "none" };
+    if (read.kind !== "none" && (!Number.isSafeInteger(read.count) || read.count < 1)) {
+      throw new RangeError(
+        `Invalid ${read.kind} count: ${read.count}, expected a positive integer`,
+      );
+    }
+    this.#usable(channel);
+    const bytes = typeof data === "string" ? this.#encode(data) : this.#copy(data);
+    const sent = typeof data === "string" ? data : `${data.length} bytes`;
+    const timeoutMs = checkTimeout(options.timeoutMs ?? this.#replyMs, "timeoutMs");
+    const seq = this.#seq++;
+    this.#post({ op: "call", seq, channel, length: bytes, read });
+    const got = this.#wait(seq, timeoutMs);
+    if (got === undefined) {
+      this.#post({ op: "cancel", seq });
+      this.#broken = `an earlier request timed out ("${sent.slice(0, 80)}")`;
+      const st = this.#statusOrUndefined();
+      throw new TargetError({
+        kind: st?.exited === true ? "exited" : "timeout",
+        target: this.label,
+        message: st?.exited === true
+          ? `${this.label} exited and no reply came within ${timeoutMs} ms`
+          : `No reply from ${this.label} within ${timeoutMs} ms`,
+        sent,
+        timeoutMs,
+        pid: this.pid,
+        ...(st === undefined
+          ? { stderrTail: "(the bridge worker did not answer either)" }
+          : { stderrTail: lastLines(st.stderrTail) }),
+      });
+    }
+    this.#keepNotices(channel, got.header.notices);
+    if (!got.header.ok) {
+      if (got.header.kind !== "overflow") this.#broken = got.header.message;
+      throw this.#error(got.header, { sent });
+    }
+    if (read.kind === "lines") return got.text().split("\n");
+    if (read.kind === "bytes") return got.bytes();
+  }
+
+  /**
+   * Lines already received on `channel` and not yet taken, and its notices,
+   * without waiting (for a channel that speaks on its own, e.g. QMP events).
+   */
+  drain(channel: string, options: CallOptions = {}): string[] {
+    this.#usable(channel);
+    const seq = this.#seq++;
+    this.#post({ op: "drain", seq, channel });
+    const got = this.#wait(seq, options.timeoutMs ?? WORKER_MS);
+    if (got === undefined) {
+      throw new TargetError({
+        kind: "worker",
+        target: this.label,
+        message: `The bridge worker did not answer a drain of ${channel}`,
+      });
+    }
+    this.#keepNotices(channel, got.header.notices);
+    if (!got.header.ok) throw this.#error(got.header, {});
+    return got.header.lines === 0 ? [] : got.text().split("\n");
+  }
+
+  /** Notices set aside on `channel` so far (taken: the next call returns only newer ones). */
+  takeNotices(channel: string): string[] {
+    return this.#notices.get(channel)?.splice(0) ?? [];
+  }
+
+  /** The process's state and stderr tail (asks the worker; does not touch the process). */
+  status(): ProcessStatus {
+    if (this.#closed !== undefined) {
+      return {
+        pid: this.pid,
+        exited: true,
+        ...(this.#closed.code === undefined ? {} : { code: this.#closed.code }),
+        ...(this.#closed.signal === undefined ? {} : { signal: this.#closed.signal }),
+        stderrTail: this.#closed.stderrTail,
+      };
+    }
+    const st = this.#statusOrUndefined();
+    if (st === undefined) {
+      throw new TargetError({
+        kind: "worker",
+        target: this.label,
+        message: `The bridge worker did not answer a status query within ${WORKER_MS} ms`,
+      });
+    }
+    return st;
+  }
+
+  /** The last lines of the process's stderr. */
+  stderrTail(): string {
+    return lastLines(this.status().stderrTail);
+  }
+
+  /**
+   * Sends `signal` to the process by its pid (tests use SIGSTOP to make a
+   * process that never answers). Nothing is sent once it has exited.
+   */
+  signal(signal: Deno.Signal): void {
+    if (this.#closed !== undefined) return;
+    const seq = this.#seq++;
+    this.#post({ op: "signal", seq, signal });
+    this.#wait(seq, WORKER_MS);
+  }
+
+  /**
+   * Stops the process (SIGTERM and SIGCONT, SIGKILL after `graceMs`), closes
+   * the channels, ends the worker and returns how the process ended.
+   * Idempotent.
+   */
+  close(options: CloseOptions = {}): CloseResult {
+    if (this.#closed !== undefined) return this.#closed;
+    const graceMs = options.graceMs ?? 2_000;
+    const seq = this.#seq++;
+    this.#post({ op: "stop", seq, graceMs });
+    const got = this.#wait(seq, graceMs + 5_000 + WORKER_MS);
+    this.#worker.terminate();
+    LIVE.delete(this.#pid);
+    const st = got?.header.ok === true ? got.header.status : undefined;
+    this.#closed = {
+      code: st?.code,
+      signal: st?.signal,
+      stderrTail: st?.stderrTail ?? "",
+    };
+    this.#broken ??= "it is closed";
+    return this.#closed;
+  }
+
+  #usable(channel: string): void {
+    if (!this.#channels.has(channel)) {
+      throw new TypeError(
+        `Unknown channel: ${channel}, expected one of ${[...this.#channels].join(", ")}`,
+      );
+    }
+    if (this.#broken !== undefined) {
+      throw new TargetError({
+        kind: "unusable",
+        target: this.label,
+        message: `The bridge to ${this.label} cannot be used: ${this.#broken}`,
+      });
+    }
+  }
+
+  #encode(text: string): number {
+    const r = encoder.encodeInto(text, this.#request);
+    if (r.read < text.length) {
+      throw new TargetError({
+        kind: "overflow",
+        target: this.label,
+        message:
+          `The request of ${text.length} characters exceeds the bridge's ${this.#request.length} bytes`,
+        sent: text,
+      });
+    }
+    return r.written;
+  }
+
+  #copy(data: Uint8Array): number {
+    if (data.length > this.#request.length) {
+      throw new TargetError({
+        kind: "overflow",
+        target: this.label,
+        message:
+          `The request of ${data.length} bytes exceeds the bridge's ${this.#request.length} bytes`,
+      });
+    }
+    this.#request.set(data);
+    return data.length;
+  }
+
+  #post(req: BridgeRequest): void {
+    this.#worker.postMessage(req);
+  }
+
+  #keepNotices(channel: string, notices: readonly string[]): void {
+    if (notices.length === 0) return;
+    const list = this.#notices.get(channel) ?? [];
+    list.push(...notices);
+    this.#notices.set(channel, list);
+  }
+
+  #statusOrUndefined(): ProcessStatus | undefined {
+    const seq = this.#seq++;
+    this.#post({ op: "status", seq });
+    const got = this.#wait(seq, WORKER_MS);
+    return got?.header.ok === true ? got.header.status : undefined;
+  }
+
+  /** Blocks until reply `seq` is stored, or `timeoutMs`; undefined on timeout. */
+  #wait(
+    seq: number,
+    timeoutMs: number,
+  ): { header: ReplyHeader; text: () => string; bytes: () => Uint8Array } | undefined {
+    const ctl = this.#control;
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const cur = Atomics.load(ctl, CTL_SEQ);
+      if (cur === seq) break;
+      const left = deadline - performance.now();
+      if (left <= 0) return undefined;
+      Atomics.wait(ctl, CTL_SEQ, cur, left);
+    }
+    const h = Atomics.load(ctl, CTL_HEADER);
+    const p = Atomics.load(ctl, CTL_PAYLOAD);
+    const area = this.#reply;
+    const header = JSON.parse(decoder.decode(area.slice(0, h))) as ReplyHeader;
+    return {
+      header,
+      text: () => decoder.decode(area.slice(h, h + p)),
+      bytes: () => area.slice(h, h + p),
+    };
+  }
+
+  #error(
+    header: Extract<ReplyHeader, { ok: false }>,
+    extra: { sent?: string; target?: string },
+  ): TargetError {
+    return new TargetError({
+      kind: header.kind as TargetErrorKind,
+      target: extra.target ?? this.label,
+      message: header.message,
+      ...(extra.sent === undefined ? {} : { sent: extra.sent }),
+      ...(header.received === undefined ? {} : { received: header.received }),
+      // a process that never started has no stderr to quote
+      ...(header.status.pid === 0
+        ? {}
+        : { pid: header.status.pid, stderrTail: lastLines(header.status.stderrTail) }),
+      ...(header.status.code === undefined ? {} : { exitCode: header.status.code }),
+      ...(header.status.signal === undefined ? {} : { signal: header.status.signal }),
+    });
+  }
+}
