@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { Observation } from "../model/ports.ts";
 import type { CaseDef, DeviceScenario, DriverScenario } from "../model/types.ts";
 import type { FeatureName } from "../../spec/mod.ts";
 import type { DeviceCheckDef, DriverCheckDef, NoParams } from "../checks/define.ts";
@@ -56,6 +57,7 @@ function build(
   },
   needs: readonly FeatureName[],
   needsOffer: readonly FeatureName[] = [],
+  observes: readonly Observation[] = [],
 ): CaseDef {
   if (spec.rules.length === 0) throw new RangeError(`Case ${spec.id} cites no rule`);
   return {
@@ -73,6 +75,7 @@ function build(
     ...(needsOffer.length + (spec.needsOffer?.length ?? 0) > 0
       ? { needsOffer: [...new Set([...needsOffer, ...(spec.needsOffer ?? [])])] }
       : {}),
+    ...(observes.length > 0 ? { observes: [...observes] } : {}),
   };
 }
 
@@ -90,8 +93,14 @@ export function driverCase<P = NoParams>(spec: DriverCaseSpec<P>): CaseDef {
 export function deviceCase<P = NoParams>(spec: DeviceCaseSpec<P>): CaseDef {
   const params = (spec.params ?? {}) as P;
   const label = (params as { readonly label?: unknown }).label;
-  const chains = spec.check.readsChains
-    ? deviceScenarioNeeds(spec.scenario, typeof label === "string" ? label : undefined)
-    : [];
-  return build(spec, [...chains, ...spec.check.needs(params)]);
+  const named = typeof label === "string" ? label : undefined;
+  const chains = spec.check.readsChains ? deviceScenarioNeeds(spec.scenario, named) : [];
+  const step = spec.scenario.steps.find((s) => s.do === "send" && s.label === named);
+  const queue = step?.do === "send" ? step.queue : undefined;
+  return build(
+    spec,
+    [...chains, ...spec.check.needs(params)],
+    spec.needsOffer ?? [],
+    spec.check.observes(queue),
+  );
 }

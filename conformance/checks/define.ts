@@ -7,7 +7,8 @@
  * @module
  */
 
-import type { FeatureName } from "../../spec/mod.ts";
+import type { FeatureName, QueueName } from "../../spec/mod.ts";
+import type { Observation } from "../model/ports.ts";
 import type { Finding } from "../model/types.ts";
 import type { DeviceRun } from "../runners/device.ts";
 import type { DriverRun } from "../runners/driver.ts";
@@ -43,6 +44,11 @@ export interface CheckOptions<P> {
    * false for checks of the negotiation or the config space alone.
    */
   readonly readsChains?: boolean;
+  /**
+   * Device checks: the observations the check can rest on (any one
+   * suffices), given the queue of the chain it reads (default: the ring).
+   */
+  readonly observes?: (queue: QueueName | undefined) => readonly Observation[];
 }
 
 /** A check on driver scenario runs. */
@@ -69,6 +75,8 @@ export interface DeviceCheckDef<P = NoParams> {
   readonly needs: (params: P) => readonly FeatureName[];
   /** Whether it reads what the device did with the scenario's chains. */
   readonly readsChains: boolean;
+  /** The observations it can rest on (any one suffices), given the queue of the chain it reads. */
+  readonly observes: (queue: QueueName | undefined) => readonly Observation[];
   /** Judges one run. */
   readonly judge: (run: DeviceRun, input: CheckInput<P>) => Finding[];
 }
@@ -100,6 +108,7 @@ export function deviceCheck<P = NoParams>(
     judge,
     needs: options.needs ?? (() => []),
     readsChains: options.readsChains ?? true,
+    observes: options.observes ?? (() => ["ring"]),
   };
 }
 

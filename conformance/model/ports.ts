@@ -13,7 +13,7 @@
  */
 
 import type { PageSet } from "../../spec/mod.ts";
-import type { RingLayout } from "../../impl/mod.ts";
+import type { PhysicalMemory, RingLayout } from "../../impl/mod.ts";
 
 /**
  * What a device port lets the suite observe:
@@ -35,16 +35,6 @@ export type Observation =
   | "host-stats"
   | "guest-memory"
   | "dirty-log";
-
-/** Guest RAM as the driver side reads and writes it. */
-export interface GuestMemoryPort {
-  /** Size of guest RAM in bytes. */
-  readonly bytes: number;
-  /** Reads `length` bytes at a guest-physical address. */
-  read(addr: number, length: number): Uint8Array;
-  /** Writes bytes at a guest-physical address (as the driver). */
-  write(addr: number, data: Uint8Array): void;
-}
 
 /** Driver-side interrupt callbacks. */
 export interface PortInterrupts {
@@ -74,8 +64,8 @@ export interface HostPort {
 
 /** What the suite, acting as the driver, sees of a device under test. */
 export interface DevicePort {
-  /** Guest memory the rings and buffers live in. */
-  readonly memory: GuestMemoryPort;
+  /** Guest memory the rings and buffers live in (the suite's ring code reads and writes it directly). */
+  readonly memory: PhysicalMemory;
   /** Whether the device speaks the legacy interface (no FEATURES_OK step). */
   readonly legacy: boolean;
   /** The guest's native byte order (legacy conversations). */

@@ -12,7 +12,7 @@
 
 import type { FeatureName, Level, PageSet, ProfileId, QueueName } from "../../spec/mod.ts";
 import type { DeviceModel, GuestEnv, TaskBody, Transport } from "../../impl/mod.ts";
-import type { DevicePort } from "./ports.ts";
+import type { DevicePort, Observation } from "./ports.ts";
 
 /** Which side is under test. */
 export type RoleUnderTest = "driver" | "device";
@@ -56,6 +56,8 @@ export interface Finding {
   readonly actual?: string;
   /** Bytes to show. */
   readonly evidence?: Evidence;
+  /** What the finding rests on, when the target could offer a choice (device cases). */
+  readonly observation?: Observation;
 }
 
 /** A case: one check, citing rules, on the result of one scenario. */
@@ -88,6 +90,11 @@ export interface CaseDef {
   readonly needs?: readonly FeatureName[];
   /** Features the other side must offer for the case to be judged (the suite's device, or the device under test). */
   readonly needsOffer?: readonly FeatureName[];
+  /**
+   * Device cases: the observations the case can rest on (any one suffices);
+   * a target that provides none of them makes the case `unsupported`.
+   */
+  readonly observes?: readonly Observation[];
 }
 
 /** A step of a driver scenario (the suite plays the device and the host). */

@@ -73,6 +73,12 @@ function unsupportedOn(k: CaseDef, t: Target, run: DriverRun | DeviceRun): strin
   const declared = t.unsupported ?? [];
   if (run.scenario.role === "device") {
     const dev = run as DeviceRun;
+    const can = k.observes ?? [];
+    if (can.length > 0 && !can.some((o) => dev.port.observations.has(o))) {
+      return `the target cannot observe ${can.join(" or ")}, which the case rests on (it provides ${
+        [...dev.port.observations].join(", ")
+      })`;
+    }
     const notOffered = (k.needsOffer ?? []).filter((x) => !hasFeature(k.profile, dev.offered, x));
     if (notOffered.length > 0) {
       return `the device does not offer ${notOffered.join(", ")}, and the case is about that offer`;

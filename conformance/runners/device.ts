@@ -66,8 +66,28 @@ export interface SendResult {
   after: PageSet;
   /** Whether the change was already visible in the host view when the buffer was used. */
   appliedAtUse: boolean | undefined;
-  /** Trace sequence number of the use, if used. */
+  /** Trace sequence number of the use, if used (in-process self-report). */
   usedSeq: number | undefined;
+  /**
+   * Guest pages the suite marked before an inflate and read back after it
+   * (observation `guest-memory`): the pages the chain names and their
+   * neighbours. Undefined when the target has no guest-memory observation.
+   */
+  readonly watched: PageSet | undefined;
+  /** Of the watched pages, those that read as zeros when the suite saw the buffer used. */
+  discardedAtUse: PageSet | undefined;
+  /** Of the watched pages, those that read as zeros at the end of the step. */
+  discarded: PageSet | undefined;
+  /** Whether the suite saw the buffer used before it set DRIVER_OK. */
+  usedBeforeDriverOk: boolean;
+  /** Whether the host (host view or guest memory) had changed by the end of the send step. */
+  changedAtSend: boolean;
+  /** Whether DRIVER_OK was set when the chain was sent. */
+  readonly sentAfterDriverOk: boolean;
+  /** What the scenario asked to send. */
+  readonly chain: ChainSpec | undefined;
+  /** Stats buffers: the statistics the host reported after the next stats request. */
+  statsAfter: readonly { readonly tag: number; readonly val: bigint }[] | undefined;
 }
 
 /** Everything a device scenario produced. */
@@ -134,6 +154,38 @@ function withRequirements(profile: DeviceScenario["profile"], features: bigint):
     if (drop.length === 0) return out;
     out &= ~featureMask(profile, drop.map((f) => f.name));
   }
+}
+
+/** Pages below this are the guest's own (the model reserves them): never marked. */
+const RESERVED_PFNS = 256;
+/** Neighbours watched on each side of the pages an inflate names. */
+const WATCH_MARGIN = 64;
+/** The most pages one inflate's observation marks and reads back. */
+const WATCH_LIMIT = 8_192;
+/** Bytes of the mark written at the start of a watched page. */
+const MARK_BYTES = 8;
+
+function mark(pfn: number): Uint8Array {
+  const b = new Uint8Array(MARK_BYTES);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, 0x56424353, true); // "SCBV": the suite's mark
+  v.setUint32(4, pfn >>> 0, true);
+  return b;
+}
+
+/** PFNs a device would balloon if it read a device-writable buffer as a PFN array. */
+function decoyPfns(bytes: number): number[] {
+  return Array.from({ length: Math.ceil(bytes / 4) }, (_, i) => DECOY_PFN + i);
+}
+/** Where decoy PFNs point: a range no device scenario inflates. */
+const DECOY_PFN = 12_345;
+
+/** The pages a chain spec names, read leniently (also when it is malformed on purpose). */
+function namedPages(spec: ChainSpec): PageSet {
+  if ("pfns" in spec) return PageSet.of(spec.pfns);
+  const out = new PageSet();
+  if ("bitmap" in spec) { for (const [s, n] of spec.bitmap.runs) out.addRange(s, n); }
+  return out;
 }
 
 /** Runs one device scenario against one device target. */
@@ -215,6 +267,8 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
         if (r !== undefined) {
           r.used = true;
           r.len = u.len;
+          r.usedBeforeDriverOk = (status & STATUS.DRIVER_OK) === 0;
+          if (r.watched !== undefined) r.discardedAtUse = zeroed(r.watched);
         } else if (u.token === "request") {
           requestLens.push(u.len);
           requestBytes.push(port.memory.read(requestAddr, REQ_SIZE));
@@ -299,11 +353,37 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
     return { segments: [b], pages: undefined };
   };
 
+  // observation guest-memory: pages an inflate names (and their neighbours, to
+  // see a device that places bits wrongly) are marked before it is sent; a
+  // page the host discards reads back as zeros
+  const watch = (spec: ChainSpec | undefined): PageSet | undefined => {
+    if (spec === undefined) return undefined;
+    const named = namedPages(spec);
+    const out = new PageSet();
+    for (const { start, length: n } of named.runs()) {
+      const from = Math.max(RESERVED_PFNS, start - WATCH_MARGIN);
+      const to = Math.min(scenario.guestPages, start + n + WATCH_MARGIN);
+      if (to > from) out.addRange(from, to - from);
+    }
+    if (out.size > WATCH_LIMIT) return undefined;
+    for (const pfn of out) port.memory.write(GuestMemory.addressOf(pfn), mark(pfn), "driver");
+    return out;
+  };
+  const zeroed = (pages: PageSet): PageSet => {
+    const out = new PageSet();
+    for (const pfn of pages) {
+      const b = port.memory.read(GuestMemory.addressOf(pfn), MARK_BYTES);
+      if (b.every((x) => x === 0)) out.add(pfn);
+    }
+    return out;
+  };
+
   const send = (
     label: string,
     queue: QueueName,
     segments: readonly Uint8Array[],
     pages: PageSet | undefined,
+    spec: ChainSpec | undefined,
     writable: readonly number[] = [],
     indirect = false,
   ) => {
@@ -314,10 +394,18 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
     }
     const out: Segment[] = segments.map((b) => {
       const addr = buffer(b.length);
-      port.memory.write(addr, b);
+      port.memory.write(addr, b, "driver");
       return { addr, len: b.length };
     });
-    const inn: Segment[] = writable.map((len) => ({ addr: buffer(len), len }));
+    const inn: Segment[] = writable.map((len) => {
+      const addr = buffer(len);
+      // device-writable bytes that look like PFNs: a device that reads them would balloon these pages
+      port.memory.write(addr, encodePfnArray(decoyPfns(len), order()).subarray(0, len), "driver");
+      return { addr, len };
+    });
+    const watched = queue === "inflateq" && port.observations.has("guest-memory")
+      ? watch(spec)
+      : undefined;
     const result: SendResult = {
       label,
       queue,
@@ -329,6 +417,14 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
       after: ballooned().clone(),
       appliedAtUse: undefined,
       usedSeq: undefined,
+      watched,
+      discardedAtUse: undefined,
+      discarded: undefined,
+      usedBeforeDriverOk: false,
+      changedAtSend: false,
+      sentAfterDriverOk: (status & STATUS.DRIVER_OK) !== 0,
+      chain: spec,
+      statsAfter: undefined,
     };
     sends.set(label, result);
     let head: number;
@@ -348,6 +444,9 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
     settle();
     collect();
     result.after = ballooned().clone();
+    if (watched !== undefined) result.discarded = zeroed(watched);
+    result.changedAtSend = !result.after.equals(result.before) ||
+      (result.discarded !== undefined && result.discarded.size > 0);
   };
 
   for (const step of scenario.steps) {
@@ -382,7 +481,7 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
             port.setupQueue(slot.index, rl, { eventIdx, indirect });
             queues.set(slot.name, {
               index: slot.index,
-              vq: new DriverQueue<string>(guest.mem, rl, { order: order(), eventIdx, indirect }),
+              vq: new DriverQueue<string>(port.memory, rl, { order: order(), eventIdx, indirect }),
             });
           }
           port.onInterrupt({ used: () => collect(), config: () => {} });
@@ -403,6 +502,7 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
             step.queue,
             segments,
             pages,
+            step.chain,
             step.writable ?? [],
             step.indirect ?? false,
           );
@@ -433,6 +533,9 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
           settle();
           collect();
           statsReturned.push(waiting.some((r) => r.used));
+          // what the host reports now is what it made of the latest buffer
+          const latest = [...sends.values()].filter((r) => r.queue === "statsq").pop();
+          if (latest !== undefined) latest.statsAfter = host.lastStats?.();
           break;
         }
         case "unused":
@@ -461,7 +564,7 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
             order: order(),
             header: { flag: step.flag, req_id: lastParam },
           });
-          send(step.label, "miscq", segments, undefined);
+          send(step.label, "miscq", segments, undefined, undefined);
           break;
         }
         case "write-guest":

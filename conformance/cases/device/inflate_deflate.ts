@@ -13,6 +13,7 @@ import {
   appliedBeforeUse,
   rejected,
   usedLenZero,
+  writableNotRead,
 } from "../../checks/device/inflate_deflate.ts";
 import { DEV_LEGACY_BE, DEV_PFN, DEV_PFN_MALFORMED } from "../../scenarios/device.ts";
 
@@ -77,7 +78,7 @@ export const DEVICE_INFLATE_DEFLATE_CASES: readonly CaseDef[] = [
     id: "robustness.pfn.writable",
     title: "Device-writable descriptors on inflateq are not read as PFNs",
     scenario: DEV_PFN_MALFORMED,
-    check: rejected,
+    check: writableNotRead,
     rules: ["G31b", "S-03"],
     params: { label: "writable" },
   }),

@@ -7,7 +7,6 @@
  */
 
 import { featureNames, featuresOf } from "../../../spec/mod.ts";
-import { STATUS } from "../../../impl/mod.ts";
 import type { Finding } from "../../model/types.ts";
 import type { DeviceRun } from "../../runners/device.ts";
 import { bad, deviceCheck, type DeviceCheckDef, ok } from "../define.ts";
@@ -81,19 +80,21 @@ export const notBeforeDriverOk: DeviceCheckDef<{ readonly label: string }> = dev
   const label = p.label;
   const s = sendOf(run, label);
   if (s === undefined) return missing(rule, label);
-  const driverOk = run.trace.find((e) =>
-    e.kind === "status-write" && (e.value & STATUS.DRIVER_OK) !== 0
-  );
-  if (driverOk === undefined) return [bad(rule, "the scenario never set DRIVER_OK")];
-  if (s.usedSeq !== undefined && s.usedSeq < driverOk.seq) {
+  if (s.sentAfterDriverOk) return [bad(rule, `"${label}" was sent after DRIVER_OK`)];
+  if (s.usedBeforeDriverOk) {
     return [
       bad(rule, `"${label}" was used before DRIVER_OK`, {
         expected: "no buffer consumed before DRIVER_OK",
+        observation: "ring",
       }),
     ];
   }
-  const early = run.trace.find((e) => e.kind === "request" && e.seq < driverOk.seq);
-  if (early !== undefined) return [bad(rule, "the device processed a chain before DRIVER_OK")];
+  if (s.changedAtSend) {
+    return [bad(rule, "the device processed a chain before DRIVER_OK", {
+      expected: "no change at the host before DRIVER_OK",
+      observation: run.port.observations.has("host-view") ? "host-view" : "guest-memory",
+    })];
+  }
   return s.used
     ? [ok(rule, `"${label}" waited for DRIVER_OK`)]
     : [bad(rule, `"${label}" was never used, even after DRIVER_OK`)];

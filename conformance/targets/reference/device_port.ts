@@ -61,11 +61,7 @@ export function inProcessDevicePort(
     ...(ctx.guestEndian === undefined ? {} : { guestEndian: ctx.guestEndian }),
   });
   return {
-    memory: {
-      bytes: guest.mem.bytes,
-      read: (addr, length) => guest.mem.read(addr, length),
-      write: (addr, data) => guest.mem.write(addr, data, "driver"),
-    },
+    memory: guest.mem,
     get legacy() {
       return transport.isLegacy;
     },
