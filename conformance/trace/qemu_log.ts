@@ -1,8 +1,18 @@
 /**
- * Turns QEMU's trace log (the "log" trace backend, lines like
- * `PID@SECONDS:event args`) into the suite's trace format. Unknown events are
- * skipped; a known event whose arguments do not parse is reported with its
- * line number and skipped, never a crash.
+ * Turns QEMU's trace log (the "log" backend with `-msg timestamp=on`, lines
+ * like `TID@SECONDS:event args`) into the suite's trace format, in two passes
+ * over the lines: the first (`qemu_scan.ts`) tells the balloon, its queues,
+ * the guest's threads and the RAMBlock offsets; the second (here) emits the
+ * events one at a time. Neither holds the log: a file is read line by line
+ * (`lines.ts`), gzip included, and events go to a callback as they are made.
+ *
+ * Unknown events are skipped and counted. Everything that makes the trace
+ * less than the log is an import problem with its line (see `problems.ts` for
+ * what each affects): a line that is no trace line, a known event whose
+ * arguments do not parse, lines without the `-msg timestamp=on` prefix, a
+ * last line without its newline, an element the log ends inside, time going
+ * backwards (on one thread, or by more than a second between threads: logs
+ * joined, or a clock step), a `--vdev` no page line confirms.
  *
  * @module
  */
@@ -16,28 +26,20 @@ import {
   type TraceEvent,
   type TraceHeader,
 } from "./format.ts";
+import { type LinesRead, readLines, textLines } from "./lines.ts";
+import { type InputProblem, ProblemList } from "./problems.ts";
+import { bareEvent, FEEDS, splitQemuLine } from "./qemu_lines.ts";
+import {
+  type Attribution,
+  balloonQueue,
+  type Discard,
+  guestAddress,
+  QemuScan,
+} from "./qemu_scan.ts";
 
-/** A line the importer could not use. */
-export interface ImportProblem {
-  /** 1-based line number. */
-  readonly line: number;
-  /** What was wrong. */
-  readonly message: string;
-}
+export { QemuImportError } from "./qemu_scan.ts";
 
-/** Result of an import. */
-export interface ImportResult {
-  /** The trace. */
-  readonly trace: Trace;
-  /** Lines with a known event whose arguments did not parse. */
-  readonly problems: readonly ImportProblem[];
-  /** Lines of events the importer does not use, by event name. */
-  readonly skipped: Readonly<Record<string, number>>;
-  /** The balloon's vdev pointer in the log. */
-  readonly vdev: string | undefined;
-}
-
-/** Options of {@link importQemuTrace}. */
+/** Options of {@link importQemuTrace} and {@link importQemuLog}. */
 export interface ImportOptions {
   /** Guest RAM in 4 KiB pages, for the header. */
   readonly guestPages?: number;
@@ -51,58 +53,30 @@ export interface ImportOptions {
   readonly extra?: readonly TraceEvent[];
 }
 
-const PREFIX = /^(\d+)@(\d+\.\d+):([A-Za-z0-9_]+) ?(.*)$/;
-const PATTERNS: Readonly<Record<string, RegExp>> = {
-  virtio_set_status: /^vdev (0x[0-9a-f]+) val (\d+)$/,
-  virtio_queue_notify: /^vdev (0x[0-9a-f]+) n (\d+) vq (0x[0-9a-f]+)$/,
-  virtqueue_pop: /^vq (0x[0-9a-f]+) elem (0x[0-9a-f]+) in_num (\d+) out_num (\d+)$/,
-  virtqueue_fill: /^vq (0x[0-9a-f]+) elem (0x[0-9a-f]+) len (\d+) idx (\d+)$/,
-  virtqueue_flush: /^vq (0x[0-9a-f]+) count (\d+)$/,
-  virtio_notify: /^vdev (0x[0-9a-f]+) vq (0x[0-9a-f]+)$/,
-  virtio_balloon_handle_output: /^section name: (\S+) gpa: 0x([0-9a-f]+)$/,
-  virtio_balloon_bad_addr: /^(?:gpa: )?0x([0-9a-f]+)$/,
-  virtio_balloon_get_config: /^num_pages: (\d+) actual: (\d+)$/,
-  virtio_balloon_set_config: /^actual: (\d+) oldactual: (\d+)$/,
-  virtio_balloon_to_target: /^balloon target: 0x([0-9a-f]+) num_pages: (\d+)$/,
-  ram_block_discard_range:
-    /^(\S+)@(0x[0-9a-f]+) \+ (0x[0-9a-f]+): madvise: (\d+) fallocate: (\d+) ret: (-?\d+)$/,
-  balloon_event: /^opaque (0x[0-9a-f]+) addr (\d+)$/,
-};
-
-interface OpenElem {
-  readonly event: {
-    -readonly [K in keyof Extract<TraceEvent, { type: "chain" }>]: Extract<
-      TraceEvent,
-      { type: "chain" }
-    >[K];
-  };
-  readonly pages: number[];
-  readonly discards: Discard[];
+/** What an import found besides the events. */
+export interface ImportSummary {
+  /** The trace's header. */
+  readonly header: TraceHeader;
+  /** The balloon's vdev pointer in the log. */
+  readonly vdev: string | undefined;
+  /** Events imported from the log (the extra events not counted). */
+  readonly events: number;
+  /** Lines read. */
+  readonly lines: number;
+  /** Problems that make verdicts unreliable (see `problems.ts`). */
+  readonly problems: readonly InputProblem[];
+  /** What the log cannot show, in words (rules about it are not observable). */
+  readonly notes: readonly string[];
+  /** Lines of events the importer does not use, by event name. */
+  readonly skipped: Readonly<Record<string, number>>;
+  /** Why nothing can be judged, when the log gave no balloon event. */
+  readonly empty?: string;
 }
 
-interface Discard {
-  readonly block: string;
-  readonly hva: bigint;
-  readonly length: number;
-}
-
-/** A host-to-guest offset of one RAMBlock, with the guest pages it was seen for. */
-interface Offset {
-  readonly delta: bigint;
-  min: bigint;
-  max: bigint;
-}
-
-/**
- * The log cannot be imported as one balloon's trace (several virtio devices
- * and no way to tell which is the balloon, or a `vdev` that is not there).
- */
-export class QemuImportError extends Error {
-  /** Builds the error. */
-  constructor(message: string) {
-    super(message);
-    this.name = "QemuImportError";
-  }
+/** Result of an import held in memory. */
+export interface ImportResult extends ImportSummary {
+  /** The trace. */
+  readonly trace: Trace;
 }
 
 /** PFNs in the order named, consecutive ones as runs; repeats are kept (they are evidence). */
@@ -118,16 +92,482 @@ function runsOf(pfns: readonly number[]): PageRun[] {
 
 const PAGE = BigInt(BALLOON_PAGE_SIZE);
 const SHIFT = BigInt(VIRTIO_BALLOON_PFN_SHIFT);
+/** Time may step back this far between lines of different threads (each takes its time before the log lock). */
+const THREAD_SKEW_SECONDS = 1;
 
-interface Line {
-  readonly line: number;
-  readonly t: number;
-  readonly name: string;
-  readonly a: RegExpExecArray;
+type Chain = {
+  -readonly [K in keyof Extract<TraceEvent, { type: "chain" }>]: Extract<
+    TraceEvent,
+    { type: "chain" }
+  >[K];
+};
+
+interface OpenElem {
+  readonly event: Chain;
+  readonly pages: number[];
+  readonly discards: Discard[];
+  /** Whether the chain event went out already (its pages are final). */
+  sent: boolean;
+}
+
+/** The second pass: lines in, events out. */
+class QemuEvents {
+  readonly #att: Attribution;
+  readonly #emit: (e: TraceEvent) => void;
+  readonly #guestBytes: bigint | undefined;
+  readonly problems = new ProblemList();
+  readonly skipped: Record<string, number> = {};
+  events = 0;
+  readonly #open = new Map<string, OpenElem>();
+  #current: OpenElem | undefined;
+  /** Events held behind the current chain until its pages are known. */
+  #held: TraceEvent[] | undefined;
+  #lastT: number | undefined;
+  readonly #threadT = new Map<string, number>();
+  #unattributed = 0;
+  #unknownQueue = 0;
+  #reports = 0;
+  #unmapped = 0;
+  #hostStatus = 0;
+  /** Lines that are no trace line, by kind: noise, bare (no prefix), suite (a suite trace). */
+  readonly #bad = { noise: 0, bare: 0, suite: 0 };
+
+  constructor(att: Attribution, guestPages: number | undefined, emit: (e: TraceEvent) => void) {
+    this.#att = att;
+    this.#emit = emit;
+    this.#guestBytes = guestPages === undefined ? undefined : BigInt(guestPages) * PAGE;
+    for (const p of att.problems) this.problems.add(p.message, p);
+  }
+
+  #skip(what: string): void {
+    this.skipped[what] = (this.skipped[what] ?? 0) + 1;
+  }
+
+  #out(e: TraceEvent): void {
+    this.events++;
+    if (this.#held !== undefined) this.#held.push(e);
+    else this.#emit(e);
+  }
+
+  /** Sends the held chain (its pages now known) and what waited behind it. */
+  #release(): void {
+    const held = this.#held;
+    if (held === undefined) return;
+    this.#held = undefined;
+    const o = this.#current;
+    if (o !== undefined) {
+      if (o.pages.length > 0) o.event.pages = runsOf(o.pages);
+      o.sent = true;
+    }
+    for (const e of held) this.#emit(e);
+  }
+
+  #problem(kind: string, p: InputProblem, more?: (n: number) => string): void {
+    this.problems.add(kind, p, more);
+  }
+
+  line(raw0: string, line: number, cut: boolean, unterminated: boolean): void {
+    const raw = raw0.trimEnd();
+    if (raw === "" && !cut) return;
+    const s = splitQemuLine(raw);
+    if (cut) {
+      this.#bad.noise++;
+      this.#problem("cut", {
+        line,
+        message: "longer than a log line can be (cut): not a QEMU trace line",
+        affects: "all",
+      }, (n) => `${n} more lines are too long to be QEMU trace lines`);
+      return;
+    }
+    if (unterminated) {
+      const name = s.kind === "not-trace" ? undefined : s.kind === "line" ? s.line.name : s.name;
+      this.#problem("unterminated", {
+        line,
+        message: `the log ends in the middle of a line (no newline after "${
+          printable(raw.slice(-40))
+        }"): it was cut, the line is left out`,
+        affects: name !== undefined && FEEDS[name] !== undefined ? FEEDS[name] : "all",
+      });
+      return;
+    }
+    if (s.kind === "not-trace") {
+      this.#notTrace(raw, line);
+      return;
+    }
+    if (s.kind === "other-event") {
+      this.#skip(s.name);
+      return;
+    }
+    if (s.kind === "bad-args") {
+      this.#problem(`args ${s.name}`, {
+        line,
+        message: `${s.name}: cannot parse arguments "${s.args.slice(0, 80)}"`,
+        affects: FEEDS[s.name] ?? "all",
+      });
+      return;
+    }
+    const { tid, t, name, a } = s.line;
+    this.#time(tid, t, line);
+    this.#event(tid, t, name, a, line);
+  }
+
+  #notTrace(raw: string, line: number): void {
+    const bare = bareEvent(raw);
+    if (bare !== undefined) {
+      this.#bad.bare++;
+      this.#problem("bare", {
+        line,
+        message:
+          `a trace line without the TID@SECONDS: prefix (QEMU writes it only with -msg timestamp=on; record the log with it)`,
+        affects: FEEDS[bare] ?? "all",
+      }, (n) => `${n} more trace lines without the TID@SECONDS: prefix of -msg timestamp=on`);
+      return;
+    }
+    if (line === 1 && raw.startsWith("{") && raw.includes(`"${TRACE_FORMAT}"`)) {
+      this.#bad.suite++;
+      this.#problem("suite", {
+        line,
+        message:
+          `a trace in the suite's own format (${TRACE_FORMAT}), not a QEMU log: check it with --trace`,
+        affects: "all",
+      });
+      return;
+    }
+    const shown = printable(raw.slice(0, 60));
+    this.#bad.noise++;
+    this.#problem("noise", {
+      line,
+      message: `not a QEMU trace line (expected TID@SECONDS:event args): "${shown}"`,
+      affects: "all",
+    }, (n) => `${n} more lines are not QEMU trace lines`);
+  }
+
+  #time(tid: string, t: number, line: number): void {
+    const mine = this.#threadT.get(tid);
+    const last = this.#lastT;
+    if (mine !== undefined && t < mine) {
+      this.#problem("time", {
+        line,
+        message: `time goes backwards on thread ${tid}, from ${mine.toFixed(6)} to ${
+          t.toFixed(6)
+        } s (logs joined, or the clock stepped): the order of events is unreliable`,
+        affects: "order",
+      }, (n) => `time goes backwards ${n} more times`);
+    } else if (last !== undefined && t < last - THREAD_SKEW_SECONDS) {
+      this.#problem("time", {
+        line,
+        message: `time goes backwards by ${(last - t).toFixed(3)} s, from ${last.toFixed(6)} to ${
+          t.toFixed(6)
+        } (logs joined, or the clock stepped): the order of events is unreliable`,
+        affects: "order",
+      }, (n) => `time goes backwards ${n} more times`);
+    }
+    this.#threadT.set(tid, t);
+    this.#lastT = t;
+  }
+
+  #event(tid: string, t: number, name: string, a: RegExpExecArray, line: number): void {
+    const att = this.#att;
+    const base = { t, line };
+    switch (name) {
+      case "virtio_set_status": {
+        if (a[1] !== att.vdev && att.vdev !== undefined) return this.#skip("(another device)");
+        const driver = att.guestThreads.has(tid);
+        if (!driver) this.#hostStatus++;
+        this.#out({
+          ...base,
+          type: "status",
+          value: Number(a[2]),
+          ...(driver ? {} : { by: "host" }),
+        });
+        if (driver && att.hostThreads.has(tid)) {
+          this.#problem("both", {
+            line,
+            message:
+              `thread ${tid} logs both guest accesses and host requests: its status lines are taken as the driver's`,
+            affects: ["status"],
+          }, (n) => `${n} more status lines of threads that are both the guest's and the host's`);
+        }
+        return;
+      }
+      case "virtio_queue_notify": {
+        if (a[1] !== att.vdev && att.vdev !== undefined) return this.#skip("(another device)");
+        this.#out({ ...base, type: "notify", queue: Number(a[2]) });
+        return;
+      }
+      case "virtqueue_pop":
+        return this.#pop(a, base);
+      case "virtio_balloon_handle_output": {
+        const o = this.#current;
+        if (o === undefined || o.sent) {
+          if (att.problems.length > 0) return; // explained by the --vdev problem
+          this.#problem("outside", {
+            line,
+            message: o === undefined
+              ? "virtio_balloon_handle_output outside any popped element"
+              : `virtio_balloon_handle_output for element ${o.event.elem} after other balloon events: its page is left out`,
+            affects: ["chain"],
+          }, (n) => `${n} more virtio_balloon_handle_output lines outside any popped element`);
+          return;
+        }
+        o.pages.push(Number(BigInt("0x" + a[2]) >> SHIFT));
+        return;
+      }
+      case "ram_block_discard_range": {
+        const length = Number(BigInt(a[3] as string));
+        this.#current?.discards.push({
+          block: a[1] as string,
+          hva: BigInt(a[2] as string),
+          length,
+        });
+        this.#out({ ...base, type: "discard", length, hva: a[2] as string });
+        return;
+      }
+      case "virtqueue_fill":
+        return this.#fill(a, base);
+      case "virtio_balloon_get_config":
+        this.#release();
+        this.#out({ ...base, type: "config-read", num_pages: Number(a[1]), actual: Number(a[2]) });
+        return;
+      case "virtio_balloon_set_config":
+        this.#release();
+        this.#out({
+          ...base,
+          type: "config-write",
+          field: "actual",
+          value: Number(a[1]),
+          old: Number(a[2]),
+        });
+        return;
+      case "virtio_balloon_to_target":
+        this.#release();
+        this.#out({
+          ...base,
+          type: "host",
+          action: "set-target",
+          pages: Number(a[2]),
+          bytes: Number(BigInt("0x" + a[1])),
+        });
+        return;
+      case "balloon_event":
+        this.#release();
+        this.#out({ ...base, type: "host", action: "balloon", bytes: Number(a[2]) });
+        return;
+      case "virtio_balloon_bad_addr":
+        this.#out({
+          ...base,
+          type: "host",
+          action: "bad-addr",
+          pages: Number(BigInt("0x" + a[1]) >> SHIFT),
+        });
+        return;
+    }
+  }
+
+  #pop(a: RegExpExecArray, base: { t: number; line: number }): void {
+    const vq = a[1] as string;
+    const mine = balloonQueue(this.#att, vq);
+    if (mine !== true) {
+      // another device's pop leaves the balloon's open element open
+      if (mine === undefined) this.#unattributed++;
+      else this.#skip("(another device)");
+      return;
+    }
+    this.#release();
+    const queue = this.#att.vqIndex.get(vq) ?? -1;
+    if (queue === -1) this.#unknownQueue++;
+    const event: Chain = {
+      ...base,
+      type: "chain",
+      queue,
+      elem: a[2] as string,
+      readable: Number(a[4]),
+      writable: Number(a[3]),
+    };
+    const o: OpenElem = { event, pages: [], discards: [], sent: false };
+    this.#open.set(`${vq}/${a[2]}`, o);
+    this.#current = o;
+    this.#held = [];
+    this.#out(event);
+  }
+
+  #fill(a: RegExpExecArray, base: { t: number; line: number }): void {
+    const vq = a[1] as string;
+    const mine = balloonQueue(this.#att, vq);
+    if (mine !== true) {
+      if (mine === undefined) this.#unattributed++;
+      else this.#skip("(another device)");
+      return;
+    }
+    const key = `${vq}/${a[2]}`;
+    const o = this.#open.get(key);
+    if (o === this.#current) this.#release();
+    if (o !== undefined) {
+      if (o.event.writable > 0 && o.event.readable === 0) {
+        // a device-writable element: free page reporting names pages by discards
+        this.#reports++;
+        const pages = this.#place(o.discards);
+        if (pages.length === 0) this.#unmapped++;
+        this.#out({ ...base, type: "report", queue: o.event.queue, elem: o.event.elem, pages });
+      }
+      this.#open.delete(key);
+      if (this.#current === o) this.#current = undefined;
+    }
+    this.#out({
+      ...base,
+      type: "used",
+      queue: this.#att.vqIndex.get(vq) ?? -1,
+      elem: a[2] as string,
+      len: Number(a[3]),
+    });
+  }
+
+  /** Reported host ranges as guest pages, only where an inflate confirmed the offset. */
+  #place(discards: readonly Discard[]): PageRun[] {
+    const runs: [number, number][] = [];
+    for (const d of discards) {
+      const gpa = guestAddress(this.#att.offsets.get(d.block) ?? [], d, this.#guestBytes);
+      if (gpa === undefined) return [];
+      runs.push([Number(gpa >> SHIFT), d.length / BALLOON_PAGE_SIZE]);
+    }
+    return runs;
+  }
+
+  /** After the last line: what was cut off, what could not be told; the notes. */
+  finish(read: LinesRead): string[] {
+    if (read.error !== undefined) {
+      this.#problem("gzip", { line: read.lines + 1, message: read.error, affects: "all" });
+    }
+    for (const o of this.#open.values()) {
+      const e = o.event;
+      const busy = e.queue === 0 || e.queue === 1 || o.pages.length > 0 || o.discards.length > 0 ||
+        (e.writable > 0 && e.readable === 0);
+      if (!busy) continue; // a stats buffer the device holds until its next poll
+      this.#problem("open", {
+        line: e.line ?? 0,
+        message:
+          `the log ends inside element ${e.elem} of queue ${e.queue} (${o.pages.length} pages named so far, no virtqueue_fill): it was cut`,
+        affects: ["chain", "used", "report", "discard"],
+      }, (n) => `the log ends inside ${n} more elements`);
+    }
+    this.#release();
+    if (this.#unattributed > 0) {
+      this.#problem("unattributed", {
+        line: 0,
+        message:
+          `${this.#unattributed} buffer events are on queues the log never ties to a device (no virtio_queue_notify or virtio_balloon_handle_output for them): left out`,
+        affects: ["chain", "used", "report"],
+      });
+    }
+    const notes: string[] = [];
+    if (this.#unknownQueue > 0) {
+      notes.push(
+        `${this.#unknownQueue} buffers are on queues the log never names (no virtio_queue_notify for them): rules about them are not observable`,
+      );
+    }
+    if (this.#unmapped > 0) {
+      notes.push(
+        `${this.#unmapped} of ${this.#reports} reported blocks cannot be placed in guest memory (no inflate in the log confirms their RAMBlock's host-to-guest offset): S-08 does not count them`,
+      );
+    }
+    const guest = [...this.#att.guestThreads];
+    if (guest.length > 0 || this.#hostStatus > 0) {
+      notes.push(
+        `status lines of thread${guest.length === 1 ? "" : "s"} ${
+          guest.length === 0 ? "(none)" : guest.join(", ")
+        } (which log the guest's notifications and config accesses) are the driver's; ${this.#hostStatus} of other threads (QEMU's own: machine reset, stop, quit, migration) are the host's`,
+      );
+    }
+    return notes;
+  }
+
+  /** Why the log gave nothing to judge, if it did. */
+  empty(read: LinesRead): string | undefined {
+    if (this.events > 0) return undefined;
+    const n = read.lines;
+    if (n === 0) return "no balloon event in the log: it is empty";
+    if (this.#bad.suite > 0) {
+      return "no balloon event in the log: it is a trace in the suite's format (check it with --trace)";
+    }
+    if (this.#bad.bare > 0) {
+      return `no balloon event in the log: ${this.#bad.bare} of its ${n} lines are trace lines without the TID@SECONDS: prefix (record the log with -msg timestamp=on)`;
+    }
+    if (this.#bad.noise === n || this.#bad.noise === n - (read.unterminated ? 1 : 0)) {
+      return `no balloon event in the log: none of its ${n} lines is a QEMU trace line`;
+    }
+    return `no balloon event among the log's ${n} lines`;
+  }
+}
+
+/** Text safe to print: other characters as "?". */
+function printable(s: string): string {
+  return s.replace(/[^\x20-\x7e]/g, "?");
+}
+
+/** The header of a trace imported with these options. */
+export function qemuHeader(options: ImportOptions): TraceHeader {
+  return {
+    type: "header",
+    format: TRACE_FORMAT,
+    version: TRACE_VERSION,
+    source: "qemu-trace",
+    profile: options.profile ?? "virtio-1.x",
+    ...(options.guestPages === undefined ? {} : { guestPages: options.guestPages }),
+    ...(options.versions === undefined ? {} : { versions: options.versions }),
+  };
+}
+
+/** The end of the second pass: the extra events, and the summary. */
+function finishImport(
+  att: Attribution,
+  pass: QemuEvents,
+  read: LinesRead,
+  options: ImportOptions,
+  emit: (e: TraceEvent) => void,
+): ImportSummary {
+  const notes = pass.finish(read);
+  for (const e of options.extra ?? []) emit(e);
+  const empty = pass.empty(read);
+  return {
+    header: qemuHeader(options),
+    vdev: att.vdev,
+    events: pass.events,
+    lines: read.lines,
+    problems: pass.problems.list(),
+    notes,
+    skipped: pass.skipped,
+    ...(empty === undefined ? {} : { empty }),
+  };
 }
 
 /**
- * Imports a QEMU trace log.
+ * Imports a QEMU trace log file (plain or gzip), reading it twice line by
+ * line; each event goes to `emit` as it is made, the extra events last.
+ * `afterChunk` is awaited after each chunk of the second pass (to write out
+ * what it produced). Throws a {@link QemuImportError} when the log cannot
+ * tell the balloon.
+ */
+export async function importQemuLog(
+  path: string,
+  options: ImportOptions,
+  emit: (e: TraceEvent) => void,
+  afterChunk?: () => Promise<void>,
+): Promise<ImportSummary> {
+  const scan = new QemuScan();
+  await readLines(path, (line) => scan.line(line));
+  const att = scan.finish(options.vdev);
+  const pass = new QemuEvents(att, options.guestPages, emit);
+  const read = await readLines(
+    path,
+    (line, n, cut, end) => pass.line(line, n, cut, end),
+    afterChunk === undefined ? {} : { afterChunk },
+  );
+  return finishImport(att, pass, read, options, emit);
+}
+
+/**
+ * Imports a QEMU trace log held in a string (tests, small logs), keeping the
+ * events; the same two passes as {@link importQemuLog}.
  *
  * @example
  * ```ts
@@ -139,7 +579,7 @@ interface Line {
  *   "1@10.1:virtqueue_pop vq 0xa elem 0xe in_num 0 out_num 1",
  *   "1@10.1:virtio_balloon_handle_output section name: pc.ram gpa: 0x5000",
  *   "1@10.1:virtqueue_fill vq 0xa elem 0xe len 0 idx 0",
- *   "1@10.2:garbage that is not a trace line",
+ *   "",
  * ].join("\n");
  * const r = importQemuTrace(log);
  * const chain = r.trace.events.find((e) => e.type === "chain");
@@ -148,352 +588,13 @@ interface Line {
  * ```
  */
 export function importQemuTrace(text: string, options: ImportOptions = {}): ImportResult {
-  const problems: ImportProblem[] = [];
-  const skipped: Record<string, number> = {};
-  const skip = (what: string) => (skipped[what] = (skipped[what] ?? 0) + 1);
-
-  // pass 1: parse, and learn each queue's index and device, and which device is the balloon
-  const parsed: Line[] = [];
-  const vqIndex = new Map<string, number>();
-  const vqVdev = new Map<string, string>();
-  const statusVdevs = new Set<string>();
-  /** virtio_balloon_handle_output lines seen while an element of each queue was open. */
-  const openHits = new Map<string, number>();
-  /** virtio_balloon_handle_output lines seen right after a pop of each queue. */
-  const outputHits = new Map<string, number>();
-  const openPops = new Map<string, string>();
-  let lastPop: string | undefined;
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const raw = (lines[i] as string).trimEnd();
-    if (raw === "") continue;
-    const m = PREFIX.exec(raw);
-    if (m === null) {
-      skip("(not a trace line)");
-      continue;
-    }
-    const name = m[3] as string;
-    const pattern = PATTERNS[name];
-    if (pattern === undefined) {
-      skip(name);
-      continue;
-    }
-    const a = pattern.exec(m[4] as string);
-    if (a === null) {
-      problems.push({ line: i + 1, message: `${name}: cannot parse arguments "${m[4]}"` });
-      continue;
-    }
-    parsed.push({ line: i + 1, t: Number(m[2]), name, a });
-    if (name === "virtio_set_status") statusVdevs.add(a[1] as string);
-    if (name === "virtio_queue_notify") {
-      vqIndex.set(a[3] as string, Number(a[2]));
-      vqVdev.set(a[3] as string, a[1] as string);
-    }
-    if (name === "virtqueue_pop") {
-      openPops.set(`${a[1]}/${a[2]}`, a[1] as string);
-      lastPop = a[1];
-    }
-    if (name === "virtqueue_fill") openPops.delete(`${a[1]}/${a[2]}`);
-    if (name === "virtio_balloon_handle_output") {
-      for (const vq of new Set(openPops.values())) openHits.set(vq, (openHits.get(vq) ?? 0) + 1);
-      if (lastPop !== undefined) outputHits.set(lastPop, (outputHits.get(lastPop) ?? 0) + 1);
-    }
-  }
-  const devices = [...statusVdevs];
-  let balloonVdev = options.vdev;
-  if (balloonVdev !== undefined && devices.length > 0 && !statusVdevs.has(balloonVdev)) {
-    throw new QemuImportError(
-      `vdev ${balloonVdev} does not appear in the log; its virtio devices are ${
-        devices.join(", ")
-      }`,
-    );
-  }
-  // Lines of threads running at once may interleave: a pop of another device between
-  // a balloon pop and its handle_output must not make that device the balloon. The
-  // balloon is the device whose queues had elements open at the most handle_output
-  // lines (then: right before the most); a queue of no known device counts as the
-  // balloon's with at least a tenth of the top queue's handle_output lines right
-  // after its pops.
-  const top = Math.max(0, ...outputHits.values());
-  const hitsOf = new Map<string, [number, number]>();
-  for (const vq of new Set([...openHits.keys(), ...outputHits.keys()])) {
-    const d = vqVdev.get(vq);
-    if (d === undefined) continue;
-    const [o, l] = hitsOf.get(d) ?? [0, 0];
-    hitsOf.set(d, [o + (openHits.get(vq) ?? 0), l + (outputHits.get(vq) ?? 0)]);
-  }
-  if (balloonVdev === undefined) {
-    const ranked = [...hitsOf].sort((x, y) => y[1][0] - x[1][0] || y[1][1] - x[1][1]);
-    const [first, second] = ranked;
-    const ahead = (x: [number, number], y: [number, number]) =>
-      x[0] > y[0] || (x[0] === y[0] && x[1] > y[1]);
-    if (first !== undefined && (second === undefined || ahead(first[1], second[1]))) {
-      balloonVdev = first[0];
-    } else if (devices.length === 1) balloonVdev = devices[0];
-    else if (devices.length > 1) {
-      throw new QemuImportError(
-        `the log has ${devices.length} virtio devices (${
-          devices.join(", ")
-        }) and none of them is shown to be the balloon (by virtio_balloon_handle_output on one of its queues): pass --vdev`,
-      );
-    }
-  }
-  /**
-   * Whether a queue is the balloon's: by its device when a notify named it; else
-   * yes if virtio_balloon_handle_output ran on it or the log has one device;
-   * else it cannot be told (counted, reported).
-   */
-  const balloonQueue = (vq: string): boolean | undefined => {
-    const d = vqVdev.get(vq);
-    if (d !== undefined) return d === balloonVdev;
-    if (balloonVqs.has(vq) || devices.length <= 1) return true;
-    return undefined;
-  };
-  const balloonVqs = new Set(
-    [...outputHits].filter(([vq, n]) =>
-      n * 10 >= top && (vqVdev.get(vq) === undefined || vqVdev.get(vq) === balloonVdev)
-    ).map(([vq]) => vq),
-  );
-  let unattributed = 0;
-
-  // pass 2: events
   const events: TraceEvent[] = [];
-  const open = new Map<string, OpenElem>();
-  let current: OpenElem | undefined;
-  let pendingGpa: bigint | undefined;
-  const offsets = new Map<string, Offset[]>();
-  const reports: { ev: { pages: PageRun[] }; discards: Discard[] }[] = [];
-  let unknownQueue = 0;
-  for (const { line, t, name, a } of parsed) {
-    const base = { t, line };
-    switch (name) {
-      case "virtio_set_status": {
-        if (a[1] !== balloonVdev && balloonVdev !== undefined) skip("(another device)");
-        else events.push({ ...base, type: "status", value: Number(a[2]) });
-        break;
-      }
-      case "virtio_queue_notify": {
-        if (a[1] !== balloonVdev && balloonVdev !== undefined) skip("(another device)");
-        else events.push({ ...base, type: "notify", queue: Number(a[2]) });
-        break;
-      }
-      case "virtqueue_pop": {
-        const vq = a[1] as string;
-        const mine = balloonQueue(vq);
-        if (mine !== true) {
-          // another device's pop leaves the balloon's open element open
-          if (mine === undefined) unattributed++;
-          else skip("(another device)");
-          break;
-        }
-        current = undefined;
-        pendingGpa = undefined;
-        const queue = vqIndex.get(vq) ?? -1;
-        if (queue === -1) unknownQueue++;
-        const ev = {
-          ...base,
-          type: "chain" as const,
-          queue,
-          elem: a[2] as string,
-          readable: Number(a[4]),
-          writable: Number(a[3]),
-        };
-        const o: OpenElem = { event: ev, pages: [], discards: [] };
-        events.push(ev);
-        open.set(`${vq}/${a[2]}`, o);
-        current = o;
-        break;
-      }
-      case "virtio_balloon_handle_output": {
-        if (current === undefined) {
-          problems.push({
-            line,
-            message: "virtio_balloon_handle_output outside any popped element",
-          });
-          break;
-        }
-        pendingGpa = BigInt("0x" + a[2]);
-        current.pages.push(Number(pendingGpa >> SHIFT));
-        break;
-      }
-      case "ram_block_discard_range": {
-        const block = a[1] as string;
-        const hva = BigInt(a[2] as string);
-        const length = Number(BigInt(a[3] as string));
-        if (current !== undefined) {
-          current.discards.push({ block, hva, length });
-          if (pendingGpa !== undefined && length === BALLOON_PAGE_SIZE) {
-            // an inflated page and its discard: this block's host-to-guest offset
-            const delta = hva - pendingGpa;
-            const list = offsets.get(block) ?? [];
-            const o = list.find((x) => x.delta === delta);
-            if (o === undefined) list.push({ delta, min: pendingGpa, max: pendingGpa });
-            else {
-              if (pendingGpa < o.min) o.min = pendingGpa;
-              if (pendingGpa > o.max) o.max = pendingGpa;
-            }
-            offsets.set(block, list);
-          }
-        }
-        pendingGpa = undefined;
-        events.push({ ...base, type: "discard", length, hva: a[2] as string });
-        break;
-      }
-      case "virtqueue_fill": {
-        const vq = a[1] as string;
-        const mine = balloonQueue(vq);
-        if (mine !== true) {
-          if (mine === undefined) unattributed++;
-          else skip("(another device)");
-          break;
-        }
-        const key = `${vq}/${a[2]}`;
-        const o = open.get(key);
-        if (o !== undefined) {
-          if (o.pages.length > 0) o.event.pages = runsOf(o.pages);
-          if (o.event.writable > 0 && o.event.readable === 0) {
-            // a device-writable element: free page reporting names pages by discards
-            const rev = {
-              ...base,
-              type: "report" as const,
-              queue: o.event.queue,
-              elem: o.event.elem,
-              pages: [] as PageRun[],
-            };
-            reports.push({ ev: rev, discards: o.discards });
-            events.push(rev);
-          }
-          open.delete(key);
-          if (current === o) current = undefined;
-        }
-        events.push({
-          ...base,
-          type: "used",
-          queue: vqIndex.get(vq) ?? -1,
-          elem: a[2] as string,
-          len: Number(a[3]),
-        });
-        break;
-      }
-      case "virtio_balloon_get_config":
-        events.push({
-          ...base,
-          type: "config-read",
-          num_pages: Number(a[1]),
-          actual: Number(a[2]),
-        });
-        break;
-      case "virtio_balloon_set_config":
-        events.push({
-          ...base,
-          type: "config-write",
-          field: "actual",
-          value: Number(a[1]),
-          old: Number(a[2]),
-        });
-        break;
-      case "virtio_balloon_to_target":
-        events.push({
-          ...base,
-          type: "host",
-          action: "set-target",
-          pages: Number(a[2]),
-          bytes: Number(BigInt("0x" + a[1])),
-        });
-        break;
-      case "balloon_event":
-        events.push({ ...base, type: "host", action: "balloon", bytes: Number(a[2]) });
-        break;
-      case "virtio_balloon_bad_addr":
-        events.push({
-          ...base,
-          type: "host",
-          action: "bad-addr",
-          pages: Number(BigInt("0x" + a[1]) >> SHIFT),
-        });
-        break;
-      default:
-        break;
-    }
-  }
-  if (unattributed > 0) {
-    problems.push({
-      line: 0,
-      message:
-        `${unattributed} buffer events are on queues the log never ties to a device (no virtio_queue_notify or virtio_balloon_handle_output for them): left out`,
-    });
-  }
-  if (unknownQueue > 0) {
-    problems.push({
-      line: 0,
-      message:
-        `${unknownQueue} buffers are on queues the log never names (no virtio_queue_notify for them): rules about them are not observable`,
-    });
-  }
-  // reported blocks: host addresses to guest pages, only where an inflate confirmed the offset
-  const guestBytes = options.guestPages === undefined
-    ? undefined
-    : BigInt(options.guestPages) * PAGE;
-  let unmapped = 0;
-  for (const r of reports) {
-    const runs: [number, number][] = [];
-    for (const d of r.discards) {
-      const gpa = guestAddress(offsets.get(d.block) ?? [], d, guestBytes);
-      if (gpa === undefined) break;
-      runs.push([Number(gpa >> SHIFT), d.length / BALLOON_PAGE_SIZE]);
-    }
-    if (runs.length === r.discards.length && runs.length > 0) r.ev.pages = runs;
-    else unmapped++;
-  }
-  if (unmapped > 0) {
-    problems.push({
-      line: 0,
-      message:
-        `${unmapped} of ${reports.length} reported blocks cannot be placed in guest memory (no inflate in the log confirms their RAMBlock's host-to-guest offset): S-08 does not count them`,
-    });
-  }
-  const header: TraceHeader = {
-    type: "header",
-    format: TRACE_FORMAT,
-    version: TRACE_VERSION,
-    source: "qemu-trace",
-    profile: options.profile ?? "virtio-1.x",
-    ...(options.guestPages === undefined ? {} : { guestPages: options.guestPages }),
-    ...(options.versions === undefined ? {} : { versions: options.versions }),
-  };
-  return {
-    trace: { header, events: [...events, ...(options.extra ?? [])] },
-    problems,
-    skipped,
-    vdev: balloonVdev,
-  };
-}
-
-/**
- * x86 PC machines (pc, q35) map guest RAM contiguously from guest address 0
- * up to at least 2 GiB; above that the RAMBlock may be split around the PCI
- * hole, at another offset.
- */
-const CONTIGUOUS_LOW_RAM = 2n ** 31n;
-
-/**
- * The guest address of a discarded host range, when an offset confirms it:
- * the range must lie between the lowest and the highest guest page an inflate
- * showed at that offset (or, for a guest of at most 2 GiB with one offset,
- * inside its RAM), and exactly one offset of the RAMBlock may fit.
- */
-function guestAddress(
-  offsets: readonly Offset[],
-  d: Discard,
-  guestBytes: bigint | undefined,
-): bigint | undefined {
-  const small = guestBytes !== undefined && guestBytes <= CONTIGUOUS_LOW_RAM &&
-    offsets.length === 1;
-  const fits = offsets.filter((o) => {
-    const gpa = d.hva - o.delta;
-    const end = gpa + BigInt(d.length);
-    // one block from address 0 (a small guest), or inside what this offset's inflates spanned
-    return small ? gpa >= 0n && end <= (guestBytes as bigint) : gpa >= o.min && end <= o.max + PAGE;
-  });
-  return fits.length === 1 ? d.hva - (fits[0] as Offset).delta : undefined;
+  const emit = (e: TraceEvent) => events.push(e);
+  const scan = new QemuScan();
+  textLines(text, (line) => scan.line(line));
+  const att = scan.finish(options.vdev);
+  const pass = new QemuEvents(att, options.guestPages, emit);
+  const read = textLines(text, (line, n, cut, end) => pass.line(line, n, cut, end));
+  const summary = finishImport(att, pass, read, options, emit);
+  return { ...summary, trace: { header: summary.header, events } };
 }

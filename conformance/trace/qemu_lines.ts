@@ -1,0 +1,127 @@
+/**
+ * One line of QEMU's trace log (the "log" backend): with `-msg timestamp=on`
+ * it reads `TID@SECONDS.MICROS:event args`, where TID is the id of the thread
+ * that logged it (the main thread's is QEMU's pid; each vCPU has its own).
+ * Without that option QEMU writes only `event args`: no time and no thread,
+ * which the importer names rather than guesses from.
+ *
+ * @module
+ */
+
+import type { TraceEvent } from "./format.ts";
+
+/** A QEMU trace line, split. */
+export interface QemuLine {
+  /** Thread id. */
+  readonly tid: string;
+  /** Seconds (wall clock). */
+  readonly t: number;
+  /** Event name. */
+  readonly name: string;
+  /** Its arguments, parsed by the event's pattern. */
+  readonly a: RegExpExecArray;
+}
+
+/** The line's prefix: thread, time, event, arguments. */
+export const PREFIX = /^(\d+)@(\d+\.\d+):([A-Za-z0-9_]+) ?(.*)$/;
+
+/** The same line written without `-msg timestamp=on`: event and arguments only. */
+export const BARE = /^([a-z0-9_]+) (.*)$/;
+
+/** Argument patterns of the events the importer reads. */
+export const PATTERNS: Readonly<Record<string, RegExp>> = {
+  virtio_set_status: /^vdev (0x[0-9a-f]+) val (\d+)$/,
+  virtio_queue_notify: /^vdev (0x[0-9a-f]+) n (\d+) vq (0x[0-9a-f]+)$/,
+  virtqueue_pop: /^vq (0x[0-9a-f]+) elem (0x[0-9a-f]+) in_num (\d+) out_num (\d+)$/,
+  virtqueue_fill: /^vq (0x[0-9a-f]+) elem (0x[0-9a-f]+) len (\d+) idx (\d+)$/,
+  virtqueue_flush: /^vq (0x[0-9a-f]+) count (\d+)$/,
+  virtio_notify: /^vdev (0x[0-9a-f]+) vq (0x[0-9a-f]+)$/,
+  virtio_balloon_handle_output: /^section name: (\S+) gpa: 0x([0-9a-f]+)$/,
+  virtio_balloon_bad_addr: /^(?:gpa: )?0x([0-9a-f]+)$/,
+  virtio_balloon_get_config: /^num_pages: (\d+) actual: (\d+)$/,
+  virtio_balloon_set_config: /^actual: (\d+) oldactual: (\d+)$/,
+  virtio_balloon_to_target: /^balloon target: 0x([0-9a-f]+) num_pages: (\d+)$/,
+  ram_block_discard_range:
+    /^(\S+)@(0x[0-9a-f]+) \+ (0x[0-9a-f]+): madvise: (\d+) fallocate: (\d+) ret: (-?\d+)$/,
+  balloon_event: /^opaque (0x[0-9a-f]+) addr (\d+)$/,
+};
+
+/**
+ * The trace events each QEMU event feeds: a line of it that cannot be read
+ * makes the rules that read those unreliable.
+ */
+export const FEEDS: Readonly<Record<string, readonly TraceEvent["type"][]>> = {
+  virtio_set_status: ["status"],
+  virtio_queue_notify: ["notify", "chain", "used"],
+  virtqueue_pop: ["chain", "used", "report"],
+  virtqueue_fill: ["chain", "used", "report"],
+  virtqueue_flush: [],
+  virtio_notify: [],
+  virtio_balloon_handle_output: ["chain"],
+  virtio_balloon_bad_addr: ["host"],
+  virtio_balloon_get_config: ["config-read"],
+  virtio_balloon_set_config: ["config-write"],
+  virtio_balloon_to_target: ["host"],
+  ram_block_discard_range: ["discard", "report"],
+  balloon_event: ["host"],
+};
+
+/**
+ * Events only a guest's access causes (a vCPU thread logs them): a kick, a
+ * read or write of the balloon's configuration.
+ */
+export const GUEST_ACCESS: ReadonlySet<string> = new Set([
+  "virtio_queue_notify",
+  "virtio_balloon_get_config",
+  "virtio_balloon_set_config",
+]);
+
+/** Events only a host request causes (QEMU's main loop logs them): a QMP balloon command. */
+export const HOST_REQUEST: ReadonlySet<string> = new Set([
+  "balloon_event",
+  "virtio_balloon_to_target",
+]);
+
+/** Events that show a balloon is in the log (whatever its vdev). */
+export const BALLOON_EVENTS: ReadonlySet<string> = new Set(
+  Object.keys(PATTERNS).filter((n) => n.startsWith("virtio_balloon_")),
+);
+
+/** How a raw line splits: a trace line, a known event with bad arguments, or neither. */
+export type Split =
+  | { readonly kind: "line"; readonly line: QemuLine }
+  | { readonly kind: "bad-args"; readonly name: string; readonly args: string }
+  | { readonly kind: "other-event"; readonly name: string }
+  | { readonly kind: "not-trace" };
+
+/**
+ * Splits a raw line (without its newline).
+ *
+ * @example
+ * ```ts
+ * import { splitQemuLine } from "./qemu_lines.ts";
+ * import assert from "node:assert/strict";
+ * const s = splitQemuLine("28056@1795827492.792097:virtio_set_status vdev 0x5a val 1");
+ * assert.equal(s.kind === "line" && s.line.tid, "28056");
+ * assert.equal(splitQemuLine("28056@1.5:virtio_set_status vdev x").kind, "bad-args");
+ * assert.equal(splitQemuLine("virtio_set_status vdev 0x5a val 1").kind, "not-trace");
+ * ```
+ */
+export function splitQemuLine(raw: string): Split {
+  const m = PREFIX.exec(raw);
+  if (m === null) return { kind: "not-trace" };
+  const name = m[3] as string;
+  const pattern = PATTERNS[name];
+  if (pattern === undefined) return { kind: "other-event", name };
+  const a = pattern.exec(m[4] as string);
+  if (a === null) return { kind: "bad-args", name, args: m[4] as string };
+  return { kind: "line", line: { tid: m[1] as string, t: Number(m[2]), name, a } };
+}
+
+/** The event of a line written without `-msg timestamp=on`, if it is one the importer reads. */
+export function bareEvent(raw: string): string | undefined {
+  const m = BARE.exec(raw);
+  if (m === null) return undefined;
+  const pattern = PATTERNS[m[1] as string];
+  return pattern !== undefined && pattern.test(m[2] as string) ? m[1] : undefined;
+}
