@@ -17,6 +17,8 @@ export * from "./junit.ts";
 export * from "./markdown.ts";
 export * from "./cases_export.ts";
 export {
+  eventPlace,
+  PASSIVE_EXIT,
   passiveJson,
   passiveMarkdown,
   type PassiveOutcome,
