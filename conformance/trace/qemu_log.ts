@@ -28,7 +28,7 @@ import {
 } from "./format.ts";
 import { type LinesRead, readLines, textLines } from "./lines.ts";
 import { type InputProblem, ProblemList } from "./problems.ts";
-import { bareEvent, FEEDS, splitQemuLine } from "./qemu_lines.ts";
+import { bareEvent, FEEDS, hexNumber, splitQemuLine } from "./qemu_lines.ts";
 import {
   type Attribution,
   balloonQueue,
@@ -90,8 +90,8 @@ function runsOf(pfns: readonly number[]): PageRun[] {
   return out;
 }
 
-const PAGE = BigInt(BALLOON_PAGE_SIZE);
-const SHIFT = BigInt(VIRTIO_BALLOON_PFN_SHIFT);
+/** Bytes of a balloon page, as the PFN shift says. */
+const PFN_BYTES = 2 ** VIRTIO_BALLOON_PFN_SHIFT;
 /** Time may step back this far between lines of different threads (each takes its time before the log lock). */
 const THREAD_SKEW_SECONDS = 1;
 
@@ -114,7 +114,7 @@ interface OpenElem {
 class QemuEvents {
   readonly #att: Attribution;
   readonly #emit: (e: TraceEvent) => void;
-  readonly #guestBytes: bigint | undefined;
+  readonly #guestBytes: number | undefined;
   readonly problems = new ProblemList();
   readonly skipped: Record<string, number> = {};
   events = 0;
@@ -123,6 +123,7 @@ class QemuEvents {
   /** Events held behind the current chain until its pages are known. */
   #held: TraceEvent[] | undefined;
   #lastT: number | undefined;
+  #lastTid: string | undefined;
   readonly #threadT = new Map<string, number>();
   #unattributed = 0;
   #unknownQueue = 0;
@@ -135,7 +136,7 @@ class QemuEvents {
   constructor(att: Attribution, guestPages: number | undefined, emit: (e: TraceEvent) => void) {
     this.#att = att;
     this.#emit = emit;
-    this.#guestBytes = guestPages === undefined ? undefined : BigInt(guestPages) * PAGE;
+    this.#guestBytes = guestPages === undefined ? undefined : guestPages * BALLOON_PAGE_SIZE;
     for (const p of att.problems) this.problems.add(p.message, p);
   }
 
@@ -180,7 +181,7 @@ class QemuEvents {
       return;
     }
     if (unterminated) {
-      const name = s.kind === "not-trace" ? undefined : s.kind === "line" ? s.line.name : s.name;
+      const name = s.kind === "not-trace" ? undefined : s.name;
       this.#problem("unterminated", {
         line,
         message: `the log ends in the middle of a line (no newline after "${
@@ -206,7 +207,7 @@ class QemuEvents {
       });
       return;
     }
-    const { tid, t, name, a } = s.line;
+    const { tid, t, name, a } = s;
     this.#time(tid, t, line);
     this.#event(tid, t, name, a, line);
   }
@@ -243,8 +244,14 @@ class QemuEvents {
   }
 
   #time(tid: string, t: number, line: number): void {
-    const mine = this.#threadT.get(tid);
     const last = this.#lastT;
+    // most lines follow one of the same thread, and go forwards: no map to look in
+    if (tid === this.#lastTid && last !== undefined && t >= last) {
+      this.#lastT = t;
+      return;
+    }
+    if (this.#lastTid !== undefined && last !== undefined) this.#threadT.set(this.#lastTid, last);
+    const mine = this.#threadT.get(tid);
     if (mine !== undefined && t < mine) {
       this.#problem("time", {
         line,
@@ -264,6 +271,7 @@ class QemuEvents {
     }
     this.#threadT.set(tid, t);
     this.#lastT = t;
+    this.#lastTid = tid;
   }
 
   #event(tid: string, t: number, name: string, a: RegExpExecArray, line: number): void {
@@ -310,14 +318,16 @@ class QemuEvents {
           }, (n) => `${n} more virtio_balloon_handle_output lines outside any popped element`);
           return;
         }
-        o.pages.push(Number(BigInt("0x" + a[2]) >> SHIFT));
+        const gpa = this.#hex(a[2] as string, name, line);
+        if (gpa !== undefined) o.pages.push(Math.floor(gpa / PFN_BYTES));
         return;
       }
       case "ram_block_discard_range": {
-        const length = Number(BigInt(a[3] as string));
+        const length = this.#hex((a[3] as string).slice(2), name, line);
+        if (length === undefined) return;
         this.#current?.discards.push({
           block: a[1] as string,
-          hva: BigInt(a[2] as string),
+          hva: hexNumber((a[2] as string).slice(2)),
           length,
         });
         this.#out({ ...base, type: "discard", length, hva: a[2] as string });
@@ -339,29 +349,41 @@ class QemuEvents {
           old: Number(a[2]),
         });
         return;
-      case "virtio_balloon_to_target":
+      case "virtio_balloon_to_target": {
+        const bytes = this.#hex(a[1] as string, name, line);
+        if (bytes === undefined) return;
         this.#release();
-        this.#out({
-          ...base,
-          type: "host",
-          action: "set-target",
-          pages: Number(a[2]),
-          bytes: Number(BigInt("0x" + a[1])),
-        });
+        this.#out({ ...base, type: "host", action: "set-target", pages: Number(a[2]), bytes });
         return;
+      }
       case "balloon_event":
         this.#release();
         this.#out({ ...base, type: "host", action: "balloon", bytes: Number(a[2]) });
         return;
-      case "virtio_balloon_bad_addr":
+      case "virtio_balloon_bad_addr": {
+        const gpa = this.#hex(a[1] as string, name, line);
+        if (gpa === undefined) return;
         this.#out({
           ...base,
           type: "host",
           action: "bad-addr",
-          pages: Number(BigInt("0x" + a[1]) >> SHIFT),
+          pages: Math.floor(gpa / PFN_BYTES),
         });
         return;
+      }
     }
+  }
+
+  /** A hex argument as a number; a problem when it is beyond 2^52 (no address or length is). */
+  #hex(digits: string, name: string, line: number): number | undefined {
+    const n = hexNumber(digits);
+    if (n !== undefined) return n;
+    this.#problem(`big ${name}`, {
+      line,
+      message: `${name}: 0x${digits} is beyond 2^52, no address or length QEMU logs can be`,
+      affects: FEEDS[name] ?? "all",
+    });
+    return undefined;
   }
 
   #pop(a: RegExpExecArray, base: { t: number; line: number }): void {
@@ -428,7 +450,7 @@ class QemuEvents {
     for (const d of discards) {
       const gpa = guestAddress(this.#att.offsets.get(d.block) ?? [], d, this.#guestBytes);
       if (gpa === undefined) return [];
-      runs.push([Number(gpa >> SHIFT), d.length / BALLOON_PAGE_SIZE]);
+      runs.push([Math.floor(gpa / PFN_BYTES), d.length / BALLOON_PAGE_SIZE]);
     }
     return runs;
   }

@@ -18,24 +18,24 @@
 
 import { BALLOON_PAGE_SIZE } from "../../spec/mod.ts";
 import type { InputProblem } from "./problems.ts";
-import { BALLOON_EVENTS, GUEST_ACCESS, HOST_REQUEST, splitQemuLine } from "./qemu_lines.ts";
+import { hexNumber, splitQemuLine } from "./qemu_lines.ts";
 
 /** A host-to-guest offset of one RAMBlock, with the guest addresses an inflate showed at it. */
 export interface Offset {
   /** Host address minus guest address. */
-  readonly delta: bigint;
+  readonly delta: number;
   /** Lowest guest address seen at it. */
-  min: bigint;
+  min: number;
   /** Highest guest address seen at it. */
-  max: bigint;
+  max: number;
 }
 
 /** A host range QEMU discarded: its RAMBlock, host address and length. */
 export interface Discard {
   /** RAMBlock name. */
   readonly block: string;
-  /** Host virtual address. */
-  readonly hva: bigint;
+  /** Host virtual address (undefined: too large to place). */
+  readonly hva: number | undefined;
   /** Bytes. */
   readonly length: number;
 }
@@ -93,24 +93,39 @@ export class QemuScan {
   /** virtio_balloon_handle_output lines seen right after a pop of each queue. */
   readonly #outputHits = new Map<string, number>();
   readonly #openPops = new Map<string, string>();
+  /** The queues of the open elements, kept as they change (handle_output lines read it). */
+  #openVqs: string[] = [];
   #lastPop: string | undefined;
   readonly #guest = new Set<string>();
   readonly #host = new Set<string>();
   #balloonLines = 0;
-  /** The guest address of a handle_output line, per thread, until that thread's next line. */
-  readonly #pendingGpa = new Map<string, bigint>();
+  /**
+   * The guest address of a handle_output line, until its thread's next line: of the
+   * last such line (most often the next line is its thread's), else per thread.
+   */
+  #lastGpa: [string, number] | undefined;
+  readonly #pendingGpa = new Map<string, number>();
   readonly #offsets = new Map<string, Offset[]>();
 
   /** Sees one line. */
   line(raw: string): void {
     const s = splitQemuLine(raw.trimEnd());
     if (s.kind !== "line") return;
-    const { tid, name, a } = s.line;
-    if (GUEST_ACCESS.has(name)) this.#guest.add(tid);
-    if (HOST_REQUEST.has(name)) this.#host.add(tid);
-    if (BALLOON_EVENTS.has(name)) this.#balloonLines++;
-    const gpa = this.#pendingGpa.get(tid);
-    if (gpa !== undefined) this.#pendingGpa.delete(tid);
+    const { tid, name, a } = s;
+    if (s.guest) this.#guest.add(tid);
+    if (s.host) this.#host.add(tid);
+    if (s.balloon) this.#balloonLines++;
+    let pending: number | undefined;
+    const last = this.#lastGpa;
+    if (last !== undefined) {
+      this.#lastGpa = undefined;
+      if (last[0] === tid) pending = last[1];
+      else this.#pendingGpa.set(last[0], last[1]);
+    }
+    if (pending === undefined && this.#pendingGpa.size > 0) {
+      pending = this.#pendingGpa.get(tid);
+      this.#pendingGpa.delete(tid);
+    }
     switch (name) {
       case "virtio_set_status":
         this.#statusVdevs.add(a[1] as string);
@@ -121,27 +136,34 @@ export class QemuScan {
         break;
       case "virtqueue_pop":
         this.#openPops.set(`${a[1]}/${a[2]}`, a[1] as string);
+        this.#openVqs = [...new Set(this.#openPops.values())];
         this.#lastPop = a[1];
         break;
       case "virtqueue_fill":
-        this.#openPops.delete(`${a[1]}/${a[2]}`);
+        if (this.#openPops.delete(`${a[1]}/${a[2]}`)) {
+          this.#openVqs = [...new Set(this.#openPops.values())];
+        }
         break;
       case "virtio_balloon_handle_output": {
-        for (const vq of new Set(this.#openPops.values())) {
+        for (const vq of this.#openVqs) {
           this.#openHits.set(vq, (this.#openHits.get(vq) ?? 0) + 1);
         }
         if (this.#lastPop !== undefined) {
           this.#outputHits.set(this.#lastPop, (this.#outputHits.get(this.#lastPop) ?? 0) + 1);
         }
-        this.#pendingGpa.set(tid, BigInt("0x" + a[2]));
+        const gpa = hexNumber(a[2] as string);
+        if (gpa !== undefined) this.#lastGpa = [tid, gpa];
         break;
       }
       case "ram_block_discard_range": {
         // an inflated page and its discard, the next line of the same thread: the
         // block's host-to-guest offset
-        if (gpa === undefined || Number(BigInt(a[3] as string)) !== BALLOON_PAGE_SIZE) break;
+        const gpa = pending;
+        const hva = hexNumber((a[2] as string).slice(2));
+        if (gpa === undefined || hva === undefined) break;
+        if (hexNumber((a[3] as string).slice(2)) !== BALLOON_PAGE_SIZE) break;
         const block = a[1] as string;
-        const delta = BigInt(a[2] as string) - gpa;
+        const delta = hva - gpa;
         const list = this.#offsets.get(block) ?? [];
         const o = list.find((x) => x.delta === delta);
         if (o === undefined) list.push({ delta, min: gpa, max: gpa });
@@ -245,8 +267,7 @@ export class QemuScan {
  * up to at least 2 GiB; above that the RAMBlock may be split around the PCI
  * hole, at another offset.
  */
-const CONTIGUOUS_LOW_RAM = 2n ** 31n;
-const PAGE = BigInt(BALLOON_PAGE_SIZE);
+const CONTIGUOUS_LOW_RAM = 2 ** 31;
 
 /**
  * The guest address of a discarded host range, when an offset confirms it:
@@ -257,15 +278,19 @@ const PAGE = BigInt(BALLOON_PAGE_SIZE);
 export function guestAddress(
   offsets: readonly Offset[],
   d: Discard,
-  guestBytes: bigint | undefined,
-): bigint | undefined {
+  guestBytes: number | undefined,
+): number | undefined {
+  const hva = d.hva;
+  if (hva === undefined) return undefined;
   const small = guestBytes !== undefined && guestBytes <= CONTIGUOUS_LOW_RAM &&
     offsets.length === 1;
   const fits = offsets.filter((o) => {
-    const gpa = d.hva - o.delta;
-    const end = gpa + BigInt(d.length);
+    const gpa = hva - o.delta;
+    const end = gpa + d.length;
     // one block from address 0 (a small guest), or inside what this offset's inflates spanned
-    return small ? gpa >= 0n && end <= (guestBytes as bigint) : gpa >= o.min && end <= o.max + PAGE;
+    return small
+      ? gpa >= 0 && end <= (guestBytes as number)
+      : gpa >= o.min && end <= o.max + BALLOON_PAGE_SIZE;
   });
-  return fits.length === 1 ? d.hva - (fits[0] as Offset).delta : undefined;
+  return fits.length === 1 ? hva - (fits[0] as Offset).delta : undefined;
 }
