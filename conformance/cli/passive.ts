@@ -46,7 +46,8 @@ usage: deno task conform --trace FILE [options]
   --trace FILE        a trace in the suite's format (JSON lines, plain or .gz;
                       the format is documented in conformance/trace/format.ts)
   --qemu-trace FILE   a QEMU trace log (-trace events=…, the "log" backend,
-                      plain or .gz), imported into the suite's format
+                      recorded with -msg timestamp=on; plain or .gz),
+                      imported into the suite's format
   --guest-pages N     guest RAM in 4 KiB pages (for --qemu-trace; optional)
   --vdev PTR          the balloon's vdev pointer, when the log has several
                       virtio devices (for --qemu-trace)
@@ -228,6 +229,11 @@ async function parsePassive(args: readonly string[]): Promise<PassiveOptions | "
   };
 }
 
+/** Whether an error is the file system's (missing, unreadable, a directory). */
+function fsError(e: unknown): e is Error {
+  return Object.values(Deno.errors).some((c) => e instanceof c);
+}
+
 /** The section of a checked file. */
 function fileSection(
   name: string,
@@ -257,7 +263,7 @@ async function passiveRun(o: PassiveOptions, log: (s: string) => void): Promise<
       if (e instanceof TraceFormatError) {
         throw new PassiveUsageError(`--trace '${file}': ${e.message}`);
       }
-      if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.PermissionDenied) {
+      if (fsError(e)) {
         throw new PassiveUsageError(`--trace '${file}': cannot read the file (${e.message})`);
       }
       throw e;
@@ -282,7 +288,7 @@ async function passiveRun(o: PassiveOptions, log: (s: string) => void): Promise<
         profile: o.profile,
       });
     } catch (e) {
-      if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.PermissionDenied) {
+      if (fsError(e)) {
         throw new PassiveUsageError(`--qemu-trace '${file}': cannot read the file (${e.message})`);
       }
       if (!(e instanceof QemuImportError)) throw e;

@@ -199,6 +199,15 @@ cliTest("a --vdev that is not the balloon: one problem, no rule failure, not jud
   assert.doesNotMatch(r.stdout, /^\S+ +\S+( NOT)? +\S+ +FAIL/m);
 });
 
+cliTest("a directory or a missing file is a usage error, exit 2", async () => {
+  const d = await file("x", "");
+  for (const args of [["--qemu-trace", `${d}.missing`], ["--qemu-trace", dir], ["--trace", dir]]) {
+    const r = await conform(...args);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, /^error: --(qemu-)?trace '.*': cannot read the file/);
+  }
+});
+
 cliTest("the exit codes are in --help", async () => {
   const r = await conform("--trace", "x", "--help");
   assert.equal(r.code, 0);
