@@ -132,7 +132,11 @@ Deno.test("the JUnit report escapes text, passes warnings with a note and skips 
 Deno.test("a target none of whose cases could be judged (all unsupported) is not a pass", () => {
   const none = synthetic([
     result({ case: "inflate.pfn.max-256", target: "reference-driver", verdict: "unsupported" }),
-    result({ case: "inflate.pfn.one-in-flight", target: "reference-driver", verdict: "unsupported" }),
+    result({
+      case: "inflate.pfn.one-in-flight",
+      target: "reference-driver",
+      verdict: "unsupported",
+    }),
   ]);
   const model = reportModel(none, context);
   assert.equal(model.ok, false);
@@ -140,7 +144,10 @@ Deno.test("a target none of whose cases could be judged (all unsupported) is not
     model.problems.join("\n"),
     /reference-driver: none of its 2 cases could be judged \(2 unsupported, 0 errors\)/,
   );
-  assert.match(terminalReport(none, context), /^ {2}reference-driver .* 2 unsupported +NOT JUDGED$/m);
+  assert.match(
+    terminalReport(none, context),
+    /^ {2}reference-driver .* 2 unsupported +NOT JUDGED$/m,
+  );
   // one judged case is enough: unsupported cases are then reported, not a failure
   const one = synthetic([
     result({ case: "inflate.pfn.max-256", target: "reference-driver", verdict: "unsupported" }),

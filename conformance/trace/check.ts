@@ -65,7 +65,7 @@ function undecidable(id: string): string {
 /** The features event a checker is told about before the events (the trace's last one). */
 export interface KnownFeatures {
   /** The event. */
-  readonly event: Ev<"features">;
+  readonly event: Extract<TraceEvent, { type: "features" }>;
   /** Its trace line, when known before the events (else taken when the event is seen). */
   readonly line?: number;
 }
