@@ -195,7 +195,7 @@ cliTest("a --vdev that is not the balloon: one problem, no rule failure, not jud
   notJudged(r, /unreliable/);
   const problems = r.stdout.split("\n").filter((l) => l.startsWith("  import: "));
   assert.ok(problems.length <= 3, problems.join("\n"));
-  assert.match(r.stdout, /import: --vdev 0x555a6f000010: no virtio_balloon_handle_output/);
+  assert.match(r.stdout, /import: line 22: --vdev 0x555a6f000010: no virtio_balloon_handle_output/);
   assert.doesNotMatch(r.stdout, /^\S+ +\S+( NOT)? +\S+ +FAIL/m);
 });
 

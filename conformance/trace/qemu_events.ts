@@ -67,6 +67,7 @@ export class QemuEvents {
   #lastTid: string | undefined;
   readonly #threadT = new Map<string, number>();
   #unattributed = 0;
+  #unattributedFrom = 0;
   #unknownQueue = 0;
   #reports = 0;
   #unmapped = 0;
@@ -221,6 +222,7 @@ export class QemuEvents {
     switch (name) {
       case "virtio_set_status": {
         if (a[1] !== att.vdev && att.vdev !== undefined) return this.#skip("(another device)");
+        this.#release();
         const driver = att.guestThreads.has(tid);
         if (!driver) this.#hostStatus++;
         this.#out({
@@ -241,6 +243,7 @@ export class QemuEvents {
       }
       case "virtio_queue_notify": {
         if (a[1] !== att.vdev && att.vdev !== undefined) return this.#skip("(another device)");
+        this.#release();
         this.#out({ ...base, type: "notify", queue: Number(a[2]) });
         return;
       }
@@ -332,7 +335,7 @@ export class QemuEvents {
     const mine = balloonQueue(this.#att, vq);
     if (mine !== true) {
       // another device's pop leaves the balloon's open element open
-      if (mine === undefined) this.#unattributed++;
+      if (mine === undefined) this.#unattributedAt(base.line);
       else this.#skip("(another device)");
       return;
     }
@@ -358,7 +361,7 @@ export class QemuEvents {
     const vq = a[1] as string;
     const mine = balloonQueue(this.#att, vq);
     if (mine !== true) {
-      if (mine === undefined) this.#unattributed++;
+      if (mine === undefined) this.#unattributedAt(base.line);
       else this.#skip("(another device)");
       return;
     }
@@ -383,6 +386,10 @@ export class QemuEvents {
       elem: a[2] as string,
       len: Number(a[3]),
     });
+  }
+
+  #unattributedAt(line: number): void {
+    if (this.#unattributed++ === 0) this.#unattributedFrom = line;
   }
 
   /** Reported host ranges as guest pages, only where an inflate confirmed the offset. */
@@ -416,9 +423,9 @@ export class QemuEvents {
     this.#release();
     if (this.#unattributed > 0) {
       this.#problem("unattributed", {
-        line: 0,
+        line: this.#unattributedFrom,
         message:
-          `${this.#unattributed} buffer events are on queues the log never ties to a device (no virtio_queue_notify or virtio_balloon_handle_output for them): left out`,
+          `${this.#unattributed} buffer events, the first here, are on queues the log never ties to a device (no virtio_queue_notify or virtio_balloon_handle_output for them): left out`,
         affects: ["chain", "used", "report"],
       });
     }

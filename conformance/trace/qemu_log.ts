@@ -121,7 +121,7 @@ export async function importQemuLog(
   afterChunk?: () => Promise<void>,
 ): Promise<ImportSummary> {
   const scan = new QemuScan();
-  await readLines(path, (line) => scan.line(line));
+  await readLines(path, (line, n) => scan.line(line, n));
   const att = scan.finish(options.vdev);
   const pass = new QemuEvents(att, options.guestPages, emit);
   const read = await readLines(
@@ -158,7 +158,7 @@ export function importQemuTrace(text: string, options: ImportOptions = {}): Impo
   const events: TraceEvent[] = [];
   const emit = (e: TraceEvent) => events.push(e);
   const scan = new QemuScan();
-  textLines(text, (line) => scan.line(line));
+  textLines(text, (line, n) => scan.line(line, n));
   const att = scan.finish(options.vdev);
   const pass = new QemuEvents(att, options.guestPages, emit);
   const read = textLines(text, (line, n, cut, end) => pass.line(line, n, cut, end));

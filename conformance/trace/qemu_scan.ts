@@ -87,7 +87,8 @@ export function balloonQueue(att: Attribution, vq: string): boolean | undefined 
 export class QemuScan {
   readonly #vqIndex = new Map<string, number>();
   readonly #vqVdev = new Map<string, string>();
-  readonly #statusVdevs = new Set<string>();
+  /** Devices with status lines, and the first line of each. */
+  readonly #statusVdevs = new Map<string, number>();
   /** virtio_balloon_handle_output lines seen while an element of each queue was open. */
   readonly #openHits = new Map<string, number>();
   /** virtio_balloon_handle_output lines seen right after a pop of each queue. */
@@ -107,8 +108,8 @@ export class QemuScan {
   readonly #pendingGpa = new Map<string, number>();
   readonly #offsets = new Map<string, Offset[]>();
 
-  /** Sees one line. */
-  line(raw: string): void {
+  /** Sees line `n`. */
+  line(raw: string, n: number): void {
     const s = splitQemuLine(raw.trimEnd());
     if (s.kind !== "line") return;
     const { tid, name, a } = s;
@@ -128,7 +129,7 @@ export class QemuScan {
     }
     switch (name) {
       case "virtio_set_status":
-        this.#statusVdevs.add(a[1] as string);
+        if (!this.#statusVdevs.has(a[1] as string)) this.#statusVdevs.set(a[1] as string, n);
         break;
       case "virtio_queue_notify":
         this.#vqIndex.set(a[3] as string, Number(a[2]));
@@ -179,7 +180,7 @@ export class QemuScan {
 
   /** What the log shows; throws a {@link QemuImportError} when it cannot tell the balloon. */
   finish(vdev?: string): Attribution {
-    const devices = [...this.#statusVdevs];
+    const devices = [...this.#statusVdevs.keys()];
     if (vdev !== undefined && devices.length > 0 && !this.#statusVdevs.has(vdev)) {
       throw new QemuImportError(
         `vdev ${vdev} does not appear in the log; its virtio devices are ${devices.join(", ")}`,
@@ -230,7 +231,7 @@ export class QemuScan {
       const untied = [...this.#outputHits].some(([vq]) => !this.#vqVdev.has(vq));
       if (o + l === 0 && (shown !== undefined || !untied)) {
         problems.push({
-          line: 0,
+          line: this.#statusVdevs.get(balloon) ?? 0,
           message: `--vdev ${balloon}: no virtio_balloon_handle_output line ran on its queues, ${
             shown === undefined
               ? "and the log has none on any device's: nothing confirms it is the balloon"
