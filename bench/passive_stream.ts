@@ -14,7 +14,10 @@
  * deno task bench:passive --size-mb 256 --gzip
  * ```
  *
- * The machine is shared: run it when it is quiet, and say so with the figures.
+ * Wall time depends on what else the machine runs; the CPU time (user + system
+ * of all the child's threads, from `/proc/self/stat`) much less: both are
+ * printed. The machine is shared: run it when it is quiet, and say so with the
+ * figures.
  *
  * @module
  */
@@ -27,6 +30,17 @@ import { qemuHeader, type TraceEvent } from "../conformance/mod.ts";
 const SMALL = new URL("../conformance/testdata/qemu-small.log.gz", import.meta.url).pathname;
 const META = new URL("../conformance/testdata/qemu-small.meta.json", import.meta.url).pathname;
 const MIB = 2 ** 20;
+
+/** CPU seconds this process used so far (user + system, all threads), from /proc/self/stat. */
+function cpuSeconds(): number {
+  const stat = Deno.readTextFileSync("/proc/self/stat");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // utime and stime are fields 14 and 15 of the line, 12 and 13 after the command name; clock ticks
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/** Clock ticks per second of /proc/self/stat (USER_HZ, 100 on Linux). */
+const CLOCK_TICKS = 100;
 
 /** Peak resident memory of this process, KiB. */
 function peakKiB(): number {
@@ -156,6 +170,7 @@ async function generate(
 
 interface ChildFigures {
   readonly seconds: number;
+  readonly cpuSeconds: number;
   readonly peakKiB: number;
   readonly events: number;
   readonly failing: string[];
@@ -165,6 +180,7 @@ interface ChildFigures {
 /** Child: checks one file and prints its figures as JSON. */
 async function child(mode: string, path: string, meta: Meta, out?: string): Promise<void> {
   const t0 = performance.now();
+  const c0 = cpuSeconds();
   let results;
   let events;
   if (mode === "trace") {
@@ -186,6 +202,7 @@ async function child(mode: string, path: string, meta: Meta, out?: string): Prom
   for (const r of results) verdicts[r.verdict] = (verdicts[r.verdict] ?? 0) + 1;
   const figures: ChildFigures = {
     seconds: (performance.now() - t0) / 1000,
+    cpuSeconds: cpuSeconds() - c0,
     peakKiB: peakKiB(),
     events,
     failing: results.filter((r) => r.verdict === "fail").map((r) => r.rule),
@@ -213,14 +230,19 @@ async function measure(mode: string, path: string, out?: string): Promise<ChildF
 }
 
 function report(what: string, bytes: number, f: ChildFigures): void {
+  const mib = bytes / MIB;
   console.log(
-    `${what.padEnd(34)} ${(bytes / MIB).toFixed(0).padStart(6)} MiB  ${
-      f.seconds.toFixed(1).padStart(6)
-    } s  ${(bytes / MIB / f.seconds).toFixed(1).padStart(6)} MiB/s  peak RSS ${
-      (f.peakKiB / 1024).toFixed(0).padStart(4)
-    } MiB  ${f.events} events  failing: ${f.failing.join(", ") || "none"}  (${
-      Object.entries(f.verdicts).map(([k, v]) => `${v} ${k}`).join(", ")
-    })`,
+    [
+      what.padEnd(30),
+      `${mib.toFixed(0).padStart(5)} MiB`,
+      `${f.seconds.toFixed(1).padStart(5)} s wall (${(mib / f.seconds).toFixed(1)} MiB/s)`,
+      `${f.cpuSeconds.toFixed(1).padStart(5)} s CPU (${(mib / f.cpuSeconds).toFixed(1)} MiB/s)`,
+      `peak RSS ${(f.peakKiB / 1024).toFixed(0)} MiB`,
+      `${f.events} events`,
+      `failing: ${f.failing.join(", ") || "none"} (${
+        Object.entries(f.verdicts).map(([k, v]) => `${v} ${k}`).join(", ")
+      })`,
+    ].join("  "),
   );
 }
 

@@ -64,8 +64,8 @@ export class QemuEvents {
   /** Events held behind the current chain until its pages are known. */
   #held: TraceEvent[] | undefined;
   #lastT: number | undefined;
-  #lastTid: string | undefined;
-  readonly #threadT = new Map<string, number>();
+  #lastTid: number | undefined;
+  readonly #threadT = new Map<number, number>();
   #unattributed = 0;
   #unattributedFrom = 0;
   #unknownQueue = 0;
@@ -185,7 +185,7 @@ export class QemuEvents {
     }, (n) => `${n} more lines are not QEMU trace lines`);
   }
 
-  #time(tid: string, t: number, line: number): void {
+  #time(tid: number, t: number, line: number): void {
     const last = this.#lastT;
     // most lines follow one of the same thread, and go forwards: no map to look in
     if (tid === this.#lastTid && last !== undefined && t >= last) {
@@ -216,7 +216,7 @@ export class QemuEvents {
     this.#lastTid = tid;
   }
 
-  #event(tid: string, t: number, name: string, a: RegExpExecArray, line: number): void {
+  #event(tid: number, t: number, name: string, a: RegExpExecArray, line: number): void {
     const att = this.#att;
     const base = { t, line };
     switch (name) {

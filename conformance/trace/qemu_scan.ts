@@ -66,9 +66,9 @@ export interface Attribution {
   /** Queues virtio_balloon_handle_output ran on (enough of it), whatever their device. */
   readonly balloonVqs: ReadonlySet<string>;
   /** Threads that log guest accesses (vCPUs). */
-  readonly guestThreads: ReadonlySet<string>;
+  readonly guestThreads: ReadonlySet<number>;
   /** Threads that log host requests (the main loop). */
-  readonly hostThreads: ReadonlySet<string>;
+  readonly hostThreads: ReadonlySet<number>;
   /** RAMBlock offsets, by block name. */
   readonly offsets: ReadonlyMap<string, readonly Offset[]>;
   /** Problems the first pass found (a --vdev nothing confirms). */
@@ -97,15 +97,15 @@ export class QemuScan {
   /** The queues of the open elements, kept as they change (handle_output lines read it). */
   #openVqs: string[] = [];
   #lastPop: string | undefined;
-  readonly #guest = new Set<string>();
-  readonly #host = new Set<string>();
+  readonly #guest = new Set<number>();
+  readonly #host = new Set<number>();
   #balloonLines = 0;
   /**
    * The guest address of a handle_output line, until its thread's next line: of the
    * last such line (most often the next line is its thread's), else per thread.
    */
-  #lastGpa: [string, number] | undefined;
-  readonly #pendingGpa = new Map<string, number>();
+  #lastGpa: [number, number] | undefined;
+  readonly #pendingGpa = new Map<number, number>();
   readonly #offsets = new Map<string, Offset[]>();
 
   /** Sees line `n`. */
