@@ -210,6 +210,7 @@ const KIND_TEXT: Readonly<Record<Kind, string>> = {
 };
 
 const isUint = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+const HEX = /^0x[0-9a-fA-F]+$/;
 
 function fits(kind: Kind, v: unknown): boolean {
   switch (kind) {
@@ -222,7 +223,7 @@ function fits(kind: Kind, v: unknown): boolean {
     case "string":
       return typeof v === "string";
     case "hex":
-      return typeof v === "string" && /^0x[0-9a-fA-F]+$/.test(v);
+      return typeof v === "string" && HEX.test(v);
     case "runs":
       return Array.isArray(v) &&
         v.every((r) =>
@@ -239,19 +240,41 @@ function fits(kind: Kind, v: unknown): boolean {
   }
 }
 
+/** A field table as a list, made once per table (a trace has millions of lines to check). */
+const LISTS = new WeakMap<object, readonly (readonly [string, Kind, boolean])[]>();
+
+function listOf(
+  fields: Readonly<Record<string, [Kind, boolean]>>,
+): readonly (readonly [string, Kind, boolean])[] {
+  let l = LISTS.get(fields);
+  if (l === undefined) {
+    l = Object.entries(fields).map(([name, [kind, required]]) => [name, kind, required] as const);
+    LISTS.set(fields, l);
+  }
+  return l;
+}
+
+/** Fields every event has. */
+const EVENT_FIELDS: Readonly<Record<string, [Kind, boolean]>> = {
+  t: ["number", true],
+  line: ["uint", false],
+};
+
 function checkFields(
   line: number,
   what: string,
   obj: Record<string, unknown>,
   fields: Readonly<Record<string, [Kind, boolean]>>,
 ): void {
-  for (const [name, [kind, required]] of Object.entries(fields)) {
+  for (const [name, kind, required] of listOf(fields)) {
     const v = obj[name];
     if (v === undefined && !required) continue;
     if (!fits(kind, v)) {
       throw new TraceFormatError(
         line,
-        `${what} needs ${required ? "" : "(if present) "}"${name}" to be ${KIND_TEXT[kind]}, got ${
+        `${what}${what === "the header" ? "" : " event"} needs ${
+          required ? "" : "(if present) "
+        }"${name}" to be ${KIND_TEXT[kind]}, got ${
           v === undefined ? "nothing" : JSON.stringify(v)?.slice(0, 60)
         }`,
       );
@@ -373,8 +396,8 @@ export class TraceParser {
     if (fields === undefined) {
       throw new TraceFormatError(n, `unknown event type "${obj["type"]}"`);
     }
-    checkFields(n, `${type} event`, obj, { t: ["number", true], line: ["uint", false] });
-    checkFields(n, `${type} event`, obj, fields);
+    checkFields(n, type, obj, EVENT_FIELDS);
+    checkFields(n, type, obj, fields);
     return obj as unknown as TraceEvent;
   }
 
