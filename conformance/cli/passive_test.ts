@@ -199,6 +199,28 @@ cliTest("a --vdev that is not the balloon: one problem, no rule failure, not jud
   assert.doesNotMatch(r.stdout, /^\S+ +\S+( NOT)? +\S+ +FAIL/m);
 });
 
+cliTest(
+  "a log whose balloon cannot be identified: not judged, exit 3, the reason named",
+  async () => {
+    // two virtio devices and no virtio_balloon_handle_output line to tell the balloon
+    const head = LINES.slice(0, 30).filter((l) => !l.includes("virtio_balloon_"));
+    const other = head.map((l) => l.replace(/vdev 0x[0-9a-f]+/, "vdev 0x555a6f000010"));
+    const r = await conform(
+      "--qemu-trace",
+      await file("two.log", [...head, ...other].join("\n") + "\n"),
+    );
+    notJudged(r, /the balloon device is not identified: the log has 2 virtio devices/);
+  },
+);
+
+cliTest("a trace that decides no rule: not judged, exit 3", async () => {
+  const trace = await file(
+    "read.jsonl",
+    '{"type":"header","format":"virtio-balloon-trace","version":1,"source":"x","profile":"virtio-1.x"}\n{"type":"config-read","t":0,"num_pages":0,"actual":0}\n',
+  );
+  notJudged(await conform("--trace", trace), /no rule could be decided/);
+});
+
 cliTest("a directory or a missing file is a usage error, exit 2", async () => {
   const d = await file("x", "");
   for (const args of [["--qemu-trace", `${d}.missing`], ["--qemu-trace", dir], ["--trace", dir]]) {
