@@ -244,7 +244,7 @@ function unreliable(
   problems: readonly InputProblem[],
 ): TraceRuleResult {
   if (check === undefined) return r;
-  const hits = problems.filter((p) => affectsRule(p.affects, check.uses, check.ordered));
+  const hits = problems.filter((p) => affectsRule(p.affects, check));
   if (hits.length === 0) return r;
   const first = hits[0] as InputProblem;
   const more = hits.length > 1 ? ` (and ${hits.length - 1} more input problems)` : "";

@@ -9,12 +9,21 @@
  * @module
  */
 
-/**
- * Called with each line (without its newline), its 1-based number, whether it
- * was cut (longer than the limit), and whether it is a last line without a
- * newline (the input may end in the middle of it).
- */
-export type LineSink = (line: string, n: number, cut: boolean, unterminated: boolean) => void;
+/** What the reader knows of a line besides its text. */
+export interface LineInfo {
+  /** Whether it was cut (longer than the limit). */
+  readonly cut: boolean;
+  /** Whether it is a last line without a newline (the input may end in the middle of it). */
+  readonly unterminated: boolean;
+}
+
+/** Called with each line (without its newline), its 1-based number, and what else is known of it. */
+export type LineSink = (line: string, n: number, info: LineInfo) => void;
+
+/** The infos there are, made once (no object per line). */
+const WHOLE: LineInfo = Object.freeze({ cut: false, unterminated: false });
+const CUT: LineInfo = Object.freeze({ cut: true, unterminated: false });
+const LAST: LineInfo = Object.freeze({ cut: false, unterminated: true });
 
 /** What a read saw. */
 export interface LinesRead {
@@ -81,8 +90,8 @@ class Splitter {
         const line = this.#carry === "" ? piece : this.#carry + piece;
         this.#carry = "";
         this.#n++;
-        if (line.length > this.#max) this.#sink(line.slice(0, this.#max), this.#n, true, false);
-        else this.#sink(line, this.#n, false, false);
+        if (line.length > this.#max) this.#sink(line.slice(0, this.#max), this.#n, CUT);
+        else this.#sink(line, this.#n, WHOLE);
       }
       start = i + 1;
     }
@@ -91,7 +100,7 @@ class Splitter {
     if (this.#carry.length > this.#max) {
       // a line too long: given now, cut, and the rest of it skipped
       this.#n++;
-      this.#sink(this.#carry.slice(0, this.#max), this.#n, true, false);
+      this.#sink(this.#carry.slice(0, this.#max), this.#n, CUT);
       this.#carry = "";
       this.#skipping = true;
     }
@@ -102,7 +111,7 @@ class Splitter {
     if (this.#skipping) return true;
     if (this.#carry === "") return false;
     this.#n++;
-    this.#sink(this.#carry, this.#n, false, true);
+    this.#sink(this.#carry, this.#n, LAST);
     this.#carry = "";
     return true;
   }

@@ -20,7 +20,7 @@ type Got = [string, number, boolean, boolean][];
 
 async function read(path: string, chunkBytes: number, maxLineChars = 2 ** 20) {
   const got: Got = [];
-  const r = await readLines(path, (l, n, cut, end) => got.push([l, n, cut, end]), {
+  const r = await readLines(path, (l, n, i) => got.push([l, n, i.cut, i.unterminated]), {
     chunkBytes,
     maxLineChars,
   });
@@ -31,7 +31,7 @@ const TEXT = "first line\nsecond, with ünïcödé\n\nfourth\r\nlast without new
 
 Deno.test("readLines gives the same lines for any chunk size, plain and gzip, multi-byte characters across chunks", async () => {
   const want: Got = [];
-  textLines(TEXT, (l, n, cut, end) => want.push([l, n, cut, end]));
+  textLines(TEXT, (l, n, i) => want.push([l, n, i.cut, i.unterminated]));
   assert.deepEqual(want.map((x) => x[0]), [
     "first line",
     "second, with ünïcödé",

@@ -32,7 +32,14 @@ export {
   QemuImportError,
 } from "./qemu_log.ts";
 export { type InputProblem, type ProblemScope, problemText } from "./problems.ts";
-export { type LineOptions, type LineSink, type LinesRead, readLines, textLines } from "./lines.ts";
+export {
+  type LineInfo,
+  type LineOptions,
+  type LineSink,
+  type LinesRead,
+  readLines,
+  textLines,
+} from "./lines.ts";
 export {
   checkQemuLog,
   checkTraceFile,

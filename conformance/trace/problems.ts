@@ -110,10 +110,9 @@ export class ProblemList {
  */
 export function affectsRule(
   scope: ProblemScope,
-  uses: readonly TraceEvent["type"][],
-  ordered: boolean,
+  check: { readonly uses: readonly TraceEvent["type"][]; readonly ordered: boolean },
 ): boolean {
   if (scope === "all") return true;
-  if (scope === "order") return ordered;
-  return scope.some((t) => uses.includes(t));
+  if (scope === "order") return check.ordered;
+  return scope.some((t) => check.uses.includes(t));
 }

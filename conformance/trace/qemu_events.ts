@@ -10,7 +10,7 @@
 
 import { BALLOON_PAGE_SIZE, QUEUES, VIRTIO_BALLOON_PFN_SHIFT } from "../../spec/mod.ts";
 import { type PageRun, TRACE_FORMAT, type TraceEvent } from "./format.ts";
-import type { LinesRead } from "./lines.ts";
+import type { LineInfo, LinesRead } from "./lines.ts";
 import { type InputProblem, ProblemList } from "./problems.ts";
 import { bareEvent, FEEDS, hexNumber, splitQemuLine } from "./qemu_lines.ts";
 import { type Attribution, balloonQueue, type Discard, guestAddress } from "./qemu_scan.ts";
@@ -75,10 +75,16 @@ export class QemuEvents {
   /** Lines that are no trace line, by kind: noise, bare (no prefix), suite (a suite trace). */
   readonly #bad = { noise: 0, bare: 0, suite: 0 };
 
-  constructor(att: Attribution, guestPages: number | undefined, emit: (e: TraceEvent) => void) {
+  /** The pass for a log the scan attributed, events to `emit`. */
+  constructor(
+    att: Attribution,
+    emit: (e: TraceEvent) => void,
+    options: { readonly guestPages?: number } = {},
+  ) {
     this.#att = att;
     this.#emit = emit;
-    this.#guestBytes = guestPages === undefined ? undefined : guestPages * BALLOON_PAGE_SIZE;
+    const pages = options.guestPages;
+    this.#guestBytes = pages === undefined ? undefined : pages * BALLOON_PAGE_SIZE;
     for (const p of att.problems) this.problems.add(p.message, p);
   }
 
@@ -109,7 +115,9 @@ export class QemuEvents {
     this.problems.add(kind, p, more);
   }
 
-  line(raw0: string, line: number, cut: boolean, unterminated: boolean): void {
+  /** Sees line `line` of the log. */
+  line(raw0: string, line: number, info: LineInfo): void {
+    const { cut, unterminated } = info;
     const raw = raw0.trimEnd();
     if (raw === "" && !cut) return;
     const s = splitQemuLine(raw);
@@ -396,7 +404,10 @@ export class QemuEvents {
   #place(discards: readonly Discard[]): PageRun[] {
     const runs: [number, number][] = [];
     for (const d of discards) {
-      const gpa = guestAddress(this.#att.offsets.get(d.block) ?? [], d, this.#guestBytes);
+      const gpa = guestAddress(d, {
+        offsets: this.#att.offsets.get(d.block) ?? [],
+        guestBytes: this.#guestBytes,
+      });
       if (gpa === undefined) return [];
       runs.push([Math.floor(gpa / PFN_BYTES), d.length / BALLOON_PAGE_SIZE]);
     }

@@ -43,6 +43,8 @@ export interface ImportOptions {
   readonly profile?: "v3" | "virtio-1.x";
   /** Extra events (e.g. features from QMP) appended at the end. */
   readonly extra?: readonly TraceEvent[];
+  /** Awaited after each chunk of the file's second pass (to write out what it produced). */
+  readonly afterChunk?: () => Promise<void>;
 }
 
 /** What an import found besides the events. */
@@ -110,23 +112,22 @@ function finishImport(
 /**
  * Imports a QEMU trace log file (plain or gzip), reading it twice line by
  * line; each event goes to `emit` as it is made, the extra events last.
- * `afterChunk` is awaited after each chunk of the second pass (to write out
- * what it produced). Throws a {@link QemuImportError} when the log cannot
+ * Throws a {@link QemuImportError} when the log cannot
  * tell the balloon.
  */
 export async function importQemuLog(
   path: string,
-  options: ImportOptions,
   emit: (e: TraceEvent) => void,
-  afterChunk?: () => Promise<void>,
+  options: ImportOptions = {},
 ): Promise<ImportSummary> {
   const scan = new QemuScan();
   await readLines(path, (line, n) => scan.line(line, n));
   const att = scan.finish(options.vdev);
-  const pass = new QemuEvents(att, options.guestPages, emit);
+  const pass = new QemuEvents(att, emit, options);
+  const afterChunk = options.afterChunk;
   const read = await readLines(
     path,
-    (line, n, cut, end) => pass.line(line, n, cut, end),
+    (line, n, info) => pass.line(line, n, info),
     afterChunk === undefined ? {} : { afterChunk },
   );
   return finishImport(att, pass, read, options, emit);
@@ -160,8 +161,8 @@ export function importQemuTrace(text: string, options: ImportOptions = {}): Impo
   const scan = new QemuScan();
   textLines(text, (line, n) => scan.line(line, n));
   const att = scan.finish(options.vdev);
-  const pass = new QemuEvents(att, options.guestPages, emit);
-  const read = textLines(text, (line, n, cut, end) => pass.line(line, n, cut, end));
+  const pass = new QemuEvents(att, emit, options);
+  const read = textLines(text, (line, n, info) => pass.line(line, n, info));
   const summary = finishImport(att, pass, read, options, emit);
   return { ...summary, trace: { header: summary.header, events } };
 }

@@ -277,10 +277,10 @@ const CONTIGUOUS_LOW_RAM = 2 ** 31;
  * inside its RAM), and exactly one offset of the RAMBlock may fit.
  */
 export function guestAddress(
-  offsets: readonly Offset[],
   d: Discard,
-  guestBytes: number | undefined,
+  where: { readonly offsets: readonly Offset[]; readonly guestBytes: number | undefined },
 ): number | undefined {
+  const { offsets, guestBytes } = where;
   const hva = d.hva;
   if (hva === undefined) return undefined;
   const small = guestBytes !== undefined && guestBytes <= CONTIGUOUS_LOW_RAM &&

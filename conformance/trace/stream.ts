@@ -11,7 +11,7 @@
 
 import { type KnownFeatures, lastFeatures, TraceChecker } from "./check.ts";
 import type { TraceRuleResult } from "./check_kit.ts";
-import { TraceParser } from "./format.ts";
+import { TraceFormatError, TraceParser } from "./format.ts";
 import type { TraceEvent, TraceHeader } from "./format.ts";
 import { readLines } from "./lines.ts";
 import type { InputProblem } from "./problems.ts";
@@ -47,10 +47,8 @@ export interface QemuLogCheck extends FileCheck {
 
 /** Options of {@link checkQemuLog}. */
 export interface QemuLogCheckOptions extends ImportOptions {
-  /** Sees each event as it is checked (to count, or to write the trace). */
+  /** Sees each event as it is checked (to count, or to write the trace; `afterChunk` to flush). */
   readonly onEvent?: (e: TraceEvent) => void;
-  /** Awaited after each chunk of the log (to write out what `onEvent` kept). */
-  readonly afterChunk?: () => Promise<void>;
 }
 
 /**
@@ -74,13 +72,15 @@ export async function checkTraceFile(path: string): Promise<FileCheck> {
   const parser = new TraceParser();
   let checker: TraceChecker | undefined;
   const problems: InputProblem[] = [];
-  const read = await readLines(path, (text, n, cut, unterminated) => {
+  const read = await readLines(path, (text, n, info) => {
     let e: TraceEvent | undefined;
     try {
-      if (cut) throw new Error(`longer than ${TRACE_LINE_CHARS} characters`);
+      if (info.cut) {
+        throw new TraceFormatError(n, `longer than ${TRACE_LINE_CHARS} characters`);
+      }
       e = parser.line(text, n);
     } catch (err) {
-      if (!unterminated) throw err;
+      if (!info.unterminated) throw err;
       problems.push({
         line: n,
         message:
@@ -130,10 +130,10 @@ export async function checkQemuLog(
   const features = lastFeatures(options.extra ?? []);
   const checker = new TraceChecker(header, features === undefined ? {} : { features });
   let line = 1;
-  const summary = await importQemuLog(path, options, (e) => {
+  const summary = await importQemuLog(path, (e) => {
     checker.add(e, ++line);
     options.onEvent?.(e);
-  }, options.afterChunk);
+  }, options);
   return {
     header,
     results: checker.results(summary.problems),
