@@ -24,6 +24,7 @@ export {
 } from "./check.ts";
 export {
   type ImportOptions,
+  type ImportProblem,
   importQemuLog,
   importQemuTrace,
   type ImportResult,

@@ -31,6 +31,9 @@ import { type Attribution, QemuScan } from "./qemu_scan.ts";
 
 export { QemuImportError } from "./qemu_scan.ts";
 
+/** A problem of an import: an {@link InputProblem} (the name the importer's results had before). */
+export type ImportProblem = InputProblem;
+
 /** Options of {@link importQemuTrace} and {@link importQemuLog}. */
 export interface ImportOptions {
   /** Guest RAM in 4 KiB pages, for the header. */
