@@ -2,14 +2,23 @@ import assert from "node:assert/strict";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import {
   BITMAP_LAYOUTS,
+  BITMAP_PAYLOAD,
+  conditionFeatures,
   decodeBitmapRequest,
   decodePfnArray,
   decodeStruct,
+  describeCondition,
+  evaluateCondition,
+  type FeatureName,
   type FieldValue,
+  findFeature,
+  PFN_ARRAY,
   type ProfileId,
   ProtocolError,
+  rule,
   type StructContext,
   type StructName,
+  STRUCTS,
 } from "../spec/mod.ts";
 import { buildVectors, toJson, type Vector, vectorSchema } from "./vectors_gen.ts";
 
@@ -99,6 +108,55 @@ Deno.test("our decoders accept every valid vector and reject every invalid one w
       }
     }
   }
+});
+
+/** The features a condition names, with everything they require. */
+function withRequired(profile: ProfileId, names: readonly FeatureName[]): Set<FeatureName> {
+  const out = new Set<FeatureName>();
+  const add = (n: FeatureName) => {
+    if (out.has(n)) return;
+    out.add(n);
+    for (const r of findFeature(profile, n)?.requires ?? []) add(r);
+  };
+  names.forEach(add);
+  return out;
+}
+
+Deno.test("each invalid vector cites a rule of its struct or payload that applies to its use", () => {
+  let n = 0;
+  for (const v of file.vectors) {
+    const cited = v.error?.rule;
+    if (v.valid || cited === undefined) continue;
+    n++;
+    const r = rule(cited);
+    if (v.profile !== undefined) {
+      assert.ok(
+        r.profiles.includes(v.profile as ProfileId),
+        `${v.id}: ${cited} is not a ${v.profile} rule`,
+      );
+    }
+    if (v.kind !== "struct") {
+      const p = v.kind === "pfn_array" ? PFN_ARRAY : BITMAP_PAYLOAD;
+      assert.ok(p.rules.includes(cited), `${v.id}: ${cited} is not among ${p.name}'s rules`);
+      continue;
+    }
+    const def = STRUCTS[v.struct as StructName];
+    assert.ok(
+      def.rules.includes(cited) || def.lengthRule === cited,
+      `${v.id}: ${cited} is not among ${def.name}'s rules (${def.rules.join(", ")})`,
+    );
+    // the rule must hold wherever this use occurs: with only the features the use needs
+    const use = def.usedWhen?.[v.context as StructContext] ?? { always: true };
+    const negotiated = withRequired(v.profile as ProfileId, conditionFeatures(use));
+    assert.notEqual(
+      evaluateCondition(r.condition, { negotiated }),
+      false,
+      `${v.id}: cites ${cited} (when ${
+        describeCondition(r.condition)
+      }), but a ${v.context} ${def.name} is used ${describeCondition(use)}`,
+    );
+  }
+  assert.ok(n > 50, `${n} invalid vectors cite a rule`);
 });
 
 Deno.test("the checked-in vectors are up to date (deno task vectors)", async () => {

@@ -156,7 +156,7 @@ Deno.test("decodeBitmapHeader() rejects a short buffer naming the first missing 
 Deno.test("decodeBitmapHeader() applies the checks of the struct's use", () => {
   const cases: [Partial<typeof GOOD_HDR>, "inflate" | "misc-reply", string, number, string][] = [
     [{ page_shift: 16 }, "inflate", "page_shift", 2, "R-15"],
-    [{ page_shift: 0 }, "misc-reply", "page_shift", 2, "R-15"],
+    [{ page_shift: 0 }, "misc-reply", "page_shift", 2, "R-18"],
     [{ flag: 1 }, "inflate", "flag", 4, "R-15"],
     [{ flag: 2 }, "misc-reply", "flag", 4, "R-18"],
     [{ reserved: 1 }, "inflate", "reserved", 6, "R-15"],

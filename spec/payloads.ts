@@ -139,5 +139,5 @@ export const BITMAP_PAYLOAD: BitmapPayloadDef = {
     deflateq: "this page is taken back by the guest",
     miscq: "this page was on a buddy free list when scanned (a hint)",
   },
-  rules: ["R-08", "R-15", "R-16", "R-18", "R-19", "S-04"],
+  rules: ["R-08", "R-15", "R-16", "R-18", "R-19", "S-02", "S-04"],
 };

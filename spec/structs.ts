@@ -92,6 +92,8 @@ export interface StructDef {
   readonly writer: Role;
   /** Uses (queues, config space). */
   readonly contexts: readonly StructContext[];
+  /** When each use occurs (the features it needs); a use not listed occurs always. */
+  readonly usedWhen?: Readonly<Partial<Record<StructContext, Condition>>>;
   /** Fields in offset order, with no gaps (packed). */
   readonly fields: readonly FieldDef[];
   /** Rules about the struct as a whole. */
@@ -165,6 +167,7 @@ export const STRUCTS: Readonly<Record<StructName, StructDef>> = {
     profiles: BOTH,
     writer: "driver",
     contexts: ["stats"],
+    usedWhen: { stats: { feature: "STATS_VQ" } },
     rules: ["B28", "B29", "B32", "B33", "B35"],
     lengthRule: "B29",
     fields: [
@@ -195,6 +198,11 @@ export const STRUCTS: Readonly<Record<StructName, StructDef>> = {
     profiles: ["v3"],
     writer: "driver",
     contexts: ["inflate", "deflate", "misc-reply"],
+    usedWhen: {
+      inflate: { feature: "PAGE_BITMAP" },
+      deflate: { feature: "PAGE_BITMAP" },
+      "misc-reply": { feature: "MISC_VQ" },
+    },
     rules: ["R-15", "R-16", "R-18"],
     lengthRule: "R-16",
     fields: [
@@ -217,7 +225,14 @@ export const STRUCTS: Readonly<Record<StructName, StructDef>> = {
         offset: 2,
         type: "virtio16",
         writer: "driver",
-        checks: [{ legal: { constant: "VIRTIO_BALLOON_PFN_SHIFT" }, rule: "R-15" }],
+        checks: [
+          {
+            legal: { constant: "VIRTIO_BALLOON_PFN_SHIFT" },
+            rule: "R-15",
+            contexts: INFLATE_DEFLATE,
+          },
+          { legal: { constant: "VIRTIO_BALLOON_PFN_SHIFT" }, rule: "R-18", contexts: MISC_REPLY },
+        ],
         meaning:
           "log2 of the bytes one bit stands for; intended: the balloon PFN unit, so always 12",
         asPosted:
@@ -241,7 +256,10 @@ export const STRUCTS: Readonly<Record<StructName, StructDef>> = {
         offset: 6,
         type: "virtio16",
         writer: "driver",
-        checks: [{ legal: { eq: 0 }, rule: "R-15" }],
+        checks: [
+          { legal: { eq: 0 }, rule: "R-15", contexts: INFLATE_DEFLATE },
+          { legal: { eq: 0 }, rule: "R-18", contexts: MISC_REPLY },
+        ],
         meaning: "Reserved; keeps req_id 8-byte aligned; always 0",
       },
       {
@@ -275,7 +293,8 @@ export const STRUCTS: Readonly<Record<StructName, StructDef>> = {
         type: "virtio64",
         writer: "driver",
         checks: [
-          { legal: { multipleOf: 8 }, rule: "R-15" },
+          { legal: { multipleOf: 8 }, rule: "R-15", contexts: INFLATE_DEFLATE },
+          { legal: { multipleOf: 8 }, rule: "R-18", contexts: MISC_REPLY },
           { legal: { atMost: "BALLOON_BMAP_MAX_BYTES" }, rule: "R-16" },
         ],
         meaning: "Length in bytes of the bitmap that follows the header in the same chain",
@@ -292,6 +311,7 @@ export const STRUCTS: Readonly<Record<StructName, StructDef>> = {
     profiles: ["v3"],
     writer: "device",
     contexts: ["misc-request"],
+    usedWhen: { "misc-request": { feature: "MISC_VQ" } },
     rules: ["R-04", "R-17a", "R-17b"],
     lengthRule: "R-17a",
     fields: [
@@ -332,6 +352,7 @@ export const STRUCTS: Readonly<Record<StructName, StructDef>> = {
     profiles: ["virtio-1.x"],
     writer: "driver",
     contexts: ["free-page-hint"],
+    usedWhen: { "free-page-hint": { feature: "FREE_PAGE_HINT" } },
     rules: ["B37", "B38", "B42", "B53"],
     lengthRule: "B37",
     fields: [

@@ -249,7 +249,8 @@ cliTest(
   async () => {
     await withTempDir(async (dir) => {
       const { importQemuTrace } = await import("../trace/qemu_log.ts");
-      const { formatTrace, readMaybeGzip } = await import("../trace/format.ts");
+      const { formatTrace } = await import("../trace/format.ts");
+      const { readMaybeGzip } = await import("../trace/stream.ts");
       const trace = `${dir}/t.jsonl`;
       await Deno.writeTextFile(
         trace,

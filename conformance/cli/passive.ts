@@ -11,9 +11,9 @@ import { parseArgs } from "node:util";
 import { flagErrorMessage } from "./flags.ts";
 import { join } from "node:path";
 import { type ExpectList, ExpectListError, parseExpectList } from "../run/expect.ts";
-import { checkTrace } from "../trace/check.ts";
-import { parseTrace, readMaybeGzip, type Trace, TraceFormatError } from "../trace/format.ts";
+import { TraceFormatError } from "../trace/format.ts";
 import {
+  PASSIVE_EXIT,
   passiveJson,
   passiveMarkdown,
   passiveOutcome,
@@ -21,7 +21,9 @@ import {
   passiveTerminal,
 } from "../report/passive.ts";
 import { passiveHtml } from "../report/passive_html.ts";
-import { importQemuTrace, QemuImportError } from "../trace/qemu_log.ts";
+import { QemuImportError } from "../trace/qemu_log.ts";
+import { checkQemuLog, checkTraceFile, type QemuLogCheck } from "../trace/stream.ts";
+import { problemText } from "../trace/problems.ts";
 import { runQemuLinux } from "../targets/qemu-linux/target.ts";
 import { defaultCacheDir } from "../targets/qemu-linux/assets.ts";
 
@@ -45,7 +47,8 @@ usage: deno task conform --trace FILE [options]
   --trace FILE        a trace in the suite's format (JSON lines, plain or .gz;
                       the format is documented in conformance/trace/format.ts)
   --qemu-trace FILE   a QEMU trace log (-trace events=…, the "log" backend,
-                      plain or .gz), imported into the suite's format
+                      recorded with -msg timestamp=on; plain or .gz),
+                      imported into the suite's format
   --guest-pages N     guest RAM in 4 KiB pages (for --qemu-trace; optional)
   --vdev PTR          the balloon's vdev pointer, when the log has several
                       virtio devices (for --qemu-trace)
@@ -66,8 +69,22 @@ usage: deno task conform --trace FILE [options]
   --all               list every rule, also those the format cannot decide
   --help              print this text
 
-Exit code: 0 when no rule or scenario check fails unexpectedly, 1 when one
-does (or a guest could not be run), 2 for a usage error.`;
+Files of any size are read line by line (gzip included) and checked as they
+stream. A problem in the input (a line that is no trace line, a cut last line
+or element, time going backwards, a --vdev nothing confirms) is named with its
+line and makes the verdicts that depend on it 'error' (unreliable).
+
+Exit code:
+  0  every rule and scenario check as expected, and the input judged
+  1  a rule or scenario check failed unexpectedly, a guest could not be run,
+     or the expected-failure list is stale
+  2  a usage error (a bad flag, an unreadable file, a --trace file that
+     breaks the format)
+  3  when nothing failed but the input could not be judged: no balloon event
+     in it, no rule decided, the balloon device not identified, or verdicts
+     made unreliable by input problems`;
+
+export { PASSIVE_EXIT };
 
 const PASSIVE_FLAGS = ["--trace", "--qemu-trace"];
 
@@ -222,14 +239,25 @@ async function parsePassive(args: readonly string[]): Promise<PassiveOptions | "
   };
 }
 
-async function readSource(flag: string, file: string): Promise<string> {
-  try {
-    return await readMaybeGzip(file);
-  } catch (e) {
-    throw new PassiveUsageError(
-      `${flag} '${file}': cannot read the file (${(e as Error).message})`,
-    );
-  }
+/** Whether an error is the file system's (missing, unreadable, a directory). */
+function fsError(e: unknown): e is Error {
+  return Object.values(Deno.errors).some((c) => e instanceof c);
+}
+
+/** The section of a checked file. */
+function fileSection(
+  name: string,
+  check: Awaited<ReturnType<typeof checkTraceFile>>,
+  facts: readonly string[],
+) {
+  return {
+    name,
+    facts,
+    problems: check.problems.map(problemText),
+    notes: check.notes,
+    ...(check.empty === undefined ? {} : { empty: check.empty }),
+    results: check.results,
+  };
 }
 
 /** Runs what the options ask for and builds the run to report. */
@@ -237,65 +265,70 @@ async function passiveRun(o: PassiveOptions, log: (s: string) => void): Promise<
   const t0 = Date.now();
   const withExpect = o.expect === undefined ? {} : { expect: o.expect };
   if (o.source.kind === "trace") {
-    const text = await readSource("--trace", o.source.file);
-    let trace: Trace;
+    const file = o.source.file;
+    let check: Awaited<ReturnType<typeof checkTraceFile>>;
     try {
-      trace = parseTrace(text);
+      check = await checkTraceFile(file);
     } catch (e) {
       if (e instanceof TraceFormatError) {
-        throw new PassiveUsageError(`--trace '${o.source.file}': ${e.message}`);
+        throw new PassiveUsageError(`--trace '${file}': ${e.message}`);
+      }
+      if (fsError(e)) {
+        throw new PassiveUsageError(`--trace '${file}': cannot read the file (${e.message})`);
       }
       throw e;
     }
-    const results = checkTrace(trace);
     return {
-      subject: `trace ${o.source.file}`,
-      profile: trace.header.profile,
-      versions: trace.header.versions ?? {},
-      sections: [{
-        name: o.source.file,
-        facts: [`${trace.events.length} events from ${trace.header.source}`],
-        trace,
-        results,
-      }],
-      results,
+      subject: `trace ${file}`,
+      profile: check.header.profile,
+      versions: check.header.versions ?? {},
+      sections: [fileSection(file, check, [`${check.events} events from ${check.header.source}`])],
+      results: check.results,
       seconds: (Date.now() - t0) / 1000,
       ...withExpect,
     };
   }
   if (o.source.kind === "qemu-trace") {
-    const text = await readSource("--qemu-trace", o.source.file);
-    let r: ReturnType<typeof importQemuTrace>;
+    const file = o.source.file;
+    let check: QemuLogCheck;
     try {
-      r = importQemuTrace(text, {
+      check = await checkQemuLog(file, {
         ...(o.guestPages === undefined ? {} : { guestPages: o.guestPages }),
         ...(o.vdev === undefined ? {} : { vdev: o.vdev }),
         profile: o.profile,
       });
     } catch (e) {
-      if (e instanceof QemuImportError) {
-        throw new PassiveUsageError(`--qemu-trace '${o.source.file}': ${e.message}`);
+      if (fsError(e)) {
+        throw new PassiveUsageError(`--qemu-trace '${file}': cannot read the file (${e.message})`);
       }
-      throw e;
+      if (!(e instanceof QemuImportError)) throw e;
+      // the log cannot tell which device is the balloon: nothing to judge
+      return {
+        subject: `qemu-trace ${file}`,
+        profile: o.profile,
+        versions: {},
+        sections: [{
+          name: file,
+          empty: `the balloon device is not identified: ${e.message}`,
+          results: [],
+        }],
+        results: [],
+        seconds: (Date.now() - t0) / 1000,
+        ...withExpect,
+      };
     }
-    const results = checkTrace(r.trace);
-    const skipped = Object.values(r.skipped).reduce((a, b) => a + b, 0);
+    const skipped = Object.values(check.skipped).reduce((a, b) => a + b, 0);
+    const facts = [
+      `${check.imported} events imported from ${check.lines} lines (balloon vdev ${
+        check.vdev ?? "not found"
+      }), ${skipped} lines of other events skipped`,
+    ];
     return {
-      subject: `qemu-trace ${o.source.file}`,
+      subject: `qemu-trace ${file}`,
       profile: o.profile,
       versions: {},
-      sections: [{
-        name: o.source.file,
-        facts: [
-          `${r.trace.events.length} events imported (balloon vdev ${
-            r.vdev ?? "not found"
-          }), ${skipped} lines of other events skipped`,
-        ],
-        problems: r.problems.map((p) => `${p.line > 0 ? `line ${p.line}: ` : ""}${p.message}`),
-        trace: r.trace,
-        results,
-      }],
-      results,
+      sections: [fileSection(file, check, facts)],
+      results: check.results,
       seconds: (Date.now() - t0) / 1000,
       ...withExpect,
     };
@@ -311,8 +344,9 @@ async function passiveRun(o: PassiveOptions, log: (s: string) => void): Promise<
       facts: [...g.facts, `ran ${g.seconds.toFixed(1)} s`],
       checks: g.checks,
       problems: g.importProblems,
+      notes: g.notes,
+      ...(g.empty === undefined ? {} : { empty: g.empty }),
       ...(g.error === undefined ? {} : { error: g.error }),
-      ...(g.trace === undefined ? {} : { trace: g.trace }),
       ...(g.tracePath === undefined ? {} : { tracePath: g.tracePath }),
       results: g.results,
     })),
@@ -354,5 +388,5 @@ export async function passiveMain(args: readonly string[]): Promise<number> {
   }
   console.log(passiveTerminal(run, { color: colorWanted(), all: o.all }));
   for (const w of written) console.log(`wrote ${w}`);
-  return passiveOutcome(run).ok ? 0 : 1;
+  return passiveOutcome(run).exitCode;
 }

@@ -30,6 +30,8 @@ export {
 export { passiveHtml } from "./passive_html.ts";
 export * from "./cases_export.ts";
 export {
+  eventPlace,
+  PASSIVE_EXIT,
   passiveJson,
   passiveMarkdown,
   type PassiveOutcome,

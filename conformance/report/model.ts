@@ -368,6 +368,13 @@ export function reportModel(run: SuiteRun, context: ReportContext): ReportModel 
     if (t.failing > 0) {
       problems.push(`${t.target.name}: ${t.failing} result${t.failing === 1 ? "" : "s"} failed`);
     }
+    // a target none of whose cases could be judged (all unsupported or errored) is no pass
+    const judged = t.counts.pass + t.counts.fail + t.counts.warn;
+    if (!t.mutant && t.total > 0 && judged === 0 && t.failing === 0) {
+      problems.push(
+        `${t.target.name}: none of its ${t.total} cases could be judged (${t.counts.unsupported} unsupported, ${t.counts.error} errors)`,
+      );
+    }
   }
   for (const k of kills) {
     if (k.status === "survived") {

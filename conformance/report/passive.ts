@@ -1,7 +1,11 @@
 /**
  * Reports of passive checking: a per-rule table (pass, fail with the
- * offending events, not observable) for the terminal, Markdown and JSON,
- * with the versions tested, expected deviations and run time.
+ * offending events, not observable, error when an input problem makes the
+ * verdict unreliable) for the terminal, Markdown and JSON, with the versions
+ * tested, expected deviations, run time, and how the run ends: OK (exit 0),
+ * FAILED (exit 1), or NOT JUDGED (exit 3) when nothing failed but the input
+ * gave nothing to judge (no event, no rule decided, the device not
+ * identified) or made verdicts unreliable.
  *
  * @module
  */
@@ -21,11 +25,15 @@ export interface PassiveSection {
   readonly title?: string;
   /** Measurements and notes, in words. */
   readonly facts?: readonly string[];
-  /** Problems found while reading or importing it. */
+  /** Problems found while reading or importing it (they make verdicts unreliable). */
   readonly problems?: readonly string[];
+  /** What the input cannot show, in words (rules about it are not observable). */
+  readonly notes?: readonly string[];
+  /** Why nothing in it could be judged (no event, the device not identified). */
+  readonly empty?: string;
   /** An error that stopped it, with whatever log explains it. */
   readonly error?: string;
-  /** The trace, to locate evidence (line numbers). */
+  /** The trace, when it is held in memory (evidence lines come from the results otherwise). */
   readonly trace?: Trace;
   /** Where the trace was written, when it was. */
   readonly tracePath?: string;
@@ -55,10 +63,26 @@ export interface PassiveRun {
   readonly expect?: ExpectList;
 }
 
+/** Exit codes of passive mode. */
+export const PASSIVE_EXIT = {
+  /** Every rule and scenario check as expected, and the input judged. */
+  ok: 0,
+  /** A rule or scenario check failed unexpectedly, a guest could not run, or the list is stale. */
+  failed: 1,
+  /** A usage error: a bad flag, an unreadable file, a trace that breaks the format. */
+  usage: 2,
+  /** Nothing failed, but the input could not be judged (see {@link PassiveOutcome.reason}). */
+  notJudged: 3,
+} as const;
+
 /** How a run ends, after the expected-failure list. */
 export interface PassiveOutcome {
-  /** True when nothing failed unexpectedly and no error stopped a section. */
+  /** True when nothing failed unexpectedly, no error stopped a section, and the input was judged. */
   readonly ok: boolean;
+  /** Why the input could not be judged, when nothing failed but it could not. */
+  readonly reason?: string;
+  /** The exit code: {@link PASSIVE_EXIT}. */
+  readonly exitCode: number;
   /** Rules and scenario checks that failed and were listed as expected. */
   readonly expected: readonly string[];
   /** Rules and scenario checks that failed and were not listed. */
@@ -113,8 +137,10 @@ export function passiveOutcome(run: PassiveRun): PassiveOutcome {
     ...run.results.filter((r) => r.verdict === "fail").map((r) => r.rule),
     ...checks.filter((c) => c.verdict === "fail").map((c) => c.id),
   ];
+  const unreliable = new Set(run.results.filter((r) => r.verdict === "error").map((r) => r.rule));
   for (const [id, line] of listed) {
-    if (!failed.includes(id)) {
+    // a listed rule not judged is no stale line: the run is not judged instead
+    if (!failed.includes(id) && !unreliable.has(id)) {
       const v = run.results.find((r) => r.rule === id)?.verdict ??
         checks.find((c) => c.id === id)?.verdict ?? "not checked";
       listProblems.push(
@@ -124,15 +150,22 @@ export function passiveOutcome(run: PassiveRun): PassiveOutcome {
       );
     }
   }
-  const counts = { pass: 0, fail: 0, "not-observable": 0 };
+  const counts = { pass: 0, fail: 0, "not-observable": 0, error: 0 };
   for (const r of run.results) counts[r.verdict]++;
   const checkCounts = { pass: 0, fail: 0 };
   for (const c of checks) checkCounts[c.verdict]++;
   const unexpected = failed.filter((id) => !listed.has(id));
+  const bad = run.error !== undefined || run.sections.some((s) => s.error !== undefined) ||
+    unexpected.length > 0 || listProblems.length > 0;
+  const reason = bad ? undefined : notJudged(run, counts);
   return {
-    ok: run.error === undefined && !run.sections.some((s) => s.error !== undefined) &&
-      unexpected.length === 0 &&
-      listProblems.length === 0,
+    ok: !bad && reason === undefined,
+    ...(reason === undefined ? {} : { reason }),
+    exitCode: bad
+      ? PASSIVE_EXIT.failed
+      : reason === undefined
+      ? PASSIVE_EXIT.ok
+      : PASSIVE_EXIT.notJudged,
     expected: failed.filter((id) => listed.has(id)),
     unexpected,
     listProblems,
@@ -141,12 +174,44 @@ export function passiveOutcome(run: PassiveRun): PassiveOutcome {
   };
 }
 
-/** Where an event is: its line in the trace file, and in the source log when imported. */
-export function eventPlace(e: TraceEvent, trace: Trace | undefined): string {
-  const at = trace === undefined ? -1 : trace.events.indexOf(e);
+/**
+ * Why a run in which nothing failed could not be judged: a section gave no
+ * event (or its device could not be identified), a verdict is unreliable, or
+ * no rule was decided at all. Undefined when it was judged.
+ */
+function notJudged(
+  run: PassiveRun,
+  counts: Readonly<Record<TraceRuleResult["verdict"], number>>,
+): string | undefined {
+  const empty = run.sections.find((s) => s.empty !== undefined);
+  if (empty !== undefined) {
+    return `${run.sections.length > 1 ? `${empty.name}: ` : ""}${empty.empty}`;
+  }
+  if (counts.error > 0) {
+    const s = run.sections.find((x) => (x.problems?.length ?? 0) > 0);
+    const first = s?.problems?.[0];
+    return `${counts.error} verdicts unreliable because of input problems${
+      first === undefined ? "" : ` (${first})`
+    }`;
+  }
+  if (counts.pass + counts.fail === 0) return "no rule could be decided from the input";
+  return undefined;
+}
+
+/**
+ * Where an event is: its line in the source log when imported, and in the
+ * trace (its trace line as the checker saw it, or its place in a trace held
+ * in memory).
+ */
+export function eventPlace(e: TraceEvent, where?: Trace | number): string {
+  const at = typeof where === "number"
+    ? where
+    : where === undefined || where.events.indexOf(e) < 0
+    ? 0
+    : where.events.indexOf(e) + 2;
   const parts: string[] = [];
   if (e.line !== undefined) parts.push(`log line ${e.line}`);
-  if (at >= 0) parts.push(`trace line ${at + 2}`);
+  if (at > 0) parts.push(`trace line ${at}`);
   return parts.join(", ");
 }
 
@@ -157,14 +222,23 @@ export function eventText(e: TraceEvent): string {
 }
 
 function sectionOf(run: PassiveRun, e: TraceEvent): PassiveSection | undefined {
-  return run.sections.find((s) => s.trace?.events.includes(e));
+  return run.sections.find((s) =>
+    s.results.some((r) => r.evidence.includes(e)) || s.trace?.events.includes(e)
+  );
+}
+
+/** The place of a result's i-th evidence event. */
+function placeOf(run: PassiveRun, r: TraceRuleResult, i: number): string {
+  const e = r.evidence[i] as TraceEvent;
+  const line = r.evidenceLines?.[i];
+  return eventPlace(e, line !== undefined && line > 0 ? line : sectionOf(run, e)?.trace);
 }
 
 /** The offending events of a rule, one line each: where (section, log and trace line) and what. */
 export function evidenceLines(run: PassiveRun, r: TraceRuleResult): string[] {
-  return r.evidence.map((e) => {
+  return r.evidence.map((e, i) => {
     const s = sectionOf(run, e);
-    const place = eventPlace(e, s?.trace);
+    const place = placeOf(run, r, i);
     const where = [run.sections.length > 1 && s !== undefined ? s.name : "", place].filter((x) => x)
       .join(", ");
     return `${where === "" ? "" : where + ": "}${eventText(e)}`;
@@ -175,6 +249,7 @@ const VERDICT_WORD: Readonly<Record<TraceRuleResult["verdict"], string>> = {
   pass: "pass",
   fail: "FAIL",
   "not-observable": "not observable",
+  error: "error",
 };
 
 function pad(s: string, n: number): string {
@@ -224,10 +299,12 @@ export function passiveTerminal(run: PassiveRun, options: PassiveTerminalOptions
       out.push(`  ${word} ${c.id}: ${c.detail}`);
     }
     if (s.tracePath !== undefined) out.push(`  trace: ${s.tracePath}`);
+    for (const n of s.notes ?? []) out.push(`  note: ${n}`);
     for (const p of (s.problems ?? []).slice(0, 10)) out.push(paint("yellow", `  import: ${p}`));
     if ((s.problems?.length ?? 0) > 10) {
       out.push(`  import: … ${(s.problems?.length ?? 0) - 10} more`);
     }
+    if (s.empty !== undefined) out.push(paint("yellow", `  nothing to judge: ${s.empty}`));
     if (s.error !== undefined) {
       out.push(paint("red", `  error: ${s.error.split("\n").join("\n    ")}`));
     }
@@ -249,6 +326,8 @@ export function passiveTerminal(run: PassiveRun, options: PassiveTerminalOptions
       ? "green"
       : r.verdict === "fail"
       ? (word === "FAIL" ? "red" : "yellow")
+      : r.verdict === "error"
+      ? "yellow"
       : "dim";
     out.push(
       `${pad(r.rule, 6)} ${pad(def.level, 10)} ${pad(def.role, 7)} ${
@@ -267,13 +346,29 @@ export function passiveTerminal(run: PassiveRun, options: PassiveTerminalOptions
   for (const p of o.listProblems) out.push(paint("red", p));
   out.push(
     "",
-    `rules: ${o.counts.pass} pass, ${o.counts.fail} fail, ${
-      o.counts["not-observable"]
-    } not observable${checkSummary(o)}${
+    `rules: ${countText(o)}${checkSummary(o)}${
       o.expected.length > 0 ? ` · ${o.expected.length} failures expected` : ""
-    } · ${o.ok ? paint("green", "OK") : paint("red", "FAILED")}`,
+    } · ${
+      o.ok
+        ? paint("green", "OK")
+        : o.reason !== undefined
+        ? paint("yellow", `NOT JUDGED: ${o.reason}`)
+        : paint("red", "FAILED")
+    }`,
   );
   return out.join("\n");
+}
+
+/** "12 pass, 2 fail, 3 error, 155 not observable" (error only when there are some). */
+function countText(o: PassiveOutcome): string {
+  return `${o.counts.pass} pass, ${o.counts.fail} fail, ${
+    o.counts.error > 0 ? `${o.counts.error} error, ` : ""
+  }${o.counts["not-observable"]} not observable`;
+}
+
+/** The run's end in words: OK, FAILED, or NOT JUDGED with the reason. */
+function endWord(o: PassiveOutcome): string {
+  return o.ok ? "OK" : o.reason !== undefined ? `NOT JUDGED (${o.reason})` : "FAILED";
 }
 
 function checkSummary(o: PassiveOutcome): string {
@@ -296,6 +391,9 @@ export function passiveMarkdown(run: PassiveRun): string {
   for (const s of run.sections) {
     out.push("", `## ${s.name}${s.title === undefined ? "" : `: ${s.title}`}`, "");
     for (const f of s.facts ?? []) out.push(`- ${f}`);
+    for (const n of s.notes ?? []) out.push(`- note: ${n}`);
+    for (const p of s.problems ?? []) out.push(`- **import problem**: ${p}`);
+    if (s.empty !== undefined) out.push(`- **nothing to judge**: ${s.empty}`);
     for (const c of s.checks ?? []) {
       const word = c.verdict === "fail" && o.expected.includes(c.id)
         ? "fail (expected)"
@@ -322,12 +420,7 @@ export function passiveMarkdown(run: PassiveRun): string {
       } |`,
     );
   }
-  out.push(
-    "",
-    `Rules: ${o.counts.pass} pass, ${o.counts.fail} fail, ${
-      o.counts["not-observable"]
-    } not observable${checkSummary(o)}: ${o.ok ? "OK" : "FAILED"}.`,
-  );
+  out.push("", `Rules: ${countText(o)}${checkSummary(o)}: ${endWord(o)}.`);
   return out.join("\n") + "\n";
 }
 
@@ -341,6 +434,9 @@ export function passiveJson(run: PassiveRun): string {
       versions: run.versions,
       seconds: run.seconds,
       ok: o.ok,
+      outcome: o.ok ? "ok" : o.reason !== undefined ? "not-judged" : "failed",
+      exitCode: o.exitCode,
+      ...(o.reason === undefined ? {} : { reason: o.reason }),
       counts: o.counts,
       checkCounts: o.checks,
       expectedFailures: o.expected,
@@ -352,6 +448,8 @@ export function passiveJson(run: PassiveRun): string {
         title: s.title,
         facts: s.facts ?? [],
         problems: s.problems ?? [],
+        notes: s.notes ?? [],
+        ...(s.empty === undefined ? {} : { empty: s.empty }),
         checks: s.checks ?? [],
         error: s.error,
         tracePath: s.tracePath,
@@ -362,10 +460,7 @@ export function passiveJson(run: PassiveRun): string {
         role: rule(r.rule).role,
         verdict: r.verdict,
         detail: r.detail,
-        evidence: r.evidence.map((e) => ({
-          place: eventPlace(e, sectionOf(run, e)?.trace),
-          event: e,
-        })),
+        evidence: r.evidence.map((e, i) => ({ place: placeOf(run, r, i), event: e })),
       })),
     },
     null,

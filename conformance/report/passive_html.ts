@@ -32,6 +32,7 @@ function verdictBadge(r: TraceRuleResult, o: PassiveOutcome): string {
   if (r.verdict === "fail") {
     return o.expected.includes(r.rule) ? badge("x", "fail (expected)") : badge("f", "FAIL");
   }
+  if (r.verdict === "error") return badge("e", "error (unreliable input)");
   return badge("u", "not observable");
 }
 
@@ -114,16 +115,16 @@ export function passiveHtml(run: PassiveRun): string {
   const versions = Object.entries(run.versions);
   const summary = `rules: ${o.counts.pass} pass, ${o.counts.fail} fail, ${
     o.counts["not-observable"]
-  } not observable${
+  } not observable${o.counts.error > 0 ? `, ${o.counts.error} unreliable (error)` : ""}${
     o.checks.pass + o.checks.fail === 0
       ? ""
       : ` · scenario checks: ${o.checks.pass} pass, ${o.checks.fail} fail`
   }${o.expected.length > 0 ? ` · ${o.expected.length} failures expected` : ""}`;
   const body = [
     `<header><h1>Passive check of ${esc(run.subject)}</h1>`,
-    `<div class="banner ${o.ok ? "pass" : "fail"}"><strong>${o.ok ? "OK" : "FAILED"}</strong> ${
-      esc(summary)
-    }${
+    `<div class="banner ${o.ok ? "pass" : "fail"}"><strong>${
+      o.ok ? "OK" : o.reason !== undefined ? "NOT JUDGED" : "FAILED"
+    }</strong> ${esc(o.reason !== undefined ? `${o.reason} · ${summary}` : summary)}${
       o.unexpected.length === 0
         ? ""
         : `<ul><li>unexpected failures: ${esc(o.unexpected.join(", "))}</li></ul>`

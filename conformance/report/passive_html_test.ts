@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { checkTrace, TRACE_RULES } from "../trace/check.ts";
-import { readMaybeGzip } from "../trace/format.ts";
+import { readMaybeGzip } from "../trace/stream.ts";
 import { importQemuTrace } from "../trace/qemu_log.ts";
 import type { PassiveRun } from "./passive.ts";
 import { passiveHtml } from "./passive_html.ts";
@@ -54,4 +54,18 @@ Deno.test("passiveHtml() marks listed failures expected and escapes what the tra
   assert.match(html, /&lt;img src=x onerror=&quot;alert\(1\)&quot;&gt;/);
   assert.match(row(html, "G57"), /fail \(expected\)/);
   assert.match(html, /<strong>FAILED<\/strong>/, "a section error still fails the run");
+});
+
+Deno.test("passiveHtml() shows an unreliable verdict as an error and an unjudged input as NOT JUDGED", () => {
+  const run: PassiveRun = {
+    subject: "trace t.jsonl",
+    profile: "virtio-1.x",
+    versions: {},
+    sections: [],
+    results: [{ rule: "G57", verdict: "error", detail: "unreliable: line 3: cut", evidence: [] }],
+    seconds: 0,
+  };
+  const html = passiveHtml(run);
+  assert.match(row(html, "G57"), /data-verdict="error".*error \(unreliable input\)/);
+  assert.match(html, /<strong>NOT JUDGED<\/strong>/);
 });

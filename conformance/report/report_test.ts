@@ -127,6 +127,33 @@ Deno.test("the JUnit report escapes text, passes warnings with a note and skips 
   assert.match(xml, /tests="3" failures="0" errors="1" skipped="1"/);
 });
 
+Deno.test("a target none of whose cases could be judged (all unsupported) is not a pass", () => {
+  const none = synthetic([
+    result({ case: "inflate.pfn.max-256", target: "reference-driver", verdict: "unsupported" }),
+    result({
+      case: "inflate.pfn.one-in-flight",
+      target: "reference-driver",
+      verdict: "unsupported",
+    }),
+  ]);
+  const model = reportModel(none, context);
+  assert.equal(model.ok, false);
+  assert.match(
+    model.problems.join("\n"),
+    /reference-driver: none of its 2 cases could be judged \(2 unsupported, 0 errors\)/,
+  );
+  assert.match(
+    terminalReport(none, context),
+    /^ {2}reference-driver .* 2 unsupported +NOT JUDGED$/m,
+  );
+  // one judged case is enough: unsupported cases are then reported, not a failure
+  const one = synthetic([
+    result({ case: "inflate.pfn.max-256", target: "reference-driver", verdict: "unsupported" }),
+    result({ case: "inflate.pfn.one-in-flight", target: "reference-driver" }),
+  ]);
+  assert.equal(reportModel(one, context).ok, true);
+});
+
 Deno.test("a mutant that passes a declared case fails the run, in every report", () => {
   const m = MUTANTS.find((x) => x.name === "driver:pfn-array-512");
   assert.ok(m !== undefined);

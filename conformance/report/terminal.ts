@@ -105,7 +105,12 @@ function targetLines(m: ReportModel, paint: Paint): string[] {
         ? paint(["red", "bold"], "mutant SURVIVED")
         : paint("dim", "mutant: no declared case selected");
     } else {
-      status = t.failing > 0 ? paint(["red", "bold"], "FAILED") : paint("green", "ok");
+      const judged = c.pass + c.fail + c.warn > 0 || t.total === 0;
+      status = t.failing > 0
+        ? paint(["red", "bold"], "FAILED")
+        : judged
+        ? paint("green", "ok")
+        : paint(["red", "bold"], "NOT JUDGED");
     }
     lines.push(`  ${t.target.name.padEnd(width)}  ${parts.join("  ")}   ${status}`);
   }

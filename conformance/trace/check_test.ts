@@ -21,13 +21,13 @@ import {
   formatTrace,
   type PageRun,
   parseTrace,
-  readMaybeGzip,
   type Trace,
   type TraceEvent,
   TraceFormatError,
   traceLineSchema,
 } from "./format.ts";
 import { Ajv2020 } from "ajv/dist/2020.js";
+import { readMaybeGzip } from "./stream.ts";
 
 const DATA = new URL("../testdata/", import.meta.url);
 const META = JSON.parse(await Deno.readTextFile(new URL("qemu-small.meta.json", DATA))) as {
@@ -418,9 +418,13 @@ Deno.test("a malformed line of a QEMU log is reported with its line number, the 
   lines[i] = (lines[i] as string).replace(/in_num \d+/, "in_num many");
   lines.splice(3, 0, "this is not a trace line at all", "");
   const r = importLog(lines.join("\n"));
-  assert.equal(r.problems.length, 1);
-  assert.equal(r.problems[0]?.line, i + 3);
-  assert.match(r.problems[0]?.message ?? "", /virtqueue_pop/);
+  assert.deepEqual(r.problems.map((p) => p.line), [4, i + 3]);
+  assert.match(
+    r.problems[0]?.message ?? "",
+    /^not a QEMU trace line .*"this is not a trace line at all"/,
+  );
+  assert.match(r.problems[1]?.message ?? "", /virtqueue_pop/);
+  assert.deepEqual(r.problems[1]?.affects, ["chain", "used", "report"]);
   assert.equal(
     r.trace.events.filter((e) => e.type === "chain").length,
     RECORDED.events.filter((e) => e.type === "chain").length - 1,

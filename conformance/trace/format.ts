@@ -12,7 +12,7 @@
  * | ------------- | ---------------------------------------------------------------------- |
  * | `header`      | `format`, `version`, `source`, `profile`, optional `guestPages`, `versions` |
  * | `features`    | `offered`, `negotiated`, `accepted` (driver's write) (hex), `queues`   |
- * | `status`      | `value` (a write of the device status)                                 |
+ * | `status`      | `value` (a write of the device status), optional `by` (`driver`, the default, or `host`) |
  * | `config-read` | `num_pages`, `actual` (what the driver read)                           |
  * | `config-write`| `field` (`actual`, …), `value`, optional `old`                          |
  * | `notify`      | `queue` (available-buffer notification from the driver)               |
@@ -24,6 +24,10 @@
  *
  * Every event but the header has `t` (seconds) and may have `line` (the line
  * of the source log it came from, for evidence).
+ *
+ * A `status` with `by: "host"` is one the host set or re-applied itself (QEMU
+ * logs the status again when the VM stops, quits, resets or migrates): it
+ * tells the device's state (a 0 is a reset) but is no write of the driver's.
  *
  * @module
  */
@@ -76,7 +80,12 @@ export type TraceEvent =
     readonly accepted?: string;
     readonly queues?: Readonly<Record<string, string>>;
   }
-  | TraceEventBase & { readonly type: "status"; readonly value: number }
+  | TraceEventBase & {
+    readonly type: "status";
+    readonly value: number;
+    /** Who set it: the driver (default), or the host on its own (stop, quit, reset, migration). */
+    readonly by?: "driver" | "host";
+  }
   | TraceEventBase & {
     readonly type: "config-read";
     readonly num_pages: number;
@@ -143,7 +152,19 @@ export class TraceFormatError extends TypeError {
   }
 }
 
-type Kind = "uint" | "queue" | "number" | "string" | "hex" | "runs" | "queues" | "strings";
+type Kind =
+  | "uint"
+  | "queue"
+  | "number"
+  | "string"
+  | "hex"
+  | "runs"
+  | "queues"
+  | "strings"
+  | "by";
+
+/** Who a status write is by. */
+const BY = ["driver", "host"] as const;
 
 /** Fields of each event type: kind, and whether it is required. */
 const FIELDS: Readonly<Record<TraceEvent["type"], Readonly<Record<string, [Kind, boolean]>>>> = {
@@ -153,7 +174,7 @@ const FIELDS: Readonly<Record<TraceEvent["type"], Readonly<Record<string, [Kind,
     accepted: ["hex", false],
     queues: ["queues", false],
   },
-  "status": { value: ["uint", true] },
+  "status": { value: ["uint", true], by: ["by", false] },
   "config-read": { num_pages: ["uint", true], actual: ["uint", true] },
   "config-write": { field: ["string", true], value: ["uint", true], old: ["uint", false] },
   "notify": { queue: ["queue", true] },
@@ -185,9 +206,11 @@ const KIND_TEXT: Readonly<Record<Kind, string>> = {
   runs: "a list of [first PFN, count] runs of non-negative integers, count at least 1",
   queues: `an object from queue index to one of ${QUEUES.map((q) => q.name).join(", ")}`,
   strings: "an object of strings",
+  by: BY.map((b) => `"${b}"`).join(" or "),
 };
 
 const isUint = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+const HEX = /^0x[0-9a-fA-F]+$/;
 
 function fits(kind: Kind, v: unknown): boolean {
   switch (kind) {
@@ -200,7 +223,7 @@ function fits(kind: Kind, v: unknown): boolean {
     case "string":
       return typeof v === "string";
     case "hex":
-      return typeof v === "string" && /^0x[0-9a-fA-F]+$/.test(v);
+      return typeof v === "string" && HEX.test(v);
     case "runs":
       return Array.isArray(v) &&
         v.every((r) =>
@@ -212,8 +235,30 @@ function fits(kind: Kind, v: unknown): boolean {
     case "strings":
       return typeof v === "object" && v !== null && !Array.isArray(v) &&
         Object.values(v).every((x) => typeof x === "string");
+    case "by":
+      return BY.some((b) => b === v);
   }
 }
+
+/** A field table as a list, made once per table (a trace has millions of lines to check). */
+const LISTS = new WeakMap<object, readonly (readonly [string, Kind, boolean])[]>();
+
+function listOf(
+  fields: Readonly<Record<string, [Kind, boolean]>>,
+): readonly (readonly [string, Kind, boolean])[] {
+  let l = LISTS.get(fields);
+  if (l === undefined) {
+    l = Object.entries(fields).map(([name, [kind, required]]) => [name, kind, required] as const);
+    LISTS.set(fields, l);
+  }
+  return l;
+}
+
+/** Fields every event has. */
+const EVENT_FIELDS: Readonly<Record<string, [Kind, boolean]>> = {
+  t: ["number", true],
+  line: ["uint", false],
+};
 
 function checkFields(
   line: number,
@@ -221,13 +266,15 @@ function checkFields(
   obj: Record<string, unknown>,
   fields: Readonly<Record<string, [Kind, boolean]>>,
 ): void {
-  for (const [name, [kind, required]] of Object.entries(fields)) {
+  for (const [name, kind, required] of listOf(fields)) {
     const v = obj[name];
     if (v === undefined && !required) continue;
     if (!fits(kind, v)) {
       throw new TraceFormatError(
         line,
-        `${what} needs ${required ? "" : "(if present) "}"${name}" to be ${KIND_TEXT[kind]}, got ${
+        `${what}${what === "the header" ? "" : " event"} needs ${
+          required ? "" : "(if present) "
+        }"${name}" to be ${KIND_TEXT[kind]}, got ${
           v === undefined ? "nothing" : JSON.stringify(v)?.slice(0, 60)
         }`,
       );
@@ -259,6 +306,7 @@ const KIND_SCHEMA: Readonly<Record<Kind, Record<string, unknown>>> = {
     additionalProperties: false,
   },
   strings: { type: "object", additionalProperties: { type: "string" } },
+  by: { enum: [...BY] },
 };
 
 function objectSchema(
@@ -315,7 +363,78 @@ export function traceLineSchema(): Record<string, unknown> {
 }
 
 /**
- * Parses a trace from JSON lines, checking each line; throws a
+ * Parses a trace one line at a time, checking each line: the first non-blank
+ * line must be the header. Throws a {@link TraceFormatError} naming the line.
+ */
+export class TraceParser {
+  #header: TraceHeader | undefined;
+
+  /** The header, once its line was parsed. */
+  get header(): TraceHeader | undefined {
+    return this.#header;
+  }
+
+  /** Parses line `n`: the event, or undefined for the header and blank lines. */
+  line(text: string, n: number): TraceEvent | undefined {
+    const raw = text.trim();
+    if (raw === "") return undefined;
+    let obj: Record<string, unknown>;
+    try {
+      obj = JSON.parse(raw);
+    } catch (e) {
+      throw new TraceFormatError(n, `not JSON (${(e as Error).message})`);
+    }
+    if (typeof obj !== "object" || obj === null || typeof obj["type"] !== "string") {
+      throw new TraceFormatError(n, `expected an object with a string "type"`);
+    }
+    if (this.#header === undefined) {
+      this.#header = parseHeader(obj, raw, n);
+      return undefined;
+    }
+    const type = obj["type"] as TraceEvent["type"];
+    const fields = Object.hasOwn(FIELDS, type) ? FIELDS[type] : undefined;
+    if (fields === undefined) {
+      throw new TraceFormatError(n, `unknown event type "${obj["type"]}"`);
+    }
+    checkFields(n, type, obj, EVENT_FIELDS);
+    checkFields(n, type, obj, fields);
+    return obj as unknown as TraceEvent;
+  }
+
+  /** The header, after the last line; throws when there was none. */
+  finish(): TraceHeader {
+    if (this.#header === undefined) {
+      throw new TraceFormatError(1, "the trace is empty: expected a header line");
+    }
+    return this.#header;
+  }
+}
+
+function parseHeader(obj: Record<string, unknown>, raw: string, n: number): TraceHeader {
+  if (obj["type"] !== "header" || obj["format"] !== TRACE_FORMAT) {
+    throw new TraceFormatError(
+      n,
+      `expected a header with format "${TRACE_FORMAT}", got ${raw.slice(0, 80)}`,
+    );
+  }
+  if (obj["version"] !== TRACE_VERSION) {
+    throw new TraceFormatError(
+      n,
+      `trace format version ${obj["version"]} is not supported, expected ${TRACE_VERSION}`,
+    );
+  }
+  if (obj["profile"] !== "v3" && obj["profile"] !== "virtio-1.x") {
+    throw new TraceFormatError(
+      n,
+      `profile ${JSON.stringify(obj["profile"])}, expected "v3" or "virtio-1.x"`,
+    );
+  }
+  checkFields(n, "the header", obj, HEADER_FIELDS);
+  return obj as unknown as TraceHeader;
+}
+
+/**
+ * Parses a trace held in a string, checking each line; throws a
  * {@link TraceFormatError} naming the line.
  *
  * @example
@@ -328,70 +447,16 @@ export function traceLineSchema(): Record<string, unknown> {
  * ```
  */
 export function parseTrace(text: string): Trace {
-  const lines = text.split("\n");
-  let header: TraceHeader | undefined;
+  const p = new TraceParser();
   const events: TraceEvent[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const raw = (lines[i] as string).trim();
-    if (raw === "") continue;
-    let obj: Record<string, unknown>;
-    try {
-      obj = JSON.parse(raw);
-    } catch (e) {
-      throw new TraceFormatError(i + 1, `not JSON (${(e as Error).message})`);
-    }
-    if (typeof obj !== "object" || obj === null || typeof obj["type"] !== "string") {
-      throw new TraceFormatError(i + 1, `expected an object with a string "type"`);
-    }
-    if (header === undefined) {
-      if (obj["type"] !== "header" || obj["format"] !== TRACE_FORMAT) {
-        throw new TraceFormatError(
-          i + 1,
-          `expected a header with format "${TRACE_FORMAT}", got ${raw.slice(0, 80)}`,
-        );
-      }
-      if (obj["version"] !== TRACE_VERSION) {
-        throw new TraceFormatError(
-          i + 1,
-          `trace format version ${obj["version"]} is not supported, expected ${TRACE_VERSION}`,
-        );
-      }
-      if (obj["profile"] !== "v3" && obj["profile"] !== "virtio-1.x") {
-        throw new TraceFormatError(
-          i + 1,
-          `profile ${JSON.stringify(obj["profile"])}, expected "v3" or "virtio-1.x"`,
-        );
-      }
-      checkFields(i + 1, "the header", obj, HEADER_FIELDS);
-      header = obj as unknown as TraceHeader;
-      continue;
-    }
-    const type = obj["type"] as TraceEvent["type"];
-    const fields = Object.hasOwn(FIELDS, type) ? FIELDS[type] : undefined;
-    if (fields === undefined) {
-      throw new TraceFormatError(i + 1, `unknown event type "${obj["type"]}"`);
-    }
-    checkFields(i + 1, `${type} event`, obj, { t: ["number", true], line: ["uint", false] });
-    checkFields(i + 1, `${type} event`, obj, fields);
-    events.push(obj as unknown as TraceEvent);
-  }
-  if (header === undefined) {
-    throw new TraceFormatError(1, "the trace is empty: expected a header line");
-  }
-  return { header, events };
+  text.split("\n").forEach((line, i) => {
+    const e = p.line(line, i + 1);
+    if (e !== undefined) events.push(e);
+  });
+  return { header: p.finish(), events };
 }
 
 /** Serialises a trace as JSON lines. */
 export function formatTrace(trace: Trace): string {
   return [trace.header, ...trace.events].map((e) => JSON.stringify(e)).join("\n") + "\n";
-}
-
-/** Reads a file as text, gunzipping it when its name ends in `.gz`. */
-export async function readMaybeGzip(path: string): Promise<string> {
-  const bytes = await Deno.readFile(path);
-  if (!path.endsWith(".gz") && !(bytes[0] === 0x1f && bytes[1] === 0x8b)) {
-    return new TextDecoder().decode(bytes);
-  }
-  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
-  return await new Response(stream).text();
 }

@@ -22,12 +22,14 @@ import {
   featuresOf,
   type ProfileId,
 } from "../../../spec/mod.ts";
-import { checkTrace, type ScenarioCheck, type TraceRuleResult } from "../../trace/check.ts";
-import { formatTrace, type Trace, type TraceEvent } from "../../trace/format.ts";
+import type { ScenarioCheck, TraceRuleResult } from "../../trace/check.ts";
+import type { TraceEvent } from "../../trace/format.ts";
+import { problemText } from "../../trace/problems.ts";
+import { qemuHeader, QemuImportError } from "../../trace/qemu_log.ts";
+import { checkQemuLog, TraceWriter } from "../../trace/stream.ts";
 
 import { ensureGuestAssets, type GuestAssets } from "./assets.ts";
 import { ensureQemu } from "../qemu/setup.ts";
-import { importQemuTrace } from "../../trace/qemu_log.ts";
 import { Vm } from "./vm.ts";
 
 const MIB = 2 ** 20;
@@ -52,14 +54,16 @@ export interface GuestRun {
   readonly facts: readonly string[];
   /** What the scenarios exist to show (host memory drops, the guest deflates on its own, …). */
   readonly checks: readonly ScenarioCheck[];
-  /** Problems found while importing the trace. */
+  /** Problems found while importing the trace (they make verdicts unreliable). */
   readonly importProblems: readonly string[];
+  /** What the trace cannot show, in words. */
+  readonly notes: readonly string[];
+  /** Why nothing in its log could be judged, when nothing could. */
+  readonly empty?: string;
   /** An error that stopped the run (boot failure, timeout), with the console log. */
   readonly error?: string;
   /** Seconds the guest ran. */
   readonly seconds: number;
-  /** Its trace, in the suite's format. */
-  readonly trace?: Trace;
   /** Where its trace (suite format, gzipped) was written. */
   readonly tracePath?: string;
 }
@@ -70,7 +74,7 @@ export interface QemuLinuxRun {
   readonly versions: Readonly<Record<string, string>>;
   /** The guests. */
   readonly guests: readonly GuestRun[];
-  /** Verdicts merged over the guests: fail if any fails, pass if any passes, else not observable. */
+  /** Verdicts merged over the guests: fail if any fails, then error, then pass, else not observable. */
   readonly results: readonly TraceRuleResult[];
   /** Seconds for everything, setup included. */
   readonly seconds: number;
@@ -162,11 +166,6 @@ export async function featuresEvent(
       }`,
     ],
   };
-}
-
-async function gzipWrite(path: string, text: string): Promise<void> {
-  const stream = new Blob([text]).stream().pipeThrough(new CompressionStream("gzip"));
-  await Deno.writeFile(path, new Uint8Array(await new Response(stream).arrayBuffer()));
 }
 
 interface GuestPlan {
@@ -315,8 +314,9 @@ export function availableMiB(answer: string): number {
 }
 
 /**
- * Merges per-guest verdicts: fail wins, then pass, then not observable; the
- * detail names each guest that decided the rule.
+ * Merges per-guest verdicts: fail wins, then error (a guest's verdict is
+ * unreliable), then pass, then not observable; the detail names each guest
+ * that decided the rule.
  *
  * @example
  * ```ts
@@ -337,6 +337,8 @@ export function mergeResults(
   return [...by.values()].map((rs) => {
     const verdict = rs.some((x) => x.r.verdict === "fail")
       ? "fail"
+      : rs.some((x) => x.r.verdict === "error")
+      ? "error"
       : rs.some((x) => x.r.verdict === "pass")
       ? "pass"
       : "not-observable";
@@ -345,11 +347,15 @@ export function mergeResults(
     const detail = verdict === "not-observable" && new Set(rs.map((x) => x.r.detail)).size === 1
       ? first.detail
       : deciding.map((x) => `${x.name}: ${x.r.detail}`).join("; ");
+    const kept = deciding.flatMap((x) =>
+      x.r.evidence.map((e, i) => [e, x.r.evidenceLines?.[i] ?? 0] as const)
+    ).slice(0, 5);
     return {
       rule: first.rule,
       verdict,
       detail,
-      evidence: deciding.flatMap((x) => x.r.evidence).slice(0, 5),
+      evidence: kept.map(([e]) => e),
+      ...(kept.length === 0 ? {} : { evidenceLines: kept.map(([, l]) => l) }),
     };
   });
 }
@@ -403,40 +409,48 @@ export async function runQemuLinux(options: QemuLinuxOptions): Promise<QemuLinux
     } finally {
       await vm?.stop();
     }
-    let results: TraceRuleResult[] = [];
+    let results: readonly TraceRuleResult[] = [];
     let problems: string[] = [];
+    let notes: readonly string[] = [];
+    let empty: string | undefined;
     let tracePath: string | undefined;
-    let trace: Trace | undefined;
     try {
-      const text = await Deno.readTextFile(`${dir}/trace.log`);
-      const imported = importQemuTrace(text, {
-        guestPages: (plan.memMiB * MIB) / BALLOON_PAGE_SIZE,
+      const guestPages = (plan.memMiB * MIB) / BALLOON_PAGE_SIZE;
+      const options = {
+        guestPages,
         versions,
         ...(features.event === undefined ? {} : { extra: [features.event] }),
-      });
-      problems = [
-        ...imported.problems.map((p) => `${p.line > 0 ? `line ${p.line}: ` : ""}${p.message}`),
-        ...features.problems,
-      ];
-      trace = imported.trace;
-      results = checkTrace(trace);
-      const reports = trace.events.filter((e) => e.type === "report");
-      const pages = reports.reduce(
-        (n, e) => n + (e.type === "report" ? e.pages.reduce((m, r) => m + r[1], 0) : 0),
-        0,
-      );
-      const detail = `${reports.length} free page reports (${
+      };
+      tracePath = `${dir}/trace.jsonl.gz`;
+      const writer = await TraceWriter.create(tracePath, qemuHeader(options));
+      let reports = 0;
+      let pages = 0;
+      const check = await checkQemuLog(`${dir}/trace.log`, {
+        ...options,
+        onEvent: (e) => {
+          writer.add(e);
+          if (e.type !== "report") return;
+          reports++;
+          pages += e.pages.reduce((m, r) => m + r[1], 0);
+        },
+        afterChunk: () => writer.flush(),
+      }).finally(() => writer.close());
+      problems = [...check.problems.map(problemText), ...features.problems];
+      notes = check.notes;
+      empty = check.empty;
+      results = check.results;
+      const detail = `${reports} free page reports (${
         pages * BALLOON_PAGE_SIZE / MIB
       } MiB) in the trace`;
       if (error === undefined && plan.balloon["free-page-reporting"] === "on") {
-        expect({ facts, checks }, `${plan.name}/reports-free-pages`, reports.length > 0, detail);
+        expect({ facts, checks }, `${plan.name}/reports-free-pages`, reports > 0, detail);
       } else if (error === undefined) {
-        expect({ facts, checks }, `${plan.name}/no-reports-when-off`, reports.length === 0, detail);
+        expect({ facts, checks }, `${plan.name}/no-reports-when-off`, reports === 0, detail);
       }
-      tracePath = `${dir}/trace.jsonl.gz`;
-      await gzipWrite(tracePath, formatTrace(trace));
     } catch (e) {
-      error ??= `cannot read the trace: ${(e as Error).message}`;
+      if (e instanceof QemuImportError) {
+        empty = `the balloon device is not identified: ${e.message}`;
+      } else error ??= `cannot read the trace: ${(e as Error).message}`;
     }
     guests.push({
       name: plan.name,
@@ -446,9 +460,10 @@ export async function runQemuLinux(options: QemuLinuxOptions): Promise<QemuLinux
       facts,
       checks,
       importProblems: problems,
+      notes,
+      ...(empty === undefined ? {} : { empty }),
       ...(error === undefined ? {} : { error }),
       seconds: (Date.now() - g0) / 1000,
-      ...(trace === undefined ? {} : { trace }),
       ...(tracePath === undefined ? {} : { tracePath }),
     });
   }
