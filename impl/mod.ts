@@ -37,3 +37,4 @@ export * from "./device.ts";
 export * from "./migration.ts";
 export * from "./testbed.ts";
 export * from "./deviations.ts";
+export * from "./seams.ts";
