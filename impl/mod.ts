@@ -38,3 +38,5 @@ export * from "./migration.ts";
 export * from "./testbed.ts";
 export * from "./deviations.ts";
 export * from "./seams.ts";
+export * from "./deviations/mod.ts";
+export * from "./quirks/mod.ts";
