@@ -207,7 +207,7 @@ export class BalloonDriver {
     return this.#vb.negotiated;
   }
 
-  /** Features the driver actually uses (differs from negotiated only with quirk D-10). */
+  /** Features the driver actually uses (differs from negotiated only when a seam decides them after FEATURES_OK). */
   get features(): bigint {
     return this.#vb.features;
   }

@@ -318,20 +318,23 @@ export function referenceDriverSeams(vb: DriverContext): DriverSeams {
     setsFeaturesOk: () => !vb.transport.isLegacy,
     failsWhenRefused: () => true,
     afterNegotiation: () => {},
-    // one queue per role the negotiated features give, compacted
+    // one queue per role the features give, compacted, with the ring features negotiated
     queueCount: (layoutLength) => layoutLength,
     queueFeatures: (negotiated) => negotiated,
     afterDriverOk: () => {},
 
-    // one buffer with every statistic, the same tags each time (R-04, B26, B32)
+    // one buffer at a time, every statistic, the same tags each time (B25, B26, B28, B32)
     statsBuffersAtProbe: () => 1,
     statsPayload: (entries) => encodeStats(entries, vb.order),
+    // one device-readable descriptor (G29)
     postStats: (vq, chain) => {
       vq.add([chain.segment], [], "stats");
     },
     afterStatsPrimed: () => {},
+    // a fresh buffer each time the device used one (B27)
     refillsStats: () => true,
 
+    // bitmaps exactly when PAGE_BITMAP is in use; at most 256 PFNs per array
     usesBitmaps: () => vb.profile === "v3" && vb.has("PAGE_BITMAP"),
     pfnsPerRequest: () => VIRTIO_BALLOON_ARRAY_PFNS_MAX,
     // without DEFLATE_ON_OOM the ballooned pages leave the managed count
@@ -342,13 +345,16 @@ export function referenceDriverSeams(vb: DriverContext): DriverSeams {
     deflateReport: (pages) => pages,
     // tell the host first, then release (R-11, R-12a)
     releaseOrder: () => "tell-then-release",
+    // only with DEFLATE_ON_OOM, at most oomPages
     deflatesOnOom: () => vb.has("DEFLATE_ON_OOM"),
     oomPasses: (oomPages) => [oomPages],
-    deflatesOnRemove: () => true,
+    deflatesOnRemove: () => true,
+    // the pages the host has been told are in the balloon
     actualValue: (numPages) => numPages,
     // one 32-bit access (B23)
     actualAccesses: (bytes) => [bytes],
 
+    // one bit per 4 KiB PFN, page_shift VIRTIO_BALLOON_PFN_SHIFT
     bitmapBits: (pages) => pages,
     bitmapSpan: (maxPfn) => maxPfn,
     windowPlan: (queue) => {
@@ -370,23 +376,30 @@ export function referenceDriverSeams(vb: DriverContext): DriverSeams {
     // the new page on inflateq, the old one on deflateq, each a request of its own
     sendMigration: (queue, pages) => vb.sendPages(queue, { range: pages, report: pages }),
 
+    // requests are cut to fit the ring (windowPlan), so there is never room to wait for
     waitForRoom: nothing,
+    // an indirect table only for a chain the ring cannot hold, and only with INDIRECT_DESC (G34)
     useIndirect: (_queue, chain) =>
       chain.descriptors > chain.numFree &&
       hasFeature(vb.profile, vb.negotiated, "INDIRECT_DESC"),
+    // wait for each request to be used, leaving its pages alone meanwhile (R-09, B16)
     waitsForUse: () => true,
     whileInFlight: nothing,
 
-    // handled in a work, never in the interrupt, which must not block
+    // handled in a work, never in the interrupt callback, which must not block
     miscContext: () => "work",
+    // cmd and param converted from virtio byte order (R-17b)
     readRequest: (raw) => {
       const req = decodeStruct("balloon_req_hdr", raw, { order: vb.order, raw: true });
       return { cmd: req["cmd"] as number, param: req["param"] as bigint };
     },
     // the request buffer goes back in every case (R-04, R-17b)
     repostsRequest: () => true,
+    // windows of PFNS_PER_BMAP bits per bitmap from PFN 0, the last one DONE
     replyChunks: (maxPfn, nrBitmaps) => planReply(maxPfn, nrBitmaps),
+    // every page in a buddy free block at scan time, and no other
     unusedPages: (c) => scanUnusedPages(vb.guest.alloc, c.startPfn, c.scanEnd),
+    // CONT … CONT DONE, each echoing param as req_id
     replyFields: (c, request) => ({
       cmd: request.cmd,
       flag: c.done ? FLAG_DONE : FLAG_CONT,
