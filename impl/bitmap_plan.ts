@@ -33,8 +33,18 @@ export interface PlanOptions {
   readonly nrBitmaps: number;
   /** Rounding of start_pfn and span in bits: 64 intended, BITS_PER_LONG as posted (D-13). */
   readonly granularity: number;
-  /** Quirks in effect. */
-  readonly quirks: ReadonlySet<QuirkId>;
+  /**
+   * Chunk lengths: `"intended"` (default) sends every byte of the bitmap;
+   * `"as-posted"` sends floor(nr_pfn / PFNS_PER_BMAP) chunks (D-01).
+   */
+  readonly chunks?: "intended" | "as-posted";
+  /**
+   * Where the window loop stops: `"intended"` (default) after the highest
+   * page; `"as-posted"` below roundup(max, granularity) (D-02).
+   */
+  readonly bound?: "intended" | "as-posted";
+  /** Quirks in effect: D-01 and D-02 stand for `chunks` and `bound` `"as-posted"`. */
+  readonly quirks?: ReadonlySet<QuirkId>;
   /** Cap on chunks per request (ring too small and no indirect descriptors); default: no cap. */
   readonly maxChunks?: number;
 }
@@ -47,14 +57,22 @@ function roundUp(x: number, m: number): number {
   return Math.ceil(x / m) * m;
 }
 
-/** Chunk lengths for a bitmap of `bmapLen` bytes (intended: ceil, every byte sent). */
+/** Chunk lengths for a bitmap of `bmapLen` bytes (intended: ceil, every byte sent; D-01 as posted). */
 export function chunkLengths(
   bmapLen: number,
   quirks: ReadonlySet<QuirkId>,
   granularity: number,
 ): number[] {
+  return chunksOf(bmapLen, quirks.has("D-01") ? "as-posted" : "intended", granularity);
+}
+
+function chunksOf(
+  bmapLen: number,
+  chunks: "intended" | "as-posted",
+  granularity: number,
+): number[] {
   const out: number[] = [];
-  if (quirks.has("D-01")) {
+  if (chunks === "as-posted") {
     // nr_used_bmap = nr_pfn / PFNS_PER_BMAP, rounded down; last = bmap_len - BMAP_SIZE * i
     const nrPfn = bmapLen * BITS_PER_BYTE;
     const used = Math.floor(nrPfn / PFNS_PER_BMAP);
@@ -84,10 +102,12 @@ export function chunkLengths(
  * import assert from "node:assert/strict";
  * const pages = new PageSet();
  * pages.addRange(4096, 256);
- * const [w] = planWindows(pages, pages, { nrBitmaps: 1, granularity: 64, quirks: new Set() });
+ * const [w] = planWindows(pages, pages, { nrBitmaps: 1, granularity: 64 });
  * assert.deepEqual([w?.startPfn, w?.bmapLen, w?.chunkLens], [4096, 32, [32]]);
- * const asPosted = planWindows(pages, pages, { nrBitmaps: 1, granularity: 64, quirks: new Set(["D-01"]) });
+ * const asPosted = planWindows(pages, pages, { nrBitmaps: 1, granularity: 64, chunks: "as-posted" });
  * assert.deepEqual(asPosted[0]?.chunkLens, []); // D-01: header only
+ * const byQuirk = planWindows(pages, pages, { nrBitmaps: 1, granularity: 64, quirks: new Set(["D-01"]) });
+ * assert.deepEqual(byQuirk, asPosted);
  * ```
  */
 export function planWindows(
@@ -110,7 +130,10 @@ export function planWindows(
   }
   const start = roundDown(min, g);
   const out: PlannedWindow[] = [];
-  const asPostedBound = options.quirks.has("D-02");
+  const quirks = options.quirks ?? new Set<QuirkId>();
+  const chunks = options.chunks ?? (quirks.has("D-01") ? "as-posted" : "intended");
+  const asPostedBound = (options.bound ?? (quirks.has("D-02") ? "as-posted" : "intended")) ===
+    "as-posted";
   const bound = asPostedBound ? roundUp(max, g) : max + 1;
   for (let w = start; w < bound; w += limit) {
     const pages = windowOf(report, w, w + limit);
@@ -118,7 +141,7 @@ export function planWindows(
     if (end === undefined) continue;
     const nrPfn = roundUp(end - w + 1, g);
     const bmapLen = nrPfn / BITS_PER_BYTE;
-    out.push({ startPfn: w, bmapLen, pages, chunkLens: chunkLengths(bmapLen, options.quirks, g) });
+    out.push({ startPfn: w, bmapLen, pages, chunkLens: chunksOf(bmapLen, chunks, g) });
   }
   return out;
 }
@@ -161,7 +184,7 @@ export interface PlannedReplyChunk {
 export function planReply(
   maxPfn: number,
   nrBitmaps: number,
-  quirks: ReadonlySet<QuirkId>,
+  quirks: ReadonlySet<QuirkId> = new Set(),
 ): PlannedReplyChunk[] {
   if (!Number.isInteger(nrBitmaps) || nrBitmaps < 1) {
     throw new RangeError(`Cannot plan a reply with ${nrBitmaps} bitmaps: expected at least 1`);

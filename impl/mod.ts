@@ -37,3 +37,6 @@ export * from "./device.ts";
 export * from "./migration.ts";
 export * from "./testbed.ts";
 export * from "./deviations.ts";
+export * from "./seams.ts";
+export * from "./deviations/mod.ts";
+export * from "./quirks/mod.ts";

@@ -11,7 +11,7 @@
 import { type ByteOrder, byteOrderOf, enumValue, featureBit } from "../spec/mod.ts";
 import type { BitmapHeader, PageSet, StatEntry } from "../spec/mod.ts";
 import type { GuestMemory, Writer } from "./memory.ts";
-import type { Scheduler } from "./scheduler.ts";
+import type { Scheduler, TaskBody } from "./scheduler.ts";
 import { DeviceQueue, type QueueFeatures, type RingLayout } from "./virtqueue.ts";
 
 /** Device status bit values, read from the spec's enum table. */
@@ -315,7 +315,10 @@ export class Transport {
     });
   }
 
-  /** Available-buffer notification: the device processes it in a task of its own. */
+  /**
+   * Available-buffer notification: the device handles the queue in a task of
+   * its own, `device:notify:<index>` ({@link deviceNotification}).
+   */
   notify(index: number): void {
     this.#emit({ kind: "notify", index });
     if (this.#held) {
@@ -326,8 +329,7 @@ export class Transport {
   }
 
   #deliverNotify(index: number): void {
-    // The device itself decides whether it may process buffers yet (G05).
-    this.sched.defer(`device:notify:${index}`, () => this.device.notify(index));
+    this.sched.spawn(`device:notify:${index}`, deviceNotification(this.device, index));
   }
 
   /** Holds notifications back from the device (a slow device); {@link release} delivers them. */
@@ -385,15 +387,17 @@ export class Transport {
     return [...this.#queues.keys()].sort((a, b) => a - b);
   }
 
-  /** The device changed its config: bump the generation, notify the driver. */
+  /** The device changed its config: bump the generation, notify the driver (task `irq:interrupt-config`). */
   configChanged(): void {
     this.#generation++;
-    this.#interrupt({ kind: "interrupt-config" }, (h) => h.config());
+    this.#emit({ kind: "interrupt-config" });
+    this.sched.spawn("irq:interrupt-config", this.#configInterrupt());
   }
 
-  /** Used-buffer notification (the caller has checked suppression). */
+  /** Used-buffer notification (the caller has checked suppression; task `irq:interrupt-used`). */
   raiseUsed(index: number): void {
-    this.#interrupt({ kind: "interrupt-used", index }, (h) => h.used(index));
+    this.#emit({ kind: "interrupt-used", index });
+    this.sched.spawn("irq:interrupt-used", this.#usedInterrupt(index));
   }
 
   /** The device hit an error it cannot recover from without a reset (G06, G07). */
@@ -403,11 +407,27 @@ export class Transport {
     if (this.#status & STATUS.DRIVER_OK) this.configChanged();
   }
 
-  #interrupt(e: TransportEvent, fn: (h: InterruptHandlers) => void): void {
-    this.#emit(e);
-    this.sched.defer(`irq:${e.kind}`, () => {
-      const h = this.#handlers;
-      if (h !== undefined) this.sched.irq(e.kind, () => fn(h));
-    });
+  /** The driver's used-buffer interrupt handler runs, in interrupt context. */
+  // deno-lint-ignore require-yield
+  *#usedInterrupt(index: number): TaskBody<void> {
+    const h = this.#handlers;
+    if (h !== undefined) this.sched.irq("interrupt-used", () => h.used(index));
   }
+
+  /** The driver's config-change interrupt handler runs, in interrupt context. */
+  // deno-lint-ignore require-yield
+  *#configInterrupt(): TaskBody<void> {
+    const h = this.#handlers;
+    if (h !== undefined) this.sched.irq("interrupt-config", () => h.config());
+  }
+}
+
+/**
+ * The device's task for one available-buffer notification: the device
+ * handles the queue (it decides itself whether it may process buffers yet,
+ * G05). The reference device's handling is `device/queues.ts`.
+ */
+// deno-lint-ignore require-yield
+export function* deviceNotification(device: DeviceModel, index: number): TaskBody<void> {
+  device.notify(index);
 }

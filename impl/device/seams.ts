@@ -1,0 +1,240 @@
+/**
+ * The device's seams: one hook per protocol decision that a deviation
+ * changes, and the reference decision of each, as plain code.
+ * `impl/deviations/` overrides some of them; the device's request path
+ * (`queues.ts`, `pages.ts`, `stats.ts`, `misc.ts`) calls them where it
+ * decides.
+ *
+ * @module
+ */
+
+import {
+  type BitmapHeader,
+  type ByteOrder,
+  decodeBitmapRequest,
+  decodePfnArray,
+  type FeatureName,
+  featureNames,
+  featuresOf,
+  PageSet,
+  type ProfileId,
+  type QueueName,
+  type StatEntry,
+  structSize,
+  unknownBits,
+} from "../../spec/mod.ts";
+import type { SeamOverrides } from "../seams.ts";
+import { STATUS, type Transport } from "../transport.ts";
+import type { Chain } from "../virtqueue.ts";
+
+/** The queues that carry pages. */
+export type PageQueue = "inflateq" | "deflateq";
+
+/** A buffer the device is done with, and the used length it will report. */
+export interface DeviceBuffer {
+  /** Queue index. */
+  readonly index: number;
+  /** Queue role. */
+  readonly queue: QueueName | "unknown";
+  /** Head descriptor of the chain. */
+  readonly head: number;
+  /** Used length. */
+  readonly len: number;
+}
+
+/** A request the device has read: how to apply it, and the buffer to use afterwards. */
+export interface RequestJob {
+  /** The request's buffer. */
+  readonly buffer: DeviceBuffer;
+  /** Decodes and applies the request (or rejects it), recording it in the trace. */
+  readonly apply: () => void;
+}
+
+/** A malformed inflate/deflate request. */
+export interface PageRejection {
+  /** The bytes the device read. */
+  readonly data: Uint8Array;
+  /** Why it cannot be applied. */
+  readonly error: Error;
+  /** The trace event of the chain, without its verdict. */
+  readonly event: RequestEvent;
+}
+
+/** The fields of a chain's trace event that do not depend on the verdict. */
+export interface RequestEvent {
+  /** Kind. */
+  readonly kind: "request";
+  /** Queue index. */
+  readonly index: number;
+  /** Queue role. */
+  readonly queue: string;
+  /** Head descriptor. */
+  readonly head: number;
+  /** Lengths of the device-readable descriptors. */
+  readonly readable: readonly number[];
+  /** Lengths of the device-writable descriptors. */
+  readonly writable: readonly number[];
+  /** The bytes read, when the device keeps them. */
+  readonly bytes?: Uint8Array;
+}
+
+/** What the device writes into the misc request buffer, and the used length it reports. */
+export interface UnusedRequest {
+  /** The `balloon_req_hdr` fields. */
+  readonly header: { readonly cmd: number; readonly reserved: number[]; readonly param: bigint };
+  /** Used length of the request buffer. */
+  readonly usedLength: number;
+}
+
+/**
+ * The protocol decisions of the device that a deviation can change. Every
+ * hook's reference behaviour is in {@link referenceDeviceSeams}.
+ */
+export interface DeviceSeams {
+  // ---- features and status ---------------------------------------------------------
+  /** The features the device offers, out of those it is configured to offer. */
+  offeredFeatures(offer: readonly FeatureName[]): readonly FeatureName[];
+  /** Whether the device accepts the driver's features at FEATURES_OK (G15a, G15b). */
+  acceptsFeatures(driverFeatures: bigint): boolean;
+  /** Whether the device may process buffers now (G05). */
+  isLive(): boolean;
+  /** Byte order of the config space fields (B07). */
+  configByteOrder(): ByteOrder;
+  /** Runs when the driver resets the device. */
+  reset(): void;
+  // ---- requests (queues.ts, pages.ts) ------------------------------------------------
+  /** The bytes the device reads as a request, given the chain and its readable bytes (G31b). */
+  requestBytes(chain: Chain, readable: Uint8Array): Uint8Array;
+  /** Used length of an inflate, deflate or reply buffer. */
+  usedLength(queue: QueueName | "unknown", data: Uint8Array): number;
+  /** Applies a request and uses its buffer; returns whether the buffer was used now (S-05). */
+  applyAndUse(queue: PageQueue | "miscq", job: RequestJob): boolean;
+  /** Why an inflate/deflate chain cannot be a request before its bytes are decoded, if it cannot. */
+  chainError(queue: PageQueue, chain: Chain): Error | undefined;
+  /** PFNs a request may name: below this bound (S-02), or any when undefined. */
+  pfnLimit(): number | undefined;
+  /** Decodes a PFN-array request (S-01). */
+  decodePfns(data: Uint8Array): PageSet;
+  /** Decodes a bitmap request (R-16). */
+  decodeBitmap(queue: PageQueue, data: Uint8Array): { pages: PageSet; header: BitmapHeader };
+  /** What the device does with a malformed inflate/deflate request (S-03). */
+  rejectPages(queue: PageQueue, rejection: PageRejection): void;
+  /** Takes deflated pages out of the host's balloon. */
+  giveBack(pages: PageSet): void;
+  // ---- statistics and misc requests (stats.ts, misc.ts) ------------------------------
+  /** Checks a decoded stats buffer; throws a `ProtocolError` to reject it (B33, B34). */
+  checkStats(entries: readonly StatEntry[]): void;
+  /** The misc request the device issues for a cmd and param (R-17a). */
+  unusedRequest(request: { cmd: number; param: bigint }): UnusedRequest;
+  /** Issues a misc request (`issue` fills and records it; its buffer is used afterwards). */
+  sendUnusedRequest(issue: () => void): void;
+  /** Starts dirty logging for an unused-page round (R-20). */
+  startDirtyLog(): void;
+}
+
+/**
+ * How a deviation or a mutant of your own changes the device: overrides of
+ * some seams, built once per device from its context.
+ */
+export type DeviceSeamOverride = (d: DeviceContext) => SeamOverrides<DeviceSeams>;
+
+/** What a seam may read and use of the device. */
+export interface DeviceContext {
+  /** Profile. */
+  readonly profile: ProfileId;
+  /** Guest RAM in 4 KiB pages. */
+  readonly guestPages: number;
+  /** The transport (throws before the device is attached). */
+  readonly transport: Transport;
+  /** The seams in effect (every override applied). */
+  readonly seams: DeviceSeams;
+  /** Feature bits offered. */
+  readonly deviceFeatures: bigint;
+  /** Host view: the 4 KiB pages in the balloon (live). */
+  readonly ballooned: PageSet;
+  /** Byte order of `virtio*` fields. */
+  readonly order: ByteOrder;
+  /** Whether a feature is negotiated. */
+  has(name: FeatureName): boolean;
+  /** Uses a buffer now, whatever the host holds back. */
+  pushUsed(buffer: DeviceBuffer): void;
+  /** Uses a buffer now unless the host holds its queue's buffers back; true when used now. */
+  useBuffer(buffer: DeviceBuffer): boolean;
+  /** Applies well-formed pages to the host's balloon (inflate: discard; deflate: give back). */
+  applyPages(queue: PageQueue, pages: PageSet): void;
+  /** Runs `fn` later, in a device task of its own named `name`. */
+  later(name: string, fn: () => void): void;
+  /** Records a malformed request: trace, observation, and DEVICE_NEEDS_RESET if so configured. */
+  malformed(event: RequestEvent, queue: QueueName, error: unknown): void;
+}
+
+const REQ_SIZE = structSize("balloon_req_hdr");
+
+/** The reference decisions of the device. */
+export function referenceDeviceSeams(d: DeviceContext): DeviceSeams {
+  const guestPfns = () => {
+    const limit = d.seams.pfnLimit();
+    return limit === undefined ? {} : { guestPfns: limit };
+  };
+  return {
+    offeredFeatures: (offer) => offer,
+    // any offered subset whose dependencies hold (G15a); anything else is refused (G15b)
+    acceptsFeatures: (driverFeatures) => {
+      if ((driverFeatures & ~d.deviceFeatures) !== 0n) return false;
+      if (unknownBits(d.profile, driverFeatures).length > 0) return false;
+      const names = new Set(featureNames(d.profile, driverFeatures));
+      return !featuresOf(d.profile).some((f) =>
+        names.has(f.name) && f.requires.some((r) => !names.has(r))
+      );
+    },
+    isLive: () => (d.transport.status & STATUS.DRIVER_OK) !== 0,
+    // always little-endian, legacy interface too (B07)
+    configByteOrder: () => "v1",
+    reset: () => {},
+
+    // only the device-readable descriptors (G31b)
+    requestBytes: (_chain, readable) => readable,
+    // the device writes nothing into these buffers
+    usedLength: () => 0,
+    // apply, then use (S-05)
+    applyAndUse: (_queue, job) => {
+      job.apply();
+      return d.useBuffer(job.buffer);
+    },
+    chainError: (queue, chain) =>
+      chain.writable.length > 0
+        ? new RangeError(
+          `Cannot decode ${queue} request: ${chain.writable.length} device-writable descriptors, expected only device-readable ones (rule G31b)`,
+        )
+        : undefined,
+    pfnLimit: () => d.guestPages,
+    decodePfns: (data) => PageSet.of(decodePfnArray(data, { order: d.order, ...guestPfns() })),
+    decodeBitmap: (queue, data) => {
+      const r = decodeBitmapRequest(data, {
+        order: d.order,
+        context: queue === "inflateq" ? "inflate" : "deflate",
+        ...guestPfns(),
+      });
+      return { pages: r.pages, header: r.header };
+    },
+    // rejected as a whole: no host state changes (S-03)
+    rejectPages: (queue, r) => d.malformed(r.event, queue, r.error),
+    giveBack: (pages) => {
+      d.ballooned.subtract(pages);
+    },
+
+    // unknown tags are ignored and any order is fine (B33, B34)
+    checkStats: () => {},
+    // the whole 16-byte buffer, reserved 0, used length 16 (R-17a)
+    unusedRequest: (request) => ({
+      header: { cmd: request.cmd, reserved: [0, 0, 0], param: request.param },
+      usedLength: REQ_SIZE,
+    }),
+    // dirty logging first, so a page written after the request is still migrated (R-20)
+    sendUnusedRequest: (issue) => {
+      d.seams.startDirtyLog();
+      issue();
+    },
+    startDirtyLog: () => d.transport.mem.startDirtyLog(),
+  };
+}
