@@ -19,6 +19,7 @@
  * @module
  */
 
+import { referenceFeatures } from "./features.ts";
 import {
   concatChain,
   featureMask,
@@ -90,29 +91,6 @@ export interface DeviceOptions {
   readonly seams?: readonly DeviceSeamOverride[];
 }
 
-const IMPLEMENTED: Readonly<Record<ProfileId, readonly FeatureName[]>> = {
-  "v3": [
-    "MUST_TELL_HOST",
-    "STATS_VQ",
-    "DEFLATE_ON_OOM",
-    "PAGE_BITMAP",
-    "MISC_VQ",
-    "VERSION_1",
-    "EVENT_IDX",
-    "INDIRECT_DESC",
-    "ANY_LAYOUT",
-  ],
-  "virtio-1.x": [
-    "MUST_TELL_HOST",
-    "STATS_VQ",
-    "DEFLATE_ON_OOM",
-    "VERSION_1",
-    "EVENT_IDX",
-    "INDIRECT_DESC",
-    "ANY_LAYOUT",
-  ],
-};
-
 const NUM_PAGES = fieldOf("virtio_balloon_config", "num_pages");
 const ACTUAL = fieldOf("virtio_balloon_config", "actual");
 
@@ -173,7 +151,7 @@ export class BalloonDevice implements DeviceModel {
       },
       (d) => composeSeams(referenceDeviceSeams(d), overrides.map((o) => o(d))),
     );
-    const offer = this.#d.seams.offeredFeatures(options.offer ?? IMPLEMENTED[this.profile]);
+    const offer = this.#d.seams.offeredFeatures(options.offer ?? referenceFeatures(this.profile));
     this.deviceFeatures = featureMask(this.profile, offer);
     this.#d.deviceFeatures = this.deviceFeatures;
     this.configSize = structSize("virtio_balloon_config", this.profile);
@@ -186,7 +164,7 @@ export class BalloonDevice implements DeviceModel {
 
   /** Features the reference device implements for a profile. */
   static implemented(profile: ProfileId): readonly FeatureName[] {
-    return IMPLEMENTED[profile];
+    return referenceFeatures(profile);
   }
 
   // ---- DeviceModel --------------------------------------------------------------

@@ -16,10 +16,10 @@
  * @module
  */
 
+import { referenceFeatures } from "./features.ts";
 import {
   BALLOON_BMAP_COUNT,
   type FeatureName,
-  featuresOf,
   OOM_VBALLOON_DEFAULT_PAGES,
   type PageSet,
   type ProfileId,
@@ -83,29 +83,6 @@ export interface DriverOptions {
   /** More seam overrides, applied after the quirks and deviations (a mutant of your own). */
   readonly seams?: readonly DriverSeamOverride[];
 }
-
-/** Balloon features each profile's reference driver implements. */
-const IMPLEMENTED: Readonly<Record<ProfileId, readonly FeatureName[]>> = {
-  "v3": [
-    "MUST_TELL_HOST",
-    "STATS_VQ",
-    "DEFLATE_ON_OOM",
-    "PAGE_BITMAP",
-    "MISC_VQ",
-    "VERSION_1",
-    "EVENT_IDX",
-    "INDIRECT_DESC",
-    "ANY_LAYOUT",
-  ],
-  "virtio-1.x": [
-    "MUST_TELL_HOST",
-    "STATS_VQ",
-    "DEFLATE_ON_OOM",
-    "VERSION_1",
-    "EVENT_IDX",
-    "INDIRECT_DESC",
-  ],
-};
 
 /**
  * The balloon driver.
@@ -181,7 +158,7 @@ export class BalloonDriver {
         profile: this.profile,
         abi: this.abi,
         oomPages: options.oomPages ?? OOM_VBALLOON_DEFAULT_PAGES,
-        accept: options.accept ?? IMPLEMENTED[this.profile],
+        accept: options.accept ?? referenceFeatures(this.profile),
         failBitmapAllocation: options.failBitmapAllocation ?? false,
         bitmapLimit: Math.min(BALLOON_BMAP_COUNT, options.bitmapLimit ?? BALLOON_BMAP_COUNT),
       },
@@ -264,7 +241,7 @@ export class BalloonDriver {
 
   /** Features of the profile that the driver implements. */
   static implemented(profile: ProfileId): readonly FeatureName[] {
-    return IMPLEMENTED[profile].filter((n) => featuresOf(profile).some((f) => f.name === n));
+    return referenceFeatures(profile);
   }
 
   /** Bytes of a descriptor (for callers sizing indirect tables). */

@@ -32,6 +32,7 @@ export * from "./transport.ts";
 export * from "./quirks.ts";
 export * from "./bitmap_plan.ts";
 export * from "./unused_scan.ts";
+export * from "./features.ts";
 export * from "./driver.ts";
 export * from "./device.ts";
 export * from "./migration.ts";

@@ -6,37 +6,21 @@
  * @module
  */
 
-import type { FeatureName } from "../../spec/mod.ts";
+import { type FeatureName, featuresOf } from "../../spec/mod.ts";
+import { referenceFeatures } from "../../impl/mod.ts";
 
-/** Every v3 feature the reference implementations support. */
-export const V3_ALL: readonly FeatureName[] = [
-  "MUST_TELL_HOST",
-  "STATS_VQ",
-  "DEFLATE_ON_OOM",
-  "PAGE_BITMAP",
-  "MISC_VQ",
-  "VERSION_1",
-  "EVENT_IDX",
-  "INDIRECT_DESC",
-  "ANY_LAYOUT",
-];
+/** Every v3 feature the reference implementations support (impl's one list). */
+export const V3_ALL: readonly FeatureName[] = referenceFeatures("v3");
 
-/** The v3 balloon bits whose subsets the negotiation cases enumerate. */
-export const V3_BALLOON_BITS: readonly FeatureName[] = [
-  "MUST_TELL_HOST",
-  "STATS_VQ",
-  "DEFLATE_ON_OOM",
-  "PAGE_BITMAP",
-  "MISC_VQ",
-];
+const KIND = new Map(featuresOf("v3").map((f) => [f.name, f.kind]));
 
-/** The transport features every negotiation scenario adds. */
-export const TRANSPORT: readonly FeatureName[] = [
-  "VERSION_1",
-  "EVENT_IDX",
-  "INDIRECT_DESC",
-  "ANY_LAYOUT",
-];
+/** The v3 balloon bits whose subsets the negotiation cases enumerate (those the reference supports). */
+export const V3_BALLOON_BITS: readonly FeatureName[] = V3_ALL.filter((f) =>
+  KIND.get(f) === "balloon"
+);
+
+/** The transport features every negotiation scenario adds (those the reference supports). */
+export const TRANSPORT: readonly FeatureName[] = V3_ALL.filter((f) => KIND.get(f) === "transport");
 
 /** A feature list without some features. */
 export function without(list: readonly FeatureName[], ...drop: FeatureName[]): FeatureName[] {
