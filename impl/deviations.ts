@@ -136,7 +136,14 @@ export type DeviceDeviation =
   | "deflate-keeps-pages"
   | "offer-misc-without-stats"
   | "no-version-1"
-  | "no-any-layout";
+  | "no-any-layout"
+  | "ignore-actual"
+  | "actual-before-msb"
+  | "pfn-cap-256"
+  | "one-chain-per-notify"
+  | "stops-at-ring-wrap"
+  | "notify-always"
+  | "notify-never";
 
 /** What each device deviation does. */
 export const DEVICE_DEVIATIONS: Readonly<Record<DeviceDeviation, string>> = {
@@ -165,4 +172,12 @@ export const DEVICE_DEVIATIONS: Readonly<Record<DeviceDeviation, string>> = {
   "offer-misc-without-stats": "offers MISC_VQ without STATS_VQ, which it requires",
   "no-version-1": "does not offer VERSION_1",
   "no-any-layout": "does not offer ANY_LAYOUT although it supports the legacy interface",
+  "ignore-actual": "never takes actual from the config space (the host's view stays 0)",
+  "actual-before-msb":
+    "takes actual at every byte the driver writes, before its most significant byte (legacy)",
+  "pfn-cap-256": "ignores PFN arrays of more than 256 entries, but still uses their buffers",
+  "one-chain-per-notify": "handles one available chain per notification and leaves the rest",
+  "stops-at-ring-wrap": "stops taking chains once the ring has wrapped (more chains than entries)",
+  "notify-always": "sends a used-buffer notification whether or not the driver suppressed it",
+  "notify-never": "never sends a used-buffer notification",
 };

@@ -193,10 +193,13 @@ export class BalloonDevice implements DeviceModel {
     if (t.isLegacy) this.#d.assignRoles(t.negotiated);
   }
 
-  /** The driver wrote config space; `actual` is read on demand, so nothing to do. */
+  /** The driver wrote config space: the host takes `actual` from it when the seam says so (S-09, B24). */
   configWritten(offset: number, size: number): void {
-    void offset;
-    void size;
+    const d = this.#d;
+    if (d.seams.takesActual({ offset, size })) {
+      const config = new DataView(d.transport.config.buffer);
+      d.hostActual = Number(readScalar(config, ACTUAL.offset, ACTUAL.type, "v1"));
+    }
   }
 
   /** Device reset: forget queue roles and held buffers (the host's balloon view stays). */
@@ -224,10 +227,9 @@ export class BalloonDevice implements DeviceModel {
     );
   }
 
-  /** The driver's last `actual`. */
+  /** The `actual` the host took from the driver (S-09). */
   get actual(): number {
-    const config = new DataView(this.#d.transport.config.buffer);
-    return Number(readScalar(config, ACTUAL.offset, ACTUAL.type, "v1"));
+    return this.#d.hostActual;
   }
 
   /** Sets the target and sends a config-change notification. */

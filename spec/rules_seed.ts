@@ -416,6 +416,21 @@ export const SUITE_RULES: readonly Rule[] = [
     defects: [],
   },
   {
+    id: "S-09",
+    source: {
+      kind: "suite",
+      rationale:
+        "actual is the driver's report of the balloon's size (§5.5.4); the spec states no device rule for reading it, yet a host that drops or ignores the writes (libkrun) cannot tell what it got back",
+    },
+    role: "device",
+    level: "MUST",
+    condition: { always: true },
+    profiles: ["v3", "virtio-1.x"],
+    statement:
+      "Take actual from the config space as the driver writes it: the host's view of the balloon size follows each write",
+    defects: [],
+  },
+  {
     id: "S-05",
     source: {
       kind: "suite",

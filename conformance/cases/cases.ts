@@ -22,6 +22,7 @@ import { DEVICE_CONFIG_CASES } from "./device/config.ts";
 import { DEVICE_INFLATE_DEFLATE_CASES } from "./device/inflate_deflate.ts";
 import { DEVICE_INIT_FEATURES_CASES, DEVICE_NEGOTIATION_CASES } from "./device/init_features.ts";
 import { DEVICE_MISC_CASES } from "./device/misc.ts";
+import { DEVICE_RING_CASES } from "./device/ring.ts";
 import { DEVICE_STATS_CASES } from "./device/stats.ts";
 
 /** A rule family: its area name, what it covers, and its cases of both roles. */
@@ -73,7 +74,7 @@ export const CASE_FAMILIES: readonly CaseFamily[] = [
       ...DEVICE_NEGOTIATION_CASES,
     ],
   },
-  { area: "ring", title: "ring use", cases: RING_CASES },
+  { area: "ring", title: "ring use", cases: [...RING_CASES, ...DEVICE_RING_CASES] },
   { area: "lifecycle", title: "remove, freeze/restore, migration", cases: LIFECYCLE_CASES },
 ];
 

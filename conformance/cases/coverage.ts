@@ -55,10 +55,6 @@ export const NOT_CHECKED: Readonly<Record<string, string>> = {
   G40: "avail idx decrements are detected by the suite's ring and unit-tested",
   G41a: "avail.flags values are set by the driver's ring code; unit-tested, not per target",
   G42: "spurious notifications are not injected by the suite yet",
-  G43a:
-    "used-buffer notification suppression without EVENT_IDX is implemented by the suite's ring for device models",
-  G44a:
-    "used-buffer notification with EVENT_IDX is implemented by the suite's ring for device models",
   G45:
     "the used ring is written by the suite's ring code for device models, not by the model under test",
   G47a:

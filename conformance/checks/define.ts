@@ -126,6 +126,15 @@ export function bad(
   return { rule, ok: false, message, ...extra };
 }
 
+/** The check definitions among a module's exports (helpers it also exports are left out). */
+export function checksOf<C extends { readonly id: string }>(
+  module: Readonly<Record<string, unknown>>,
+): C[] {
+  return Object.values(module).filter((x): x is C =>
+    typeof x === "object" && x !== null && "judge" in x && "id" in x && "role" in x
+  );
+}
+
 /** A registry of checks by id; a duplicate id is an error. */
 export function registry<C extends { readonly id: string }>(
   checks: readonly C[],

@@ -7,11 +7,12 @@
  */
 
 import type { DeviceCheckDef } from "./define.ts";
-import { registry } from "./define.ts";
+import { checksOf, registry } from "./define.ts";
 import * as config from "./device/config.ts";
 import * as initFeatures from "./device/init_features.ts";
 import * as misc from "./device/misc.ts";
 import * as inflateDeflate from "./device/inflate_deflate.ts";
+import * as rings from "./device/rings.ts";
 import * as stats from "./device/stats.ts";
 
 /** A device check of any parameter type (see {@link DeviceCheckDef}). */
@@ -19,7 +20,7 @@ export type DeviceCheck = DeviceCheckDef<never>;
 
 /** Every device check, by id. */
 export const DEVICE_CHECKS: Readonly<Record<string, DeviceCheck>> = registry(
-  [inflateDeflate, stats, misc, initFeatures, config].flatMap((m) =>
-    Object.values(m) as DeviceCheck[]
+  [inflateDeflate, stats, misc, initFeatures, config, rings].flatMap((m) =>
+    checksOf<DeviceCheck>(m)
   ),
 );

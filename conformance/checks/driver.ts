@@ -8,7 +8,7 @@
  */
 
 import type { DriverCheckDef } from "./define.ts";
-import { registry } from "./define.ts";
+import { checksOf, registry } from "./define.ts";
 import * as bitmap from "./driver/bitmap.ts";
 import * as configActual from "./driver/config_actual.ts";
 import * as inflateDeflate from "./driver/inflate_deflate.ts";
@@ -25,5 +25,5 @@ export type DriverCheck = DriverCheckDef<never>;
 /** Every driver check, by id. */
 export const DRIVER_CHECKS: Readonly<Record<string, DriverCheck>> = registry(
   [inflateDeflate, configActual, oom, stats, bitmap, misc, initFeatures, ring, lifecycle]
-    .flatMap((m) => Object.values(m) as DriverCheck[]),
+    .flatMap((m) => checksOf<DriverCheck>(m)),
 );

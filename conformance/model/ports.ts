@@ -27,14 +27,18 @@ import type { PhysicalMemory, RingLayout } from "../../impl/mod.ts";
  *   host discarded reads as zeros);
  * - `dirty-log`: whether the host logs dirty pages (live migration).
  */
-export type Observation =
-  | "ring"
-  | "config"
-  | "host-view"
-  | "host-actual"
-  | "host-stats"
-  | "guest-memory"
-  | "dirty-log";
+export type Observation = (typeof OBSERVATIONS)[number];
+
+/** Every observation, in the order reports list them. */
+export const OBSERVATIONS = [
+  "ring",
+  "config",
+  "host-view",
+  "host-actual",
+  "host-stats",
+  "guest-memory",
+  "dirty-log",
+] as const;
 
 /** Driver-side interrupt callbacks. */
 export interface PortInterrupts {
@@ -66,7 +70,12 @@ export interface HostPort {
 export interface DevicePort {
   /** Guest memory the rings and buffers live in (the suite's ring code reads and writes it directly). */
   readonly memory: PhysicalMemory;
-  /** Whether the device speaks the legacy interface (no FEATURES_OK step). */
+  /**
+   * Whether the conversation uses the legacy interface (no FEATURES_OK step).
+   * Read it after the driver wrote its features: an in-process transport
+   * decides by VERSION_1, a PCI port by the interface it was opened on
+   * (a wrapper must forward it as a getter, not copy it).
+   */
   readonly legacy: boolean;
   /** The guest's native byte order (legacy conversations). */
   readonly guestEndian: "le" | "be";

@@ -188,6 +188,22 @@ export type DeviceStep =
     readonly chain: ChainSpec;
     readonly writable?: readonly number[];
     readonly indirect?: boolean;
+    /** Make the chain available without notifying the device (a later `kick` does). */
+    readonly kick?: false;
+  }
+  | { readonly do: "kick"; readonly queue: QueueName }
+  | {
+    readonly do: "suppress";
+    readonly queue: QueueName;
+    /** Ask for no used-buffer notifications (true) or for them again (false). */
+    readonly on: boolean;
+  }
+  | {
+    readonly do: "write-actual";
+    readonly label: string;
+    readonly value: number;
+    /** One byte at a time, least significant first (a legacy driver may). */
+    readonly bytewise?: boolean;
   }
   | { readonly do: "post-request-buffer" }
   | { readonly do: "target"; readonly pages: number }
@@ -217,6 +233,8 @@ export interface DeviceScenario {
   readonly accept: readonly FeatureName[];
   /** Guest byte order (legacy conversations). */
   readonly guestEndian?: "le" | "be";
+  /** Queue size the suite sets up (default: the device's largest). */
+  readonly queueSize?: number;
   /** Steps. */
   readonly steps: readonly DeviceStep[];
 }
@@ -260,6 +278,8 @@ export interface DeviceHostControls {
   readonly ballooned: PageSet;
   /** The latest stats the host kept (unknown tags dropped), if any. */
   readonly lastStats: readonly { readonly tag: number; readonly val: bigint }[] | undefined;
+  /** The `actual` the host took from the driver, if the device keeps one (observation `host-actual`). */
+  readonly actual?: number;
 }
 
 /** A device under test: a virtio device model plus host controls. */

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { type Observation, OBSERVATIONS } from "../model/ports.ts";
 import {
   BALLOON_FEATURES,
   describeSource,
@@ -67,6 +68,8 @@ export interface ExportedCase {
   readonly needs: readonly FeatureName[];
   /** Features the other side must offer for the case to be judged. */
   readonly needsOffer: readonly FeatureName[];
+  /** Device cases: the observations the case can rest on (any one suffices). */
+  readonly observes: readonly Observation[];
 }
 
 /** The content of `cases.json`. */
@@ -129,6 +132,7 @@ export function casesDocument(cases: readonly CaseDef[]): CasesDocument {
       generated: k.generated,
       needs: k.needs ?? [],
       needsOffer: k.needsOffer ?? [],
+      observes: k.observes ?? [],
     })),
   };
 }
@@ -209,6 +213,10 @@ export function casesSchema(): Record<string, unknown> {
           generated: bool,
           needs: { type: "array", items: { $ref: "#/$defs/feature" } },
           needsOffer: { type: "array", items: { $ref: "#/$defs/feature" } },
+          observes: {
+            type: "array",
+            items: { enum: [...OBSERVATIONS] },
+          },
         }),
         if: { properties: { role: { const: "driver" } } },
         then: { properties: { scenario: { $ref: "#/$defs/driverScenario" } } },
@@ -239,7 +247,7 @@ export function casesSchema(): Record<string, unknown> {
         guestPages: int,
         accept: { type: "array", items: { $ref: "#/$defs/feature" } },
         steps: { type: "array", items: { $ref: "#/$defs/deviceStep" } },
-      }, { guestEndian: endian }),
+      }, { guestEndian: endian, queueSize: int }),
       driverStep: {
         oneOf: [
           ...["probe", "oom", "stats", "release", "remove", "freeze", "restore", "migrate-page"]
@@ -264,7 +272,11 @@ export function casesSchema(): Record<string, unknown> {
           }, {
             writable: { type: "array", items: int },
             indirect: bool,
+            kick: { const: false },
           }),
+          step("kick", { queue: { $ref: "#/$defs/queue" } }),
+          step("suppress", { queue: { $ref: "#/$defs/queue" }, on: bool }),
+          step("write-actual", { label: str, value: int }, { bytewise: bool }),
           step("target", { pages: int }),
           step("unused", { param: str }),
           step("reply", { label: str, flag: int, startPfn: int }),

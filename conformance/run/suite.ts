@@ -73,6 +73,12 @@ function unsupportedOn(k: CaseDef, t: Target, run: DriverRun | DeviceRun): strin
   const declared = t.unsupported ?? [];
   if (run.scenario.role === "device") {
     const dev = run as DeviceRun;
+    if (
+      dev.port.host.requestUnusedPages === undefined &&
+      dev.scenario.steps.some((s) => s.do === "unused")
+    ) {
+      return "the target's host cannot issue unused-page requests, which the scenario needs";
+    }
     const can = k.observes ?? [];
     if (can.length > 0 && !can.some((o) => dev.port.observations.has(o))) {
       return `the target cannot observe ${can.join(" or ")}, which the case rests on (it provides ${

@@ -19,8 +19,6 @@ import {
   concatChain,
   encodeBitmapRequest,
   encodePfnArray,
-  encodeStats,
-  encodeStruct,
   featureMask,
   featureNames,
   featuresOf,
@@ -31,6 +29,7 @@ import {
   queueLayout,
   type QueueName,
   structSize,
+  wireSize,
 } from "../../spec/mod.ts";
 import {
   DriverQueue,
@@ -43,6 +42,7 @@ import {
   STATUS,
 } from "../../impl/mod.ts";
 import type { DevicePort } from "../model/ports.ts";
+import { buildChain } from "./chains.ts";
 import type { ChainSpec, DeviceScenario, DeviceTarget } from "../model/types.ts";
 import { inProcessDevicePort, type SelfReport } from "../targets/reference/device_port.ts";
 
@@ -88,6 +88,20 @@ export interface SendResult {
   readonly chain: ChainSpec | undefined;
   /** Stats buffers: the statistics the host reported after the next stats request. */
   statsAfter: readonly { readonly tag: number; readonly val: bigint }[] | undefined;
+  /** Used-buffer notifications of its queue from when it was made available to the end of its step. */
+  interrupts: number;
+}
+
+/** What the host reported after the suite wrote `actual`. */
+export interface HostActualWrite {
+  /** The step's label. */
+  readonly label: string;
+  /** The value written. */
+  readonly value: number;
+  /** The host's `actual` before the first write (observation `host-actual`). */
+  readonly before: number | undefined;
+  /** The host's `actual` after each write (four with `bytewise`, else one). */
+  readonly after: readonly (number | undefined)[];
 }
 
 /** Everything a device scenario produced. */
@@ -126,6 +140,8 @@ export interface DeviceRun {
   readonly statsReturned: readonly boolean[];
   /** Config bytes after each target step. */
   readonly configAfterTarget: readonly Uint8Array[];
+  /** The suite's writes of `actual`, and what the host made of them. */
+  readonly actualWrites: readonly HostActualWrite[];
   /** Errors (exceptions from the device). */
   readonly errors: readonly string[];
   /** Milliseconds. */
@@ -156,8 +172,9 @@ function withRequirements(profile: DeviceScenario["profile"], features: bigint):
   }
 }
 
-/** Pages below this are the guest's own (the model reserves them): never marked. */
-const RESERVED_PFNS = 256;
+const ACTUAL_FIELD = fieldOf("virtio_balloon_config", "actual");
+const ACTUAL = { offset: ACTUAL_FIELD.offset, size: wireSize(ACTUAL_FIELD.type) } as const;
+
 /** Neighbours watched on each side of the pages an inflate names. */
 const WATCH_MARGIN = 64;
 /** The most pages one inflate's observation marks and reads back. */
@@ -222,6 +239,11 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
   let lastParam = 0n;
   let requestAddr = 0;
   const pendingUse = new Map<string, SendResult>();
+  // sends whose step is not over yet, by queue index: their queue's interrupts count for them
+  const counting = new Map<SendResult, number>();
+  // pages the suite's rings and buffers live in: never marked for observation
+  const suiteOwned = new PageSet();
+  const actualWrites: HostActualWrite[] = [];
 
   selfReport?.onEvent((e) => {
     if (e.kind === "host" && e.action === "request-unused") {
@@ -255,6 +277,7 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
     const order = Math.ceil(Math.log2(pages));
     const pfn = guest.alloc.allocBlock(order, "UNMOVABLE");
     if (pfn === undefined) throw new RangeError("Suite driver: out of guest memory for buffers");
+    suiteOwned.addRange(pfn, 1 << order);
     return GuestMemory.addressOf(pfn);
   };
 
@@ -281,92 +304,29 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
   const VERSION_1 = featureMask(profile, ["VERSION_1"]);
   const order = () => byteOrderOf((written & VERSION_1) !== 0n, port.guestEndian);
 
-  const build = (spec: ChainSpec): { segments: Uint8Array[]; pages: PageSet | undefined } => {
-    if ("pfns" in spec) {
-      let b = encodePfnArray(spec.pfns, order());
-      if (spec.cut) b = b.subarray(0, b.length - spec.cut);
-      return { segments: [b], pages: spec.cut ? undefined : PageSet.of(spec.pfns) };
-    }
-    if ("bitmap" in spec) {
-      const m = spec.bitmap;
-      const pages = new PageSet();
-      for (const [s, n] of m.runs) pages.addRange(s, n);
-      const min = pages.min() ?? 0;
-      const max = pages.max() ?? 0;
-      const start = m.startPfn ??
-        Math.floor(min / BALLOON_BMAP_ALIGN_BITS) * BALLOON_BMAP_ALIGN_BITS;
-      const len = m.bmapLen ?? roundUp(max + 1 - start, BALLOON_BMAP_ALIGN_BITS) / 8;
-      const segments = encodeBitmapRequest({
-        pages,
-        startPfn: start,
-        bmapLen: len,
-        order: order(),
-      });
-      let malformed = false;
-      if (m.header !== undefined) {
-        const base: Record<string, number | bigint> = {
-          cmd: 0,
-          page_shift: 12,
-          flag: 0,
-          reserved: 0,
-          req_id: 0n,
-          start_pfn: BigInt(start),
-          bmap_len: BigInt(len),
-        };
-        for (const [k, v] of Object.entries(m.header)) {
-          base[k] = typeof v === "string"
-            ? BigInt(v)
-            : (k === "req_id" || k === "start_pfn" || k === "bmap_len")
-            ? BigInt(v)
-            : v;
-        }
-        segments[0] = encodeStruct("balloon_bmap_hdr", base, { order: order() });
-        malformed = true;
-      }
-      if (m.cut) {
-        let left = m.cut;
-        while (left > 0 && segments.length > 0) {
-          const last = segments[segments.length - 1] as Uint8Array;
-          if (last.length <= left) {
-            left -= last.length;
-            segments.pop();
-          } else {
-            segments[segments.length - 1] = last.subarray(0, last.length - left);
-            left = 0;
-          }
-        }
-        malformed = true;
-      }
-      return { segments, pages: malformed ? undefined : pages };
-    }
-    if ("stats" in spec) {
-      return {
-        segments: [
-          encodeStats(spec.stats.map((s) => ({ tag: s.tag, val: BigInt(s.val) })), order()),
-        ],
-        pages: undefined,
-      };
-    }
-    const hex = spec.hex;
-    const b = new Uint8Array(hex.length / 2);
-    for (let i = 0; i < b.length; i++) b[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-    return { segments: [b], pages: undefined };
-  };
-
   // observation guest-memory: pages an inflate names (and their neighbours, to
   // see a device that places bits wrongly) are marked before it is sent; a
   // page the host discards reads back as zeros
-  const watch = (spec: ChainSpec | undefined): PageSet | undefined => {
+  const watch = (spec: ChainSpec | undefined, decoys: readonly number[]): PageSet | undefined => {
     if (spec === undefined) return undefined;
     const named = namedPages(spec);
-    const out = new PageSet();
+    for (const pfn of decoys) if (pfn < scenario.guestPages) named.add(pfn);
+    const near = new PageSet();
     for (const { start, length: n } of named.runs()) {
-      const from = Math.max(RESERVED_PFNS, start - WATCH_MARGIN);
+      const from = Math.max(0, start - WATCH_MARGIN);
       const to = Math.min(scenario.guestPages, start + n + WATCH_MARGIN);
-      if (to > from) out.addRange(from, to - from);
+      if (to > from) near.addRange(from, to - from);
     }
-    if (out.size > WATCH_LIMIT) return undefined;
-    for (const pfn of out) port.memory.write(GuestMemory.addressOf(pfn), mark(pfn), "driver");
+    if (near.size > WATCH_LIMIT) return undefined;
+    // a page that does not keep the mark (ROM, a hole, the suite's own buffers) is not watched
+    const out = new PageSet();
+    for (const pfn of near) {
+      const addr = GuestMemory.addressOf(pfn);
+      if (!port.memory.contains(addr, MARK_BYTES) || suiteOwned.has(pfn)) continue;
+      const m = mark(pfn);
+      port.memory.write(addr, m, "driver");
+      if (port.memory.read(addr, MARK_BYTES).every((b, i) => b === m[i])) out.add(pfn);
+    }
     return out;
   };
   const zeroed = (pages: PageSet): PageSet => {
@@ -386,6 +346,7 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
     spec: ChainSpec | undefined,
     writable: readonly number[] = [],
     indirect = false,
+    kick = true,
   ) => {
     const q = queues.get(queue);
     if (q === undefined) {
@@ -404,7 +365,7 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
       return { addr, len };
     });
     const watched = queue === "inflateq" && port.observations.has("guest-memory")
-      ? watch(spec)
+      ? watch(spec, writable.flatMap((len) => decoyPfns(len)))
       : undefined;
     const result: SendResult = {
       label,
@@ -425,6 +386,7 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
       sentAfterDriverOk: (status & STATUS.DRIVER_OK) !== 0,
       chain: spec,
       statsAfter: undefined,
+      interrupts: 0,
     };
     sends.set(label, result);
     let head: number;
@@ -440,13 +402,23 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
       return;
     }
     pendingUse.set(`${q.index}:${head}`, result);
-    port.notify(q.index);
+    counting.set(result, q.index);
+    if (kick) finish(q.index);
+  };
+
+  // notify a queue, let the device work, and close the steps of its pending sends
+  const finish = (index: number) => {
+    port.notify(index);
     settle();
     collect();
-    result.after = ballooned().clone();
-    if (watched !== undefined) result.discarded = zeroed(watched);
-    result.changedAtSend = !result.after.equals(result.before) ||
-      (result.discarded !== undefined && result.discarded.size > 0);
+    for (const [r, i] of counting) {
+      if (i !== index) continue;
+      counting.delete(r);
+      r.after = ballooned().clone();
+      if (r.watched !== undefined) r.discarded = zeroed(r.watched);
+      r.changedAtSend = !r.after.equals(r.before) ||
+        (r.discarded !== undefined && r.discarded.size > 0);
+    }
   };
 
   for (const step of scenario.steps) {
@@ -471,7 +443,8 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
           const eventIdx = hasFeature(profile, written, "EVENT_IDX");
           const indirect = hasFeature(profile, written, "INDIRECT_DESC");
           for (const slot of layout) {
-            const size = port.queueMaxSize(slot.index);
+            const max = port.queueMaxSize(slot.index);
+            const size = Math.min(max, scenario.queueSize ?? max);
             if (size === 0) {
               errors.push(`device has no queue ${slot.index} (${slot.name})`);
               continue;
@@ -484,7 +457,13 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
               vq: new DriverQueue<string>(port.memory, rl, { order: order(), eventIdx, indirect }),
             });
           }
-          port.onInterrupt({ used: () => collect(), config: () => {} });
+          port.onInterrupt({
+            used: (i) => {
+              for (const [r, index] of counting) if (index === i) r.interrupts++;
+              collect();
+            },
+            config: () => {},
+          });
           if (step.driverOk !== false) writeStatusBits(STATUS.DRIVER_OK);
           break;
         }
@@ -496,7 +475,7 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
           for (const r of sends.values()) r.after = ballooned().clone();
           break;
         case "send": {
-          const { segments, pages } = build(step.chain);
+          const { segments, pages } = buildChain(step.chain, order());
           send(
             step.label,
             step.queue,
@@ -505,7 +484,42 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
             step.chain,
             step.writable ?? [],
             step.indirect ?? false,
+            step.kick !== false,
           );
+          break;
+        }
+        case "kick": {
+          const q = queues.get(step.queue);
+          if (q === undefined) errors.push(`kick: queue ${step.queue} is not set up`);
+          else finish(q.index);
+          break;
+        }
+        case "suppress": {
+          const q = queues.get(step.queue);
+          if (q === undefined) errors.push(`suppress: queue ${step.queue} is not set up`);
+          else if (step.on) q.vq.disableCallbacks();
+          else q.vq.enableCallbacks();
+          break;
+        }
+        case "write-actual": {
+          const value = new Uint8Array(ACTUAL.size);
+          new DataView(value.buffer).setUint32(0, step.value, true); // little-endian (B07)
+          const parts = step.bytewise === true
+            ? [...value].map((b, i) => ({ at: i, bytes: new Uint8Array([b]) }))
+            : [{ at: 0, bytes: value }];
+          const before = host.actual?.();
+          const after: (number | undefined)[] = [];
+          for (const part of parts) {
+            port.writeConfig(ACTUAL.offset + part.at, part.bytes);
+            settle();
+            after.push(host.actual?.());
+          }
+          actualWrites.push({
+            label: step.label,
+            value: step.value,
+            before,
+            after,
+          });
           break;
         }
         case "post-request-buffer": {
@@ -594,6 +608,7 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
     dirtyAtRequest,
     statsReturned,
     configAfterTarget,
+    actualWrites,
     errors,
     ms: performance.now() - t0,
   };

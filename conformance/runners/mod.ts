@@ -10,4 +10,9 @@
  */
 
 export { type DriverRun, runDriverScenario, type WatchHit } from "./driver.ts";
-export { type DeviceRun, runDeviceScenario, type SendResult } from "./device.ts";
+export {
+  type DeviceRun,
+  type HostActualWrite,
+  runDeviceScenario,
+  type SendResult,
+} from "./device.ts";

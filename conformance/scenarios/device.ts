@@ -14,6 +14,7 @@ import {
   type QueueName,
 } from "../../spec/mod.ts";
 import type { ChainSpec, DeviceScenario, DeviceStep } from "../model/types.ts";
+import { DEVICE_RING_SCENARIOS } from "./device_rings.ts";
 import {
   balloonSubsets,
   comboName,
@@ -25,7 +26,8 @@ import {
   without,
 } from "./features.ts";
 
-const DEV_PAGES = 2 * GIB;
+/** Guest RAM of most device scenarios: 2 GiB, in 4 KiB pages. */
+export const DEV_PAGES = 2 * GIB;
 const DONE = enumValue("balloon_flag", "BALLOON_FLAG_DONE");
 const CONT = enumValue("balloon_flag", "BALLOON_FLAG_CONT");
 
@@ -382,6 +384,7 @@ export const DEVICE_SCENARIOS: readonly DeviceScenario[] = [
   DEV_MISC,
   DEV_BEFORE_DRIVER_OK,
   DEV_LEGACY_BE,
+  ...DEVICE_RING_SCENARIOS,
   ...NEGOTIATION,
 ];
 

@@ -17,6 +17,7 @@ import type { DriverSeamOverride } from "../driver/seams.ts";
 import { seamTable } from "../seams.ts";
 import { DEVICE_FEATURE_DEVIATIONS } from "./device_features.ts";
 import { DEVICE_REQUEST_DEVIATIONS } from "./device_requests.ts";
+import { DEVICE_RING_DEVIATIONS } from "./device_ring.ts";
 import { DEVICE_STATS_MISC_DEVIATIONS } from "./device_stats_misc.ts";
 import { BALLOON_DEVIATIONS } from "./driver_balloon.ts";
 import { BITMAP_DEVIATIONS } from "./driver_bitmaps.ts";
@@ -40,4 +41,5 @@ export const DEVICE_DEVIATION_SEAMS: Readonly<Record<DeviceDeviation, DeviceSeam
     DEVICE_FEATURE_DEVIATIONS,
     DEVICE_REQUEST_DEVIATIONS,
     DEVICE_STATS_MISC_DEVIATIONS,
+    DEVICE_RING_DEVIATIONS,
   ]);

@@ -123,6 +123,8 @@ export class DeviceCore implements DeviceContext {
   deviceFeatures = 0n;
   /** Host view: the 4 KiB pages currently in the balloon. */
   readonly ballooned: PageSet = new PageSet();
+  /** Host view: the `actual` the host took from the config space (S-09, B24). */
+  hostActual = 0;
   /** What the device did. */
   readonly counters: DeviceCounters = {
     inflateRequests: 0,
@@ -211,7 +213,7 @@ export class DeviceCore implements DeviceContext {
 
   /** Raises the used-buffer interrupt unless the driver suppressed it. */
   notifyUsed(index: number, dq: DeviceQueue): void {
-    if (dq.needsNotify()) {
+    if (this.seams.notifies(dq)) {
       this.counters.interrupts++;
       this.transport.raiseUsed(index);
     }

@@ -28,7 +28,9 @@ export function notify(d: DeviceCore, index: number): void {
   if (dq === undefined) return;
   const role = d.roles.get(index) ?? "unknown";
   let pushed = false;
+  let popped = 0;
   for (;;) {
+    if (!d.seams.keepsPopping({ now: popped, total: dq.lastAvailIdx, size: dq.size })) break;
     let chain: Chain | undefined;
     const before = dq.lastAvailIdx;
     try {
@@ -60,6 +62,7 @@ export function notify(d: DeviceCore, index: number): void {
       continue;
     }
     if (chain === undefined) break;
+    popped++;
     if (handleChain(d, dq, { index, role, chain })) pushed = true;
   }
   if (pushed) d.notifyUsed(index, dq);

@@ -16,16 +16,21 @@ import {
   type FeatureName,
   featureNames,
   featuresOf,
+  fieldOf,
   PageSet,
   type ProfileId,
   type QueueName,
   type StatEntry,
   structSize,
   unknownBits,
+  wireSize,
 } from "../../spec/mod.ts";
 import type { SeamOverrides } from "../seams.ts";
 import { STATUS, type Transport } from "../transport.ts";
-import type { Chain } from "../virtqueue.ts";
+import type { Chain, DeviceQueue } from "../virtqueue.ts";
+
+const ACTUAL = fieldOf("virtio_balloon_config", "actual");
+const ACTUAL_BYTES = wireSize(ACTUAL.type);
 
 /** The queues that carry pages. */
 export type PageQueue = "inflateq" | "deflateq";
@@ -100,8 +105,25 @@ export interface DeviceSeams {
   isLive(): boolean;
   /** Byte order of the config space fields (B07). */
   configByteOrder(): ByteOrder;
+  /**
+   * Whether the host takes `actual` from the config space after the driver
+   * wrote `[offset, offset + size)` (S-09; over the legacy interface only once
+   * its most significant byte is written, B24).
+   */
+  takesActual(write: { readonly offset: number; readonly size: number }): boolean;
   /** Runs when the driver resets the device. */
   reset(): void;
+  // ---- the rings (queues.ts, core.ts) ----------------------------------------------------
+  /**
+   * Whether the device goes on popping available chains of a queue, having
+   * popped `now` in this notification and `total` since the queue was set up
+   * (of `size` entries): all of them, across ring wrap.
+   */
+  keepsPopping(
+    popped: { readonly now: number; readonly total: number; readonly size: number },
+  ): boolean;
+  /** Whether to send the used-buffer notification now (G43, G44: the driver's suppression). */
+  notifies(queue: DeviceQueue): boolean;
   // ---- requests (queues.ts, pages.ts) ------------------------------------------------
   /** The bytes the device reads as a request, given the chain and its readable bytes (G31b). */
   requestBytes(chain: Chain, readable: Uint8Array): Uint8Array;
@@ -190,7 +212,17 @@ export function referenceDeviceSeams(d: DeviceContext): DeviceSeams {
     isLive: () => (d.transport.status & STATUS.DRIVER_OK) !== 0,
     // always little-endian, legacy interface too (B07)
     configByteOrder: () => "v1",
+    // the host follows the driver's actual (S-09); over the legacy interface once its most
+    // significant byte is in (B24), since a legacy driver may write it a byte at a time
+    takesActual: (write) =>
+      write.offset < ACTUAL.offset + ACTUAL_BYTES && write.offset + write.size > ACTUAL.offset &&
+      (!d.transport.isLegacy || write.offset + write.size >= ACTUAL.offset + ACTUAL_BYTES),
     reset: () => {},
+
+    // every available chain, however often the ring has wrapped
+    keepsPopping: () => true,
+    // as the driver asks: avail.flags, or used_event with EVENT_IDX (G43a, G44a)
+    notifies: (queue) => queue.needsNotify(),
 
     // only the device-readable descriptors (G31b)
     requestBytes: (_chain, readable) => readable,

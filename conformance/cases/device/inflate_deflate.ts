@@ -16,6 +16,7 @@ import {
   writableNotRead,
 } from "../../checks/device/inflate_deflate.ts";
 import { DEV_LEGACY_BE, DEV_PFN, DEV_PFN_MALFORMED } from "../../scenarios/device.ts";
+import { DEV_PFN_SIZES } from "../../scenarios/device_rings.ts";
 
 /** Written device cases of this family. */
 export const DEVICE_INFLATE_DEFLATE_CASES: readonly CaseDef[] = [
@@ -98,4 +99,16 @@ export const DEVICE_INFLATE_DEFLATE_CASES: readonly CaseDef[] = [
     rules: ["S-05"],
     params: { label: "inflate" },
   }),
+  ...[1, 256, 257, 1024].map((n) =>
+    deviceCase({
+      id: `device.pfn.entries-${n}`,
+      title: `A PFN array of ${n} ${n === 1 ? "entry" : "entries"} is applied whole${
+        n === 1024 ? " (the size Windows drivers send)" : n === 257 ? " (one past 256)" : ""
+      }`,
+      scenario: DEV_PFN_SIZES,
+      check: applied,
+      rules: ["S-05"],
+      params: { label: `pfns-${n}` },
+    })
+  ),
 ];

@@ -35,20 +35,21 @@ function hostChange(
   return undefined;
 }
 
-const QUEUE_EFFECT = (queue: QueueName | undefined): readonly Observation[] =>
+/** What an inflate/deflate case can rest on: deflates only on a host view. */
+export const QUEUE_EFFECT = (queue: QueueName | undefined): readonly Observation[] =>
   queue === "deflateq" ? ["host-view"] : ["host-view", "guest-memory"];
 
 function unobserved(rule: string, label: string): Finding[] {
   return [bad(rule, `what "${label}" did at the host could not be observed`)];
 }
 
-/** S-05: a valid request changes the host's balloon exactly as the tables define, and is used. */
-export const applied: DeviceCheckDef<{ readonly label: string }> = deviceCheck<
-  { readonly label: string }
->("applied", (run, { rule, params: p }) => {
-  const label = p.label;
-  const s = sendOf(run, label);
-  if (s === undefined || s.pages === undefined) return missing(rule, label);
+/**
+ * The findings of "applied" for one well-formed send: used, and the host
+ * changed exactly as the tables define, seen through the best observation.
+ */
+export function appliedFindings(run: DeviceRun, s: SendResult, rule: string): Finding[] {
+  const label = s.label;
+  if (s.pages === undefined) return missing(rule, label);
   const out: Finding[] = [];
   if (!s.used) {
     out.push(
@@ -104,9 +105,22 @@ export const applied: DeviceCheckDef<{ readonly label: string }> = deviceCheck<
     ),
     observation,
   }];
+}
+
+/** S-05: a valid request changes the host's balloon exactly as the tables define, and is used. */
+export const applied: DeviceCheckDef<{ readonly label: string }> = deviceCheck<
+  { readonly label: string }
+>("applied", (run, { rule, params: p }) => {
+  const s = sendOf(run, p.label);
+  return s === undefined ? missing(rule, p.label) : appliedFindings(run, s, rule);
 }, { observes: QUEUE_EFFECT });
 
-/** R-16 / S-05: the change is visible when the buffer is used (used after processing). */
+/**
+ * R-16 / S-05: the change is visible when the buffer is used (used after
+ * processing). With a host view at the moment of use (in-process devices)
+ * that is exact; through guest memory it is the moment the suite saw the
+ * buffer used, which is what a driver can see too.
+ */
 export const appliedBeforeUse: DeviceCheckDef<{ readonly label: string }> = deviceCheck<
   { readonly label: string }
 >("applied-before-use", (run, { rule, params: p }) => {

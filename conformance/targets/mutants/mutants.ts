@@ -148,6 +148,13 @@ const DEVICE_KILLS: Readonly<Record<DeviceDeviation, readonly string[]>> = {
   "offer-misc-without-stats": ["device.features.dependencies"],
   "no-version-1": ["device.features.version-1"],
   "no-any-layout": ["device.features.any-layout"],
+  "ignore-actual": ["device.actual.taken"],
+  "actual-before-msb": ["device.legacy.actual-msb"],
+  "pfn-cap-256": ["device.pfn.entries-257", "device.pfn.entries-1024"],
+  "one-chain-per-notify": ["device.ring.several-in-flight"],
+  "stops-at-ring-wrap": ["device.ring.wrap"],
+  "notify-always": ["device.notify.flags.suppressed", "device.notify.event-idx.suppressed"],
+  "notify-never": ["device.notify.flags.sent", "device.notify.event-idx.sent"],
 };
 
 /** Seed quirks used as mutants, with the guest they show on and the cases they must fail. */

@@ -12,7 +12,12 @@
  */
 
 import { type GuestEnv, type LoggedEvent, type RingLayout, Transport } from "../../../impl/mod.ts";
-import type { DevicePort, Observation, PortInterrupts } from "../../model/ports.ts";
+import {
+  type DevicePort,
+  type Observation,
+  OBSERVATIONS,
+  type PortInterrupts,
+} from "../../model/ports.ts";
 import type { DeviceTarget, DeviceUnderTest } from "../../model/types.ts";
 
 /** What an in-process port reports about itself beyond the boundary (for in-process checks only). */
@@ -30,15 +35,8 @@ export interface SelfReport {
 /** A device port with the in-process extras. */
 export type InProcessDevicePort = DevicePort & { readonly selfReport: SelfReport };
 
-const OBSERVATIONS: ReadonlySet<Observation> = new Set<Observation>([
-  "ring",
-  "config",
-  "host-view",
-  "host-actual",
-  "host-stats",
-  "guest-memory",
-  "dirty-log",
-]);
+/** An in-process device shows everything (the host view and stats self-reported). */
+const ALL: ReadonlySet<Observation> = new Set<Observation>(OBSERVATIONS);
 
 /** Settling: enough scheduler steps for any well-behaved device step, and a minute of virtual time. */
 const SETTLE = { maxSteps: 5_000, time: 60_000 } as const;
@@ -66,13 +64,14 @@ export function inProcessDevicePort(
       return transport.isLegacy;
     },
     guestEndian: transport.guestEndian,
-    observations: OBSERVATIONS,
+    observations: "actual" in device ? ALL : new Set([...ALL].filter((o) => o !== "host-actual")),
     host: {
       setTarget: (pages) => device.setTarget(pages),
       requestStats: () => device.requestStats(),
       requestUnusedPages: (param) => device.requestUnusedPages({ param }) !== undefined,
       ballooned: () => device.ballooned,
       lastStats: () => device.lastStats,
+      ...("actual" in device ? { actual: () => device.actual ?? 0 } : {}),
       dirtyLogging: () => guest.mem.dirtyLogging,
     },
     readStatus: () => transport.readStatus(),
