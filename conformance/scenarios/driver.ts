@@ -67,18 +67,21 @@ export const DRV_BITMAP_ONE_BY_ONE: DriverScenario = {
   ],
 };
 
-/** `drv.pfn.inflate-held`: PFN arrays: the device holds the inflate ack while the target drops. */
+/** `drv.pfn.inflate-held`: 600 pages in, then the device holds the inflate ack of the next ones while the target drops to 100. */
 export const DRV_PFN_INFLATE_HELD: DriverScenario = {
   id: "drv.pfn.inflate-held",
   role: "driver",
   profile: "v3",
-  title: "PFN arrays: the device holds the inflate ack while the target drops",
+  title:
+    "PFN arrays: 600 pages in, then the device holds the inflate ack of the next ones while the target drops to 100",
   guestPages: SMALL,
   offer: PFN,
+  // a deflate follows whatever the driver's batch size: 600 pages are in before the hold
   steps: [
     { do: "probe" },
-    { do: "hold", queues: ["inflateq"] },
     { do: "target", pages: 600 },
+    { do: "hold", queues: ["inflateq"] },
+    { do: "target", pages: 700 },
     { do: "target", pages: 100 },
     { do: "wait", ms: 50 },
     { do: "release" },

@@ -253,6 +253,12 @@ export class DeviceCore implements DeviceContext {
     this.transport.sched.defer(name, fn);
   }
 
+  /** Sends a queue's used-buffer notification, unless the driver suppressed it. */
+  notifyQueue(index: number): void {
+    const dq = this.transport.deviceQueue(index);
+    if (dq !== undefined) this.notifyUsed(index, dq);
+  }
+
   /** Records a chain event (and a rejection, for rejected requests and bad chains). */
   trace(e: DeviceTraceEvent): void {
     if (e.what === "rejected" || e.what === "bad-chain") {

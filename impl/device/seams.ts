@@ -186,6 +186,8 @@ export interface DeviceContext {
   applyPages(queue: PageQueue, pages: PageSet): void;
   /** Runs `fn` later, in a device task of its own named `name`. */
   later(name: string, fn: () => void): void;
+  /** Sends a queue's used-buffer notification, unless the driver suppressed it (G43, G44). */
+  notifyQueue(index: number): void;
   /** Records a malformed request: trace, observation, and DEVICE_NEEDS_RESET if so configured. */
   malformed(event: RequestEvent, queue: QueueName, error: unknown): void;
 }

@@ -10,7 +10,9 @@ import {
   BalloonDevice,
   BalloonDriver,
   type DeviceDeviation,
+  type DeviceSeamOverride,
   type DriverDeviation,
+  type DriverSeamOverride,
   type GuestAbi,
   type QuirkId,
 } from "../../../impl/mod.ts";
@@ -27,6 +29,8 @@ export function referenceDriverTarget(
     abi?: Partial<GuestAbi>;
     guestEndian?: "le" | "be";
     unsupported?: readonly FeatureName[];
+    /** Changes of your own to the reference's decisions (a legal variant, or a mutant). */
+    seams?: readonly DriverSeamOverride[];
   } = {},
 ): DriverTarget {
   return {
@@ -43,6 +47,7 @@ export function referenceDriverTarget(
         ...(options.abi ? { abi: options.abi } : {}),
         ...(options.quirks ? { quirks: options.quirks } : {}),
         ...(options.deviations ? { deviations: options.deviations } : {}),
+        ...(options.seams ? { seams: options.seams } : {}),
         ...(ctx.faults.bitmapLimit === undefined ? {} : { bitmapLimit: ctx.faults.bitmapLimit }),
         ...(ctx.faults.failBitmapAllocation ? { failBitmapAllocation: true } : {}),
       });
@@ -55,7 +60,11 @@ export function referenceDeviceTarget(
   name: string,
   description: string,
   deviations: readonly DeviceDeviation[] = [],
-  options: { readonly unsupported?: readonly FeatureName[] } = {},
+  options: {
+    readonly unsupported?: readonly FeatureName[];
+    /** Changes of your own to the reference's decisions (a legal variant, or a mutant). */
+    readonly seams?: readonly DeviceSeamOverride[];
+  } = {},
 ): DeviceTarget {
   return {
     kind: "device",
@@ -64,7 +73,12 @@ export function referenceDeviceTarget(
     profile: "v3",
     ...(options.unsupported === undefined ? {} : { unsupported: options.unsupported }),
     create(ctx) {
-      return new BalloonDevice({ profile: "v3", guestPages: ctx.guestPages, deviations });
+      return new BalloonDevice({
+        profile: "v3",
+        guestPages: ctx.guestPages,
+        deviations,
+        ...(options.seams ? { seams: options.seams } : {}),
+      });
     },
   };
 }
