@@ -17,6 +17,7 @@ import { caseById, caseLevel, CASES } from "../cases/cases.ts";
 import { NOT_CHECKED } from "../cases/coverage.ts";
 import { flagErrorMessage } from "./flags.ts";
 import { printable } from "../model/text.ts";
+import { isModuleTarget, loadModuleTargets, ModuleTargetError } from "./module_targets.ts";
 import { casesDocument, casesSchema } from "../report/cases_export.ts";
 import { traceLineSchema } from "../trace/format.ts";
 import { isPassive, PASSIVE_USAGE, passiveMain, PassiveUsageError } from "./passive.ts";
@@ -52,7 +53,9 @@ Flags:
   --target T        what to test (repeatable, or comma-separated; default: reference):
                     reference, reference-driver, reference-device, v3-as-posted,
                     mutants (every mutant), all (reference, v3-as-posted and mutants),
-                    or one mutant: driver:<name>, device:<name>, quirk:D-nn
+                    one mutant: driver:<name>, device:<name>, quirk:D-nn,
+                    or your own: ./my_impl.ts (every target the module exports)
+                    or ./my_impl.ts#name (one of them)
   --profile P       profile of the cases: v3 (default; virtio-1.x has no cases yet)
   --filter F        only cases matching F (repeatable): a case id, a glob with *
                     ('inflate.*') or a rule id ('R-12a', 'B14': the cases citing it)
@@ -110,7 +113,9 @@ interface Options {
   readonly exportDir?: string;
 }
 
-function resolveTargets(values: readonly string[]): { targets: Target[]; explicit: Set<string> } {
+async function resolveTargets(
+  values: readonly string[],
+): Promise<{ targets: Target[]; explicit: Set<string> }> {
   const out: Target[] = [];
   const explicit = new Set<string>();
   const add = (...ts: Target[]) => {
@@ -121,7 +126,17 @@ function resolveTargets(values: readonly string[]): { targets: Target[]; explici
     if (v === "reference") add(REFERENCE_DRIVER, REFERENCE_DEVICE);
     else if (v === "mutants") add(...mutants);
     else if (v === "all") add(REFERENCE_DRIVER, REFERENCE_DEVICE, V3_AS_POSTED, ...mutants);
-    else {
+    else if (isModuleTarget(v)) {
+      try {
+        for (const t of await loadModuleTargets(v)) {
+          explicit.add(t.name);
+          add(t);
+        }
+      } catch (e) {
+        if (e instanceof ModuleTargetError) throw new UsageError(e.message);
+        throw e;
+      }
+    } else {
       const t = [REFERENCE_DRIVER, REFERENCE_DEVICE, V3_AS_POSTED, ...mutants].find((x) =>
         x.name === v
       );
@@ -130,7 +145,7 @@ function resolveTargets(values: readonly string[]): { targets: Target[]; explici
         throw new UsageError(
           `--target '${
             printable(v)
-          }' is not a target: expected reference, reference-driver, reference-device, v3-as-posted, mutants, all or a mutant name${
+          }' is not a target: expected reference, reference-driver, reference-device, v3-as-posted, mutants, all a mutant name or a module of your own (./my_impl.ts)${
             near.length > 0 ? ` (did you mean ${near.slice(0, 3).join(", ")}?)` : ""
           }; '--list --target mutants' lists the mutants`,
         );
@@ -262,7 +277,7 @@ async function parseOptions(args: readonly string[]): Promise<Options | "help"> 
     }
   }
   const filters = v.filter ?? [];
-  const { targets, explicit } = resolveTargets(v.target ?? []);
+  const { targets, explicit } = await resolveTargets(v.target ?? []);
   return {
     targets,
     explicit,

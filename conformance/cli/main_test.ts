@@ -323,3 +323,65 @@ cliTest("messages that quote input escape its control bytes", async () => {
   );
   assert.deepEqual(raw, [], "no raw control byte in the message");
 });
+
+/** Writes a module exporting targets built on this package, in a temporary directory. */
+async function targetModule(dir: string, body: string): Promise<string> {
+  const pkg = new URL("../mod.ts", import.meta.url).href;
+  const file = `${dir}/my_impl.ts`;
+  await Deno.writeTextFile(file, `import * as suite from "${pkg}";\n${body}\n`);
+  return file;
+}
+
+cliTest(
+  "--target ./module.ts runs the targets a module exports, with reports and working reruns",
+  async () => {
+    await withTempDir(async (dir) => {
+      const file = await targetModule(
+        dir,
+        `export const mine = suite.referenceDriverTarget("my-driver", "mine, 512 PFNs a request", { deviations: ["pfn-array-512"] });
+export const devices = [suite.referenceDeviceTarget("my-device", "mine")];`,
+      );
+      const r = await conform("--target", file, "--filter", "inflate.pfn.*", "--out", `${dir}/out`);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stdout, /^ {2}my-driver +\d+ pass +1 fail/m);
+      assert.match(r.stderr, /note: my-device skipped: no selected case is a device case/);
+      const rerun = /rerun: (deno task conform .*)$/m.exec(r.stdout)?.[1] ?? "";
+      assert.ok(rerun.includes(`--target ${file}#my-driver`), rerun);
+      const again = await conform(
+        ...rerun.replace("deno task conform ", "").split(" ").map((a) => a.replace(/^'|'$/g, "")),
+      );
+      assert.equal(again.code, 1, again.stderr);
+      assert.match(again.stdout, /^ {2}my-driver +0 pass +1 fail/m);
+      const names = [...Deno.readDirSync(`${dir}/out`)].map((e) => e.name);
+      assert.ok(names.includes("report.json"));
+    });
+  },
+);
+
+cliTest(
+  "a bad --target module is one usage error naming the module and what is wrong",
+  async () => {
+    await withTempDir(async (dir) => {
+      const noTarget = await targetModule(dir, "export const x = 1;");
+      const cases: [string[], RegExp][] = [
+        [[`${dir}/missing.ts`], /cannot read the module .*missing\.ts \(no such file\)/],
+        [[noTarget], /the module exports no target/],
+        [[`${noTarget}#nope`], /the module exports no target/],
+      ];
+      await Deno.writeTextFile(`${dir}/broken.ts`, "export const = ;\n");
+      cases.push([[`${dir}/broken.ts`], /the module does not load/]);
+      await Deno.writeTextFile(
+        `${dir}/shape.ts`,
+        'export const t = { kind: "driver", name: "x", description: "d", profile: "v3" };\n',
+      );
+      cases.push([[`${dir}/shape.ts`], /export t: a driver target needs create\(ctx\)/]);
+      for (const [args, pattern] of cases) {
+        const r = await conform("--target", ...args);
+        assert.equal(r.code, 2, `${args}: ${r.stdout}`);
+        const lines = r.stderr.trim().split("\n");
+        assert.equal(lines.length, 1, r.stderr);
+        assert.match(lines[0] ?? "", pattern);
+      }
+    });
+  },
+);

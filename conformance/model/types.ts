@@ -303,6 +303,8 @@ export interface DriverTarget {
   readonly guestEndian?: "le" | "be";
   /** Builds a fresh driver for one scenario. */
   create(ctx: DriverContext): DriverUnderTest;
+  /** How `--target` names it when not by its name (a target loaded from a module: `path#name`). */
+  readonly rerunAs?: string;
 }
 
 /** A device target. */
@@ -324,6 +326,8 @@ export interface DeviceTarget {
   create?(ctx: { readonly guestPages: number }): DeviceUnderTest;
   /** Opens a fresh device under test behind its own transport (QEMU, another process). */
   open?(ctx: DeviceOpenContext): DevicePort;
+  /** How `--target` names it when not by its name (a target loaded from a module: `path#name`). */
+  readonly rerunAs?: string;
 }
 
 /** What the suite tells a device target when it opens a device for a scenario. */

@@ -63,9 +63,10 @@ export function verdictOf(
   return { verdict: strict ? "fail" : "warn", level: levels[0] as Level };
 }
 
-/** The one-line command that reruns one case on one target. */
+/** The one-line command that reruns one case on one target (its `--target` value). */
 export function rerunCommand(caseId: string, target: string): string {
-  return `deno task conform --target ${target} --filter '${caseId}'`;
+  const t = /^[A-Za-z0-9_.:\/#+-]+$/.test(target) ? target : `'${target.replaceAll("'", "'\\''")}'`;
+  return `deno task conform --target ${t} --filter '${caseId}'`;
 }
 
 /** Why a case cannot be judged on a run: a feature it needs was not negotiated, or a method is missing. */
@@ -174,7 +175,7 @@ export function runSuite(options: RunOptions): SuiteRun {
       const base = {
         case: k.id,
         target: job.target.name,
-        rerun: rerunCommand(k.id, job.target.name),
+        rerun: rerunCommand(k.id, job.target.rerunAs ?? job.target.name),
         ms,
       };
       if (run === undefined) {

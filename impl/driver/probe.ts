@@ -97,13 +97,14 @@ function setUpQueues(vb: DriverCore): boolean {
     const rl = ringLayout(GuestMemory.addressOf(pfn), size);
     const features = { order: vb.order, eventIdx, indirect };
     t.setupQueue(i, rl, features);
-    const role = layout[i]?.name ?? "unused";
+    // a queue the layout does not name (a deviation set up one too many) has no role
+    const slot = layout[i] as (typeof layout)[number] | undefined;
     vb.queues.set(i, {
-      name: role,
+      name: slot?.name ?? "unused",
       vq: new DriverQueue<DriverToken>(vb.guest.mem, rl, vb.seams.queueFeatures(features)),
       acked: new WaitQueue(`acked:${i}`),
     });
-    if (role !== "unused") vb.roles.set(role, i);
+    if (slot !== undefined) vb.roles.set(slot.name, i);
   }
   return true;
 }
