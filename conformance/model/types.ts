@@ -58,6 +58,12 @@ export interface Finding {
   readonly evidence?: Evidence;
   /** What the finding rests on, when the target could offer a choice (device cases). */
   readonly observation?: Observation;
+  /**
+   * The root observation behind a failing finding, when several cases can
+   * fail on the same one (e.g. "the driver never wrote actual"): reports
+   * group the failures that share it.
+   */
+  readonly root?: string;
 }
 
 /** A case: one check, citing rules, on the result of one scenario. */

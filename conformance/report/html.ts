@@ -187,6 +187,8 @@ export interface HtmlReportData {
   >;
   /** Titles of the defects the page names. */
   readonly defects: Readonly<Record<string, string>>;
+  /** Failures of one target that share a root observation. */
+  readonly groups: ReportModel["groups"];
   /** The kill matrix, case lists as case indexes. */
   readonly kills: readonly {
     readonly target: number;
@@ -354,6 +356,7 @@ function reportData(m: ReportModel, options: HtmlReportOptions): HtmlReportData 
     details,
     rules,
     defects,
+    groups: m.groups,
     kills: m.kills.map((k) => ({
       target: targetIndex.get(k.mutant) ?? -1,
       description: k.description,
@@ -399,6 +402,7 @@ const BODY =
 <section id="summary"><h2>Targets</h2><div class="body"></div></section>
 <section id="matrix"><h2>Cases × targets</h2><form id="filters" class="no-print" autocomplete="off"></form><p id="shown" role="status"></p><div id="grid" tabindex="0"></div><div id="selected"></div></section>
 <section id="failures"><h2>Failures</h2><div class="body"></div></section>
+<section id="groups"><h2>Shared causes</h2><div class="body"></div></section>
 <section id="kills"><h2>Mutant kill matrix</h2><div class="body"></div></section>
 <section id="defects"><h2>Seed as posted: defects behind the failures</h2><div class="body"></div></section>
 <section id="coverage"><h2>Rule coverage</h2><div class="body"></div></section>

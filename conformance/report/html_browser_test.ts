@@ -142,6 +142,7 @@ Deno.test({
         "summary",
         "matrix",
         "failures",
+        "groups",
         "kills",
         "defects",
         "coverage",

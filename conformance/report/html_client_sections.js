@@ -64,6 +64,7 @@ export function clientSections(data, kit) {
       ["summary", "Targets"],
       ["matrix", "Cases × targets"],
       ["failures", "Failures"],
+      ...(data.groups.length > 0 ? [["groups", "Shared causes"]] : []),
       ...(mutants.length > 0 ? [["kills", "Mutant kill matrix"]] : []),
       ...(data.asPosted.length > 0 ? [["defects", "Seed defects"]] : []),
       ["coverage", "Rule coverage"],
@@ -430,8 +431,42 @@ export function clientSections(data, kit) {
     );
   }
 
+  function renderGroups() {
+    if (data.groups.length === 0) {
+      $("#groups").hidden = true;
+      return;
+    }
+    $("#groups .body").replaceChildren(
+      h("p", {}, "Failures of one target that rest on the same observation: mend the cause once."),
+      h(
+        "table",
+        {},
+        h(
+          "thead",
+          {},
+          h("tr", {}, ["target", "cause", "rules", "cases"].map((x) => h("th", {}, x))),
+        ),
+        h(
+          "tbody",
+          {},
+          data.groups.map((g) =>
+            h(
+              "tr",
+              {},
+              h("td", {}, h("code", {}, g.target)),
+              h("td", {}, g.root),
+              h("td", {}, g.rules.join(", ")),
+              h("td", {}, `${g.cases.length}: ${g.cases.join(", ")}`),
+            )
+          ),
+        ),
+      ),
+    );
+  }
+
   renderHeader();
   renderSummary();
+  renderGroups();
   renderKills();
   renderDefects();
   renderCoverage();

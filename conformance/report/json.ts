@@ -78,6 +78,7 @@ export function jsonReport(run: SuiteRun, context: ReportContext): string {
       failing: t.failing,
     })),
     areas: m.areas,
+    groups: m.groups,
     results: run.results.map((r) => ({
       case: r.case,
       target: r.target,

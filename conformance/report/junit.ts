@@ -14,6 +14,7 @@ import {
   type ReportContext,
   type ReportModel,
   reportModel,
+  rootOf,
   SUITE_NAME,
   SUITE_VERSION,
 } from "./model.ts";
@@ -57,6 +58,9 @@ function detailText(r: CaseResult): string {
     ...(d.expected === undefined ? [] : [`expected: ${d.expected}`]),
     ...(d.actual === undefined ? [] : [`actual:   ${d.actual}`]),
     ...(r.defects === undefined ? [] : [`defects:  ${r.defects.join(", ")}`]),
+    ...(rootOf(r) === undefined
+      ? []
+      : [`cause:    ${rootOf(r)} (shared by the cases of the same cause)`]),
     ...(d.hexdump === undefined ? [] : ["", d.hexdump]),
     "",
     `rerun: ${r.rerun}`,

@@ -330,6 +330,26 @@ function legendLines(): string[] {
   ];
 }
 
+function groupSection(m: ReportModel): string[] {
+  if (m.groups.length === 0) return [];
+  return [
+    "",
+    "## Shared causes",
+    "",
+    "Failures of one target that rest on the same observation: mend the cause once.",
+    "",
+    ...table(
+      ["target", "cause", "rules", "cases"],
+      m.groups.map((g) => [
+        code(g.target),
+        cell(g.root),
+        g.rules.map((id) => ruleLink(m, id)).join(", "),
+        `${g.cases.length}: ${g.cases.map(code).join(", ")}`,
+      ]),
+    ),
+  ];
+}
+
 function failures(m: ReportModel): string[] {
   const list = [...m.failures, ...m.warnings];
   if (list.length === 0) return [];
@@ -393,6 +413,7 @@ export function markdownReport(run: SuiteRun, context: ReportContext): string {
     ...kills(m),
     ...defects(m),
     ...expectSection(m),
+    ...groupSection(m),
     ...failures(m),
     ...coverageSection(m),
     ...legendLines(),

@@ -156,6 +156,8 @@ export interface ReportModel {
   readonly failures: readonly CaseResult[];
   /** Results of non-mutant targets that warn (SHOULD failures outside strict mode). */
   readonly warnings: readonly CaseResult[];
+  /** Failures and warnings of one target that share a root observation (two or more). */
+  readonly groups: readonly RootGroup[];
   /** One row per mutant in the run. */
   readonly kills: readonly KillRow[];
   /** Cases (of a role some mutant in the run plays) that no mutant in the run failed. */
@@ -395,6 +397,7 @@ export function reportModel(run: SuiteRun, context: ReportContext): ReportModel 
     areas,
     failures,
     warnings,
+    groups: rootGroups([...failures, ...warnings]),
     kills,
     unkilled: unkilledCases(run),
     defects: defectRows(run, context.attribution ?? []),
@@ -403,6 +406,45 @@ export function reportModel(run: SuiteRun, context: ReportContext): ReportModel 
     problems,
     ok: problems.length === 0,
   };
+}
+
+/** Results of one target that fail on the same root observation. */
+export interface RootGroup {
+  /** The target. */
+  readonly target: string;
+  /** The root observation, in words. */
+  readonly root: string;
+  /** The rules the grouped findings cite. */
+  readonly rules: readonly string[];
+  /** The cases, in report order. */
+  readonly cases: readonly string[];
+}
+
+/** The root observation of a failing result: that of its first failing finding that names one. */
+export function rootOf(r: CaseResult): string | undefined {
+  return r.findings.find((f) => !f.ok && f.root !== undefined)?.root;
+}
+
+function rootGroups(results: readonly CaseResult[]): RootGroup[] {
+  const by = new Map<string, CaseResult[]>();
+  for (const r of results) {
+    const root = rootOf(r);
+    if (root === undefined) continue;
+    const key = `${r.target}\n${root}`;
+    by.set(key, [...(by.get(key) ?? []), r]);
+  }
+  return [...by.entries()].filter(([, rs]) => rs.length > 1).map(([key, rs]) => ({
+    target: key.split("\n")[0] as string,
+    root: key.split("\n")[1] as string,
+    rules: [
+      ...new Set(
+        rs.flatMap((r) =>
+          r.findings.filter((f) => !f.ok && f.root !== undefined).map((f) => f.rule)
+        ),
+      ),
+    ],
+    cases: rs.map((r) => r.case),
+  }));
 }
 
 /** What a report shows about one failing result. */

@@ -312,3 +312,21 @@ Deno.test("strict mode turns a SHOULD failure into a failure of the run", () => 
     /^Warnings \(1, SHOULD rules; --strict fails them\)$/m,
   );
 });
+
+Deno.test("a driver that never writes actual fails on one cause, named once with its rule, in every report", () => {
+  const never = referenceDriverTarget("driver-without-actual", "never writes actual", {
+    seams: [() => ({ actualAccesses: () => () => [] })],
+  });
+  const run = runSuite({ cases: CASES.filter((k) => k.role === "driver"), targets: [never] });
+  const m = reportModel(run, context);
+  const g = m.groups.find((x) => x.root === "the driver never wrote actual");
+  assert.ok(g !== undefined, JSON.stringify(m.groups.map((x) => [x.root, x.cases.length])));
+  assert.ok(g.cases.length >= 5, `${g.cases.length} cases`);
+  assert.deepEqual(g.rules, ["R-05"]);
+  const managed = run.results.find((r) => r.case === "oom.doom.managed");
+  assert.doesNotMatch(managed?.findings.map((f) => f.message).join(" ") ?? "", /no inflated page/);
+  assert.match(terminalReport(run, context), /^Shared causes/m);
+  assert.match(markdownReport(run, context), /^## Shared causes$/m);
+  assert.equal(JSON.parse(jsonReport(run, context)).groups.length, m.groups.length);
+  assert.match(junitReport(run, context), /cause: {4}the driver never wrote actual/);
+});

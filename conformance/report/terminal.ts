@@ -233,6 +233,23 @@ function failureLines(m: ReportModel, paint: Paint, max: number): string[] {
       );
     }
   }
+  if (m.groups.length > 0) {
+    lines.push(
+      "",
+      paint("bold", "Shared causes") + paint("dim", " (failures that rest on one observation)"),
+    );
+    for (const g of m.groups) {
+      lines.push(
+        ...wrap(
+          `${g.target}: ${g.cases.length} cases fail on one observation, ${g.root} (${
+            g.rules.join(", ")
+          }): ${g.cases.slice(0, 6).join(", ")}${g.cases.length > 6 ? ", …" : ""}`,
+          "  ",
+          "    ",
+        ),
+      );
+    }
+  }
   if (m.warnings.length > 0) {
     lines.push(
       "",

@@ -104,8 +104,27 @@ export function none(run: DriverRun, rule: string, what: string): Finding[] {
         `no well-formed ${what} to check: the suite's device rejected ${rejected.length} malformed requests (first, on ${
           rejected[0]?.queue
         }: ${rejected[0]?.error})`,
+        { root: `the suite's device rejected the driver's requests as malformed` },
       ),
     ];
   }
-  return [bad(rule, `the scenario produced no ${what} to check`)];
+  return [bad(rule, `the scenario produced no ${what} to check`, { root: `no ${what}` })];
+}
+
+/** The rule that makes writing `actual` mandatory (after every pass). */
+const WRITES_ACTUAL = "R-05";
+
+/**
+ * The finding for a run in which the driver never wrote `actual`: it cites
+ * the rule that requires the write, whatever the case is about, so the one
+ * defect reads as one cause across every case that needs an `actual`.
+ */
+export function noActual(run: DriverRun, rule: string): Finding[] {
+  const rejected = requests(run.trace, "rejected", "bad-chain");
+  if (rejected.length > 0) return none(run, rule, "write of actual");
+  return [bad(WRITES_ACTUAL, "the driver never wrote actual", {
+    expected: "a write of actual after every pass",
+    actual: "no config write of actual",
+    root: "the driver never wrote actual",
+  })];
 }

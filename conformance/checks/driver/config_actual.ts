@@ -10,12 +10,12 @@ import { PageSet } from "../../../spec/mod.ts";
 import type { Finding } from "../../model/types.ts";
 import { bad, driverCheck, type DriverCheckDef, ok } from "../define.ts";
 import { actualWrites, BalloonReplay, type RequestEvent, requests, usedFor } from "../queries.ts";
-import { none } from "./_shared.ts";
+import { noActual } from "./_shared.ts";
 
 /** R-05 / R-09 / B18: actual written after every pass, and only for pages the device acknowledged. */
 export const actualAfterAck: DriverCheckDef = driverCheck("actual-after-ack", (run, { rule }) => {
   const writes = actualWrites(run.trace);
-  if (writes.length === 0) return none(run, rule, "write of actual");
+  if (writes.length === 0) return noActual(run, rule);
   const out: Finding[] = [];
   const acked = new PageSet();
   const pending = new Map<string, RequestEvent>();
@@ -73,7 +73,7 @@ export const actualEqualsBalloon: DriverCheckDef = driverCheck(
   "actual-equals-balloon",
   (run, { rule }) => {
     const writes = actualWrites(run.trace);
-    if (writes.length === 0) return none(run, rule, "write of actual");
+    if (writes.length === 0) return noActual(run, rule);
     const replay = new BalloonReplay();
     const out: Finding[] = [];
     let wi = 0;
@@ -116,7 +116,7 @@ export const actualEqualsBalloon: DriverCheckDef = driverCheck(
 /** B23 / B07: actual written as one little-endian 4-byte access. */
 export const actualAtomic: DriverCheckDef = driverCheck("actual-atomic", (run, { rule }) => {
   const writes = actualWrites(run.trace);
-  if (writes.length === 0) return none(run, rule, "write of actual");
+  if (writes.length === 0) return noActual(run, rule);
   const partial = writes.filter((w) => w.size !== 4);
   return partial.length > 0
     ? [
@@ -131,7 +131,7 @@ export const actualAtomic: DriverCheckDef = driverCheck("actual-atomic", (run, {
 /** B07: actual is little-endian whatever the guest's byte order. */
 export const actualLe: DriverCheckDef = driverCheck("actual-le", (run, { rule }) => {
   const writes = actualWrites(run.trace).filter((w) => w.size === 4);
-  if (writes.length === 0) return none(run, rule, "write of actual");
+  if (writes.length === 0) return noActual(run, rule);
   const max = run.scenario.guestPages;
   const swap = (x: number) =>
     (((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24)) >>> 0;

@@ -8,7 +8,7 @@
 import { OOM_VBALLOON_DEFAULT_PAGES } from "../../../spec/mod.ts";
 import type { Finding } from "../../model/types.ts";
 import { bad, driverCheck, type DriverCheckDef, ok } from "../define.ts";
-import { actualWrites, requests } from "../queries.ts";
+import { actualWrites, BalloonReplay, requests } from "../queries.ts";
 import { none } from "./_shared.ts";
 
 /** Parameters of {@link managedCount}. */
@@ -27,9 +27,16 @@ export const managedCount: DriverCheckDef<ManagedParams> = driverCheck<ManagedPa
     const doom = p.doom;
     const before = run.managed[0] as number;
     const after = run.managed[step] as number;
-    // the driver's own count of ballooned pages: its last actual by the end of that step
+    // the pages the host was told are in the balloon by the end of that step; when the
+    // device could read none of them (malformed requests), the driver's own actual
     const end = run.stepSeq[step] ?? Infinity;
-    const held = actualWrites(run.trace).filter((w) => w.seq < end).pop()?.value ?? 0;
+    const replay = new BalloonReplay();
+    for (const e of run.trace) {
+      if (e.seq >= end) break;
+      replay.apply(e);
+    }
+    const held = replay.pages.size ||
+      (actualWrites(run.trace).filter((w) => w.seq < end).pop()?.value ?? 0);
     if (held === 0) return none(run, rule, "inflated page");
     const want = doom ? before : before - held;
     return after === want
