@@ -110,3 +110,25 @@ export interface DevicePort {
   /** Releases the device (stops its process, if it has one). */
   close(): void;
 }
+
+/**
+ * Thrown by a device target's `open()` when it cannot run a scenario as
+ * asked — a big-endian guest on a little-endian machine, more guest RAM than
+ * the machine takes — so the scenario's cases are `unsupported` with this
+ * message, never judged, passed or failed.
+ *
+ * @example
+ * ```ts
+ * import { UnsupportedScenarioError } from "./ports.ts";
+ * import assert from "node:assert/strict";
+ * const e = new UnsupportedScenarioError("QEMU's x86 machine has no big-endian guest");
+ * assert.equal(e.name, "UnsupportedScenarioError");
+ * ```
+ */
+export class UnsupportedScenarioError extends Error {
+  /** Builds the error; `message` says why, in sentence case. */
+  constructor(message: string) {
+    super(message);
+    this.name = "UnsupportedScenarioError";
+  }
+}

@@ -12,6 +12,7 @@ import { DRIVER_CHECKS } from "../checks/driver.ts";
 import { type DeviceRun, runDeviceScenario } from "../runners/device.ts";
 import { type DriverRun, runDriverScenario } from "../runners/driver.ts";
 import { scenario as scenarioById } from "../scenarios/scenarios.ts";
+import { UnsupportedScenarioError } from "../model/ports.ts";
 import type {
   CaseDef,
   CaseResult,
@@ -155,13 +156,15 @@ export function runSuite(options: RunOptions): SuiteRun {
     const t1 = performance.now();
     let run: DriverRun | DeviceRun | undefined;
     let error: string | undefined;
+    let cannotRun: string | undefined;
     try {
       const scn = scenarioById(job.scenario);
       run = job.target.kind === "driver"
         ? runDriverScenario(scn as DriverScenario, job.target)
         : runDeviceScenario(scn as DeviceScenario, job.target);
     } catch (e) {
-      error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      if (e instanceof UnsupportedScenarioError) cannotRun = e.message;
+      else error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     }
     const ms = (performance.now() - t1) / Math.max(1, job.cases.length);
     for (const k of job.cases) {
@@ -171,6 +174,16 @@ export function runSuite(options: RunOptions): SuiteRun {
         rerun: rerunCommand(k.id, job.target.name),
         ms,
       };
+      if (cannotRun !== undefined) {
+        results.push({
+          ...base,
+          verdict: "unsupported",
+          level: caseLevel(k),
+          findings: [],
+          message: `the target cannot run the scenario: ${cannotRun}`,
+        });
+        continue;
+      }
       if (run === undefined) {
         results.push({
           ...base,
