@@ -84,6 +84,12 @@ function unsupportedOn(k: CaseDef, t: Target, run: DriverRun | DeviceRun): strin
     if (notOffered.length > 0) {
       return `the device does not offer ${notOffered.join(", ")}, and the case is about that offer`;
     }
+    const declinedOffer = (k.needsOffer ?? []).filter((x) => declared.includes(x));
+    if (declinedOffer.length > 0) {
+      return `the target declares ${
+        declinedOffer.join(", ")
+      } unsupported, so the suite's driver did not accept it, and the case is about accepting that offer`;
+    }
   }
   const missing = (k.needs ?? []).filter((f) => !hasFeature(k.profile, run.negotiated, f));
   if (missing.length > 0) {
