@@ -470,14 +470,16 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
           const layout = queueLayout(profile, new Set(featureNames(profile, written)));
           const eventIdx = hasFeature(profile, written, "EVENT_IDX");
           const indirect = hasFeature(profile, written, "INDIRECT_DESC");
+          // a legacy device finds the used ring by the legacy layout (§2.7.2)
+          const geometry = port.legacy ? { legacy: true } : {};
           for (const slot of layout) {
             const size = port.queueMaxSize(slot.index);
             if (size === 0) {
               errors.push(`device has no queue ${slot.index} (${slot.name})`);
               continue;
             }
-            const base = buffer(ringBytes(size));
-            const rl = ringLayout(base, size);
+            const base = buffer(ringBytes(size, geometry));
+            const rl = ringLayout(base, size, geometry);
             port.setupQueue(slot.index, rl, { eventIdx, indirect });
             queues.set(slot.name, {
               index: slot.index,

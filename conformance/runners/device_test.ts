@@ -1,0 +1,82 @@
+/**
+ * The device runner through ports that behave like devices in other
+ * processes: a legacy-only device that finds its used ring by the legacy
+ * layout, and a port whose process fails (a `TargetError`), which makes the
+ * scenario's cases `error` — never `fail` — and still closes the port.
+ */
+
+import assert from "node:assert/strict";
+import { featureMask } from "../../spec/mod.ts";
+import { GuestEnv, ringLayout } from "../../impl/mod.ts";
+import { CASES } from "../cases/cases.ts";
+import type { DevicePort } from "../model/ports.ts";
+import type { DeviceTarget } from "../model/types.ts";
+import { runSuite } from "../run/suite.ts";
+import { inProcessDevicePort } from "../targets/reference/device_port.ts";
+import { REFERENCE_DEVICE } from "../targets/reference/reference.ts";
+
+const VERSION_1 = featureMask("v3", ["VERSION_1"]);
+/** Feature bits a legacy interface carries. */
+const LEGACY_BITS = (1n << 32n) - 1n;
+
+/** A port over the reference device that changes some methods (as a device in another process might). */
+function wrapped(
+  name: string,
+  change: (inner: DevicePort) => Partial<DevicePort>,
+): DeviceTarget {
+  return {
+    kind: "device",
+    name,
+    description: `the reference device behind a ${name} port`,
+    profile: "v3",
+    open: (ctx) => {
+      const guest = new GuestEnv({ pages: ctx.guestPages });
+      const inner = inProcessDevicePort(REFERENCE_DEVICE, { guest, guestPages: ctx.guestPages });
+      const port: DevicePort = {
+        memory: inner.memory,
+        get legacy() {
+          return inner.legacy;
+        },
+        guestEndian: inner.guestEndian,
+        observations: inner.observations,
+        host: inner.host,
+        readStatus: () => inner.readStatus(),
+        writeStatus: (v) => inner.writeStatus(v),
+        readDeviceFeatures: () => inner.readDeviceFeatures(),
+        writeDriverFeatures: (v) => inner.writeDriverFeatures(v),
+        readConfig: (o, l) => inner.readConfig(o, l),
+        writeConfig: (o, b) => inner.writeConfig(o, b),
+        configGeneration: () => inner.configGeneration(),
+        queueMaxSize: (i) => inner.queueMaxSize(i),
+        setupQueue: (i, l, f) => inner.setupQueue(i, l, f),
+        notify: (i) => inner.notify(i),
+        onInterrupt: (h) => inner.onInterrupt(h),
+        settle: (u) => inner.settle(u),
+        close: () => inner.close(),
+      };
+      return Object.defineProperties(port, Object.getOwnPropertyDescriptors(change(inner)));
+    },
+  };
+}
+
+Deno.test("the device runner lays out the rings of a legacy device as the legacy interface does (§2.7.2)", () => {
+  const target = wrapped("legacy-only", (inner) => ({
+    legacy: true,
+    // a legacy-only device: 32 feature bits, no VERSION_1
+    readDeviceFeatures: () => inner.readDeviceFeatures() & LEGACY_BITS & ~VERSION_1,
+    setupQueue: (index, layout, features) => {
+      const want = ringLayout(layout.desc, layout.size, { legacy: true });
+      if (want.avail !== layout.avail || want.used !== layout.used) {
+        throw new RangeError(
+          `Invalid ring layout for legacy queue ${index}: used at 0x${
+            layout.used.toString(16)
+          }, expected 0x${want.used.toString(16)}`,
+        );
+      }
+      inner.setupQueue(index, layout, features);
+    },
+  }));
+  const cases = CASES.filter((k) => k.scenario === "dev.pfn" && k.id === "device.pfn.inflate");
+  const [r] = runSuite({ cases, targets: [target] }).results;
+  assert.equal(r?.verdict, "pass", r?.findings[0]?.message ?? r?.message);
+});
