@@ -45,6 +45,7 @@ import {
 import type { DevicePort } from "../model/ports.ts";
 import type { ChainSpec, DeviceScenario, DeviceTarget } from "../model/types.ts";
 import { inProcessDevicePort, type SelfReport } from "../targets/reference/device_port.ts";
+import { TargetError } from "../targets/bridge/target_error.ts";
 
 /** What happened to one chain the suite sent. */
 export interface SendResult {
@@ -449,6 +450,8 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
       (result.discarded !== undefined && result.discarded.size > 0);
   };
 
+  // the device's process failed: the run has nothing to judge (its cases are errors)
+  let failed: TargetError | undefined;
   for (const step of scenario.steps) {
     try {
       switch (step.do) {
@@ -574,10 +577,15 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
           break;
       }
     } catch (e) {
+      if (e instanceof TargetError) {
+        failed = e;
+        break;
+      }
       errors.push(`${step.do}: ${(e as Error).message}`);
     }
   }
   port.close();
+  if (failed !== undefined) throw failed;
   return {
     scenario,
     target: target.name,

@@ -12,6 +12,7 @@ import { CASES } from "../cases/cases.ts";
 import type { DevicePort } from "../model/ports.ts";
 import type { DeviceTarget } from "../model/types.ts";
 import { runSuite } from "../run/suite.ts";
+import { TargetError } from "../targets/bridge/target_error.ts";
 import { inProcessDevicePort } from "../targets/reference/device_port.ts";
 import { REFERENCE_DEVICE } from "../targets/reference/reference.ts";
 
@@ -23,6 +24,7 @@ const LEGACY_BITS = (1n << 32n) - 1n;
 function wrapped(
   name: string,
   change: (inner: DevicePort) => Partial<DevicePort>,
+  onClose: () => void = () => {},
 ): DeviceTarget {
   return {
     kind: "device",
@@ -52,7 +54,10 @@ function wrapped(
         notify: (i) => inner.notify(i),
         onInterrupt: (h) => inner.onInterrupt(h),
         settle: (u) => inner.settle(u),
-        close: () => inner.close(),
+        close: () => {
+          onClose();
+          inner.close();
+        },
       };
       return Object.defineProperties(port, Object.getOwnPropertyDescriptors(change(inner)));
     },
@@ -79,4 +84,23 @@ Deno.test("the device runner lays out the rings of a legacy device as the legacy
   const cases = CASES.filter((k) => k.scenario === "dev.pfn" && k.id === "device.pfn.inflate");
   const [r] = runSuite({ cases, targets: [target] }).results;
   assert.equal(r?.verdict, "pass", r?.findings[0]?.message ?? r?.message);
+});
+
+Deno.test("a port whose process fails mid-scenario makes the scenario's cases errors, and is closed", () => {
+  let closed = 0;
+  const target = wrapped("dying", () => ({
+    notify: () => {
+      throw new TargetError({
+        kind: "exited",
+        target: "qemu-system-x86_64 (pid 4242)",
+        message: "The process exited (killed by SIGKILL) before it answered",
+        stderrTail: "qemu-system-x86_64: terminating on signal 9",
+      });
+    },
+  }), () => closed++);
+  const cases = CASES.filter((k) => k.scenario === "dev.pfn");
+  const results = runSuite({ cases, targets: [target] }).results;
+  assert.deepEqual(results.map((r) => r.verdict), cases.map(() => "error"));
+  assert.match(results[0]?.message ?? "", /TargetError: .*exited \(killed by SIGKILL\)/);
+  assert.equal(closed, 1, "the port was closed once");
 });
