@@ -104,3 +104,14 @@ Deno.test("a port whose process fails mid-scenario makes the scenario's cases er
   assert.match(results[0]?.message ?? "", /TargetError: .*exited \(killed by SIGKILL\)/);
   assert.equal(closed, 1, "the port was closed once");
 });
+
+Deno.test("on a target without a host view, an inflate naming unwatched low pages is judged on the pages watched", () => {
+  // PFNs 1 and 9 are the guest's own (never marked), so only guest memory at 70000 and 500000 can show them
+  const target = wrapped("guest-memory-only", (inner) => ({
+    observations: new Set([...inner.observations].filter((o) => o !== "host-view")),
+  }));
+  const cases = CASES.filter((k) => k.id === "device.pfn.scattered");
+  const [r] = runSuite({ cases, targets: [target] }).results;
+  assert.equal(r?.verdict, "pass", r?.findings[0]?.message ?? r?.message);
+  assert.equal(r?.findings[0]?.observation, "guest-memory");
+});
