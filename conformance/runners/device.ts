@@ -357,9 +357,11 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
   // observation guest-memory: pages an inflate names (and their neighbours, to
   // see a device that places bits wrongly) are marked before it is sent; a
   // page the host discards reads back as zeros
-  const watch = (spec: ChainSpec | undefined): PageSet | undefined => {
+  const watch = (spec: ChainSpec | undefined, writable: readonly number[]): PageSet | undefined => {
     if (spec === undefined) return undefined;
     const named = namedPages(spec);
+    // and the decoy PFNs of its device-writable buffers: a device that reads them discards those
+    for (const len of writable) for (const pfn of decoyPfns(len)) named.add(pfn);
     const out = new PageSet();
     for (const { start, length: n } of named.runs()) {
       const from = Math.max(RESERVED_PFNS, start - WATCH_MARGIN);
@@ -405,7 +407,7 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
       return { addr, len };
     });
     const watched = queue === "inflateq" && port.observations.has("guest-memory")
-      ? watch(spec)
+      ? watch(spec, writable)
       : undefined;
     const result: SendResult = {
       label,

@@ -15,6 +15,7 @@ import { runSuite } from "../run/suite.ts";
 import { TargetError } from "../targets/bridge/target_error.ts";
 import { inProcessDevicePort } from "../targets/reference/device_port.ts";
 import { REFERENCE_DEVICE } from "../targets/reference/reference.ts";
+import { mutant } from "../targets/mutants/mutants.ts";
 
 const VERSION_1 = featureMask("v3", ["VERSION_1"]);
 /** Feature bits a legacy interface carries. */
@@ -24,7 +25,7 @@ const LEGACY_BITS = (1n << 32n) - 1n;
 function wrapped(
   name: string,
   change: (inner: DevicePort) => Partial<DevicePort>,
-  onClose: () => void = () => {},
+  options: { readonly onClose?: () => void; readonly device?: DeviceTarget } = {},
 ): DeviceTarget {
   return {
     kind: "device",
@@ -33,7 +34,10 @@ function wrapped(
     profile: "v3",
     open: (ctx) => {
       const guest = new GuestEnv({ pages: ctx.guestPages });
-      const inner = inProcessDevicePort(REFERENCE_DEVICE, { guest, guestPages: ctx.guestPages });
+      const inner = inProcessDevicePort(options.device ?? REFERENCE_DEVICE, {
+        guest,
+        guestPages: ctx.guestPages,
+      });
       const port: DevicePort = {
         memory: inner.memory,
         get legacy() {
@@ -55,7 +59,7 @@ function wrapped(
         onInterrupt: (h) => inner.onInterrupt(h),
         settle: (u) => inner.settle(u),
         close: () => {
-          onClose();
+          options.onClose?.();
           inner.close();
         },
       };
@@ -97,7 +101,7 @@ Deno.test("a port whose process fails mid-scenario makes the scenario's cases er
         stderrTail: "qemu-system-x86_64: terminating on signal 9",
       });
     },
-  }), () => closed++);
+  }), { onClose: () => closed++ });
   const cases = CASES.filter((k) => k.scenario === "dev.pfn");
   const results = runSuite({ cases, targets: [target] }).results;
   assert.deepEqual(results.map((r) => r.verdict), cases.map(() => "error"));
@@ -114,4 +118,17 @@ Deno.test("on a target without a host view, an inflate naming unwatched low page
   const [r] = runSuite({ cases, targets: [target] }).results;
   assert.equal(r?.verdict, "pass", r?.findings[0]?.message ?? r?.message);
   assert.equal(r?.findings[0]?.observation, "guest-memory");
+});
+
+Deno.test("on a target without a host view, a device that reads a device-writable buffer as PFNs is caught in guest memory", () => {
+  const device = mutant("device:ignore-writable-descriptors")?.target;
+  assert.ok(device?.kind === "device");
+  const target = wrapped("guest-memory-only", (inner) => ({
+    observations: new Set([...inner.observations].filter((o) => o !== "host-view")),
+  }), { device });
+  const cases = CASES.filter((k) => k.id === "robustness.pfn.writable");
+  const [r] = runSuite({ cases, targets: [target] }).results;
+  assert.equal(r?.verdict, "warn", r?.findings[0]?.message ?? r?.message);
+  assert.equal(r?.findings[0]?.observation, "guest-memory");
+  assert.match(r?.findings[0]?.actual ?? "", /PFNs 12345/);
 });
