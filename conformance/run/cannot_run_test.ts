@@ -47,3 +47,30 @@ Deno.test("runSuite() still reports any other error of open() as an error verdic
   assert.deepEqual(results.map((r) => r.verdict), cases.map(() => "error"));
   assert.equal(results[0]?.message, "RangeError: Invalid thing: 3, expected 4");
 });
+
+Deno.test("runSuite() does not run a scenario whose every case needs a feature the target declares unsupported", () => {
+  let opened = 0;
+  const target: DeviceTarget = {
+    kind: "device",
+    name: "pfn-only",
+    description: "a device target without PAGE_BITMAP and MISC_VQ",
+    profile: "v3",
+    unsupported: ["PAGE_BITMAP", "MISC_VQ"],
+    open: () => {
+      opened++;
+      throw new UnsupportedScenarioError("opened");
+    },
+  };
+  const cases = CASES.filter((k) => k.scenario === "dev.bitmap.malformed");
+  assert.ok(cases.length > 0);
+  const results = runSuite({ cases, targets: [target] }).results;
+  assert.equal(opened, 0, "the scenario was run");
+  assert.deepEqual(results.map((r) => r.verdict), cases.map(() => "unsupported"));
+  assert.equal(
+    results[0]?.message,
+    "the target declares PAGE_BITMAP unsupported, and the case needs it",
+  );
+  // a scenario with one case the target can be judged on still runs
+  runSuite({ cases: CASES.filter((k) => k.scenario === "dev.bitmap"), targets: [target] });
+  assert.equal(opened, 1);
+});

@@ -69,6 +69,25 @@ export function rerunCommand(caseId: string, target: string): string {
   return `deno task conform --target ${target} --filter '${caseId}'`;
 }
 
+/**
+ * Why a case cannot be judged on any run of a target: it needs a feature the
+ * target declares unsupported, or (a device case) is about accepting an offer
+ * of one.
+ */
+function declaredNeed(k: CaseDef, t: Target): string | undefined {
+  const declared = t.unsupported ?? [];
+  const f = (k.needs ?? []).find((x) => declared.includes(x));
+  if (f !== undefined) return `the target declares ${f} unsupported, and the case needs it`;
+  const offer = k.role === "device" ? (k.needsOffer ?? []).filter((x) => declared.includes(x)) : [];
+  return offer.length === 0 ? undefined : declinedOfferMessage(offer);
+}
+
+function declinedOfferMessage(features: readonly FeatureName[]): string {
+  return `the target declares ${
+    features.join(", ")
+  } unsupported, so the suite's driver did not accept it, and the case is about accepting that offer`;
+}
+
 /** Why a case cannot be judged on a run: a feature it needs was not negotiated, or a method is missing. */
 function unsupportedOn(k: CaseDef, t: Target, run: DriverRun | DeviceRun): string | undefined {
   const declared = t.unsupported ?? [];
@@ -85,11 +104,7 @@ function unsupportedOn(k: CaseDef, t: Target, run: DriverRun | DeviceRun): strin
       return `the device does not offer ${notOffered.join(", ")}, and the case is about that offer`;
     }
     const declinedOffer = (k.needsOffer ?? []).filter((x) => declared.includes(x));
-    if (declinedOffer.length > 0) {
-      return `the target declares ${
-        declinedOffer.join(", ")
-      } unsupported, so the suite's driver did not accept it, and the case is about accepting that offer`;
-    }
+    if (declinedOffer.length > 0) return declinedOfferMessage(declinedOffer);
   }
   const missing = (k.needs ?? []).filter((f) => !hasFeature(k.profile, run.negotiated, f));
   if (missing.length > 0) {
@@ -159,6 +174,25 @@ export function runSuite(options: RunOptions): SuiteRun {
   }
   let done = 0;
   for (const job of jobs) {
+    const declared = job.cases.map((k) => declaredNeed(k, job.target));
+    if (declared.every((m) => m !== undefined)) {
+      // every case needs what the target declares it lacks: running the scenario could change nothing
+      job.cases.forEach((k, i) =>
+        results.push({
+          case: k.id,
+          target: job.target.name,
+          rerun: rerunCommand(k.id, job.target.name),
+          ms: 0,
+          verdict: "unsupported",
+          level: caseLevel(k),
+          findings: [],
+          message: declared[i] as string,
+        })
+      );
+      done++;
+      options.onProgress?.(done, jobs.length, `${job.target.name} ${job.scenario}`);
+      continue;
+    }
     const t1 = performance.now();
     let run: DriverRun | DeviceRun | undefined;
     let error: string | undefined;
