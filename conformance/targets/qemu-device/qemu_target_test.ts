@@ -13,7 +13,7 @@
  */
 
 import assert from "node:assert/strict";
-import { fieldOf, structSize, wireSize } from "../../../spec/mod.ts";
+import { enumValue, featureMask, fieldOf, structSize, wireSize } from "../../../spec/mod.ts";
 import { CASES } from "../../cases/cases.ts";
 import type { DevicePort } from "../../model/ports.ts";
 import type { CaseDef, DeviceScenario, DeviceTarget } from "../../model/types.ts";
@@ -251,6 +251,44 @@ Deno.test({
     const results = runSuite({ cases, targets: [target] }).results;
     assert.deepEqual(results.map((r) => r.verdict), cases.map(() => "error"));
     assert.match(results[0]?.message ?? "", /TargetError: .*(exited|closed)/);
+    gone(pids);
+  },
+});
+
+Deno.test({
+  name:
+    "qemu-device port: a target shows in num_pages with a config interrupt; the driver's actual is what query-balloon reports; no stats before a buffer",
+  ignore: NO_QEMU,
+  fn: () => {
+    const pids: number[] = [];
+    const t = qemuDeviceTarget("default", { qemu: qemuPath(), onStart: (p) => pids.push(p) });
+    const open = t.open as NonNullable<DeviceTarget["open"]>;
+    const port = open({ guestPages: 32_768, profile: "v3" });
+    try {
+      let configChanges = 0;
+      port.onInterrupt({ used: () => {}, config: () => configChanges++ });
+      port.writeStatus(0);
+      let status = 0;
+      for (const bit of ["ACKNOWLEDGE", "DRIVER", "FEATURES_OK", "DRIVER_OK"]) {
+        if (bit === "FEATURES_OK") port.writeDriverFeatures(featureMask("v3", ["VERSION_1"]));
+        status |= enumValue("device_status", bit);
+        port.writeStatus(status);
+      }
+      assert.equal(port.readStatus(), status);
+      assert.equal(port.host.requestStats(), false, "no stats buffer is held");
+      assert.equal(port.host.lastStats?.(), undefined, "QEMU has read no stats buffer");
+      port.host.setTarget(1_000);
+      assert.deepEqual(port.settle(), []);
+      assert.equal(configChanges, 1);
+      const numPages = fieldOf("virtio_balloon_config", "num_pages");
+      assert.equal(le(port.readConfig(numPages.offset, 4)), 1_000);
+      const actual = fieldOf("virtio_balloon_config", "actual");
+      port.writeConfig(actual.offset, leBytes(640n, 4));
+      assert.equal(port.host.actual?.(), 640);
+      assert.ok(port.observations.has("host-actual") && !port.observations.has("host-view"));
+    } finally {
+      port.close();
+    }
     gone(pids);
   },
 });
