@@ -53,6 +53,21 @@ import { defaultConcurrency, runSuiteInWorkers } from "../run/parallel.ts";
 import { verdictMatrix } from "../report/matrix.ts";
 import type { CaseDef, CaseResult, Target } from "../model/types.ts";
 
+/** The variant names for --help, wrapped under the flag's text. */
+function variantLines(): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const v of QEMU_DEVICE_VARIANTS.map((x) => x.name)) {
+    const next = line === "" ? v : `${line}, ${v}`;
+    if (next.length > 58 && line !== "") {
+      lines.push(`${line},`);
+      line = v;
+    } else line = next;
+  }
+  lines.push(line);
+  return lines.map((l) => `${" ".repeat(20)}${l}`).join("\n");
+}
+
 const USAGE = `Usage: deno task conform [flags]
 
 Runs the virtio-balloon conformance cases on targets, prints a summary and
@@ -65,9 +80,8 @@ Flags:
                     or one mutant: driver:<name>, device:<name>, quirk:D-nn;
                     qemu-device: QEMU's real virtio-balloon-pci with the suite as
                     its guest driver over qtest (no guest image; QEMU is installed
-                    when missing), every variant: ${
-  QEMU_DEVICE_VARIANTS.map((v) => v.name).join(", ")
-};
+                    when missing), every variant:
+${variantLines()};
                     or one: qemu-device:<variant>
   --profile P       profile of the cases: v3 (default; virtio-1.x has no cases yet)
   --filter F        only cases matching F (repeatable): a case id, a glob with *
