@@ -15,7 +15,7 @@
  * - `runners/`: one scenario on one target, everything recorded
  * - `checks/`: a run turned into findings citing rule ids
  * - `cases/`: the case table (scenario + check + rules) and rule coverage
- * - `run/`: the suite run — verdicts, expected-failure lists, `registerConformance`
+ * - `run/`: the suite run — verdicts, expected-failure lists, `registerConformance`, parallel runs
  * - `report/`: terminal, JSON, JUnit, Markdown and passive reports; the cases as data
  * - `cli/`: `deno task conform`
  *

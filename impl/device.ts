@@ -193,7 +193,7 @@ export class BalloonDevice implements DeviceModel {
     if (t.isLegacy) this.#d.assignRoles(t.negotiated);
   }
 
-  /** The driver wrote config space: the host takes `actual` from it when the seam says so (S-09, B24). */
+  /** The driver wrote config space: the host takes `actual` from it when the seam says so (S-12, B24). */
   configWritten(offset: number, size: number): void {
     const d = this.#d;
     if (d.seams.takesActual({ offset, size })) {
@@ -227,7 +227,7 @@ export class BalloonDevice implements DeviceModel {
     );
   }
 
-  /** The `actual` the host took from the driver (S-09). */
+  /** The `actual` the host took from the driver (S-12). */
   get actual(): number {
     return this.#d.hostActual;
   }

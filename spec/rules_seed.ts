@@ -416,7 +416,7 @@ export const SUITE_RULES: readonly Rule[] = [
     defects: [],
   },
   {
-    id: "S-09",
+    id: "S-12",
     source: {
       kind: "suite",
       rationale:

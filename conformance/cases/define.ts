@@ -97,10 +97,11 @@ export function deviceCase<P = NoParams>(spec: DeviceCaseSpec<P>): CaseDef {
   const chains = spec.check.readsChains ? deviceScenarioNeeds(spec.scenario, named) : [];
   const step = spec.scenario.steps.find((s) => s.do === "send" && s.label === named);
   const queue = step?.do === "send" ? step.queue : undefined;
-  return build(
+  const k = build(
     spec,
     [...chains, ...spec.check.needs(params)],
     spec.needsOffer ?? [],
     spec.check.observes(queue),
   );
+  return spec.check.needsModern ? { ...k, needsModern: true } : k;
 }

@@ -49,6 +49,8 @@ export interface CheckOptions<P> {
    * suffices), given the queue of the chain it reads (default: the ring).
    */
   readonly observes?: (queue: QueueName | undefined) => readonly Observation[];
+  /** Device checks of what only the modern interface has (64 feature bits, FEATURES_OK). */
+  readonly needsModern?: boolean;
 }
 
 /** A check on driver scenario runs. */
@@ -77,6 +79,8 @@ export interface DeviceCheckDef<P = NoParams> {
   readonly readsChains: boolean;
   /** The observations it can rest on (any one suffices), given the queue of the chain it reads. */
   readonly observes: (queue: QueueName | undefined) => readonly Observation[];
+  /** Whether it judges what only the modern interface has. */
+  readonly needsModern: boolean;
   /** Judges one run. */
   readonly judge: (run: DeviceRun, input: CheckInput<P>) => Finding[];
 }
@@ -109,6 +113,7 @@ export function deviceCheck<P = NoParams>(
     needs: options.needs ?? (() => []),
     readsChains: options.readsChains ?? true,
     observes: options.observes ?? (() => ["ring"]),
+    needsModern: options.needsModern ?? false,
   };
 }
 

@@ -42,7 +42,32 @@ import {
   referenceDriverTarget,
   V3_AS_POSTED,
 } from "../targets/reference/reference.ts";
+import {
+  QEMU_DEVICE_PREFIX,
+  QEMU_DEVICE_VARIANTS,
+  qemuDeviceRecipe,
+  qemuDeviceTarget,
+  qemuDeviceVariant,
+} from "../targets/qemu-device/target.ts";
+import { ensureQemu } from "../targets/qemu/setup.ts";
+import { defaultConcurrency, runSuiteInWorkers } from "../run/parallel.ts";
+import { verdictMatrix } from "../report/matrix.ts";
 import type { CaseDef, CaseResult, Target } from "../model/types.ts";
+
+/** The variant names for --help, wrapped under the flag's text. */
+function variantLines(): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const v of QEMU_DEVICE_VARIANTS.map((x) => x.name)) {
+    const next = line === "" ? v : `${line}, ${v}`;
+    if (next.length > 58 && line !== "") {
+      lines.push(`${line},`);
+      line = v;
+    } else line = next;
+  }
+  lines.push(line);
+  return lines.map((l) => `${" ".repeat(20)}${l}`).join("\n");
+}
 
 const USAGE = `Usage: deno task conform [flags]
 
@@ -53,7 +78,12 @@ Flags:
   --target T        what to test (repeatable, or comma-separated; default: reference):
                     reference, reference-driver, reference-device, v3-as-posted,
                     mutants (every mutant), all (reference, v3-as-posted and mutants),
-                    one mutant: driver:<name>, device:<name>, quirk:D-nn,
+                    one mutant: driver:<name>, device:<name>, quirk:D-nn;
+                    qemu-device: QEMU's real virtio-balloon-pci with the suite as
+                    its guest driver over qtest (no guest image; QEMU is installed
+                    when missing), every variant:
+${variantLines()};
+                    or one: qemu-device:<variant>;
                     or your own: ./my_impl.ts (every target the module exports)
                     or ./my_impl.ts#name (one of them)
   --profile P       profile of the cases: v3 (default; virtio-1.x has no cases yet)
@@ -69,6 +99,8 @@ Flags:
   --expect-fail F   file of expected failures, one 'case-id' or 'target case-id'
                     per line, # comments; a listed case that passes or does not
                     exist fails the run
+  --jobs N          targets in other processes (qemu-device) run N scenarios at
+                    a time, one child process each (default: the number of cores)
   --export DIR      write DIR/cases.json and DIR/cases.schema.json (the cases as
                     data for other runners) and DIR/trace.schema.json (one line
                     of a --trace file), and exit without running
@@ -85,6 +117,8 @@ Examples:
   deno task conform --target all --report markdown --out /tmp/report
   deno task conform --target driver:release-before-ack --filter R-12a
   deno task conform --list --target mutants
+  deno task conform --target qemu-device --expect-fail conformance/targets/qemu-device/expected-failures.txt
+  deno task conform --target qemu-device:legacy-only --filter 'device.pfn.*'
   deno task conform --export cases/`;
 
 /** A usage error: printed as one line, exit code 2. */
@@ -111,6 +145,7 @@ interface Options {
   readonly out: string;
   readonly expectFail?: ExpectList;
   readonly exportDir?: string;
+  readonly jobs: number;
 }
 
 async function resolveTargets(
@@ -124,7 +159,22 @@ async function resolveTargets(
   const mutants = MUTANTS.map((m) => m.target);
   for (const v of values.flatMap((x) => x.split(",")).map((x) => x.trim()).filter((x) => x)) {
     if (v === "reference") add(REFERENCE_DRIVER, REFERENCE_DEVICE);
-    else if (v === "mutants") add(...mutants);
+    else if (v === QEMU_DEVICE_PREFIX) {
+      // placeholders until QEMU is found: a run rebuilds them with its path (see withQemu)
+      add(...QEMU_DEVICE_VARIANTS.map((x) => qemuDeviceTarget(x.name, { qemu: "" })));
+    } else if (v.startsWith(`${QEMU_DEVICE_PREFIX}:`)) {
+      const variant = qemuDeviceVariant(v);
+      if (variant === undefined) {
+        throw new UsageError(
+          `--target '${printable(v)}' is not a qemu-device variant: expected ${
+            QEMU_DEVICE_VARIANTS.map((x) => `${QEMU_DEVICE_PREFIX}:${x.name}`).join(", ")
+          }, or ${QEMU_DEVICE_PREFIX} for all of them`,
+        );
+      }
+      const t = qemuDeviceTarget(variant.name, { qemu: "" });
+      explicit.add(t.name);
+      add(t);
+    } else if (v === "mutants") add(...mutants);
     else if (v === "all") add(REFERENCE_DRIVER, REFERENCE_DEVICE, V3_AS_POSTED, ...mutants);
     else if (isModuleTarget(v)) {
       try {
@@ -145,7 +195,7 @@ async function resolveTargets(
         throw new UsageError(
           `--target '${
             printable(v)
-          }' is not a target: expected reference, reference-driver, reference-device, v3-as-posted, mutants, all a mutant name or a module of your own (./my_impl.ts)${
+          }' is not a target: expected reference, reference-driver, reference-device, v3-as-posted, mutants, all, a mutant name, qemu-device or a module of your own (./my_impl.ts)${
             near.length > 0 ? ` (did you mean ${near.slice(0, 3).join(", ")}?)` : ""
           }; '--list --target mutants' lists the mutants`,
         );
@@ -237,6 +287,7 @@ async function parseOptions(args: readonly string[]): Promise<Options | "help"> 
         out: { type: "string" },
         "expect-fail": { type: "string" },
         export: { type: "string" },
+        jobs: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }).values;
@@ -278,6 +329,12 @@ async function parseOptions(args: readonly string[]): Promise<Options | "help"> 
   }
   const filters = v.filter ?? [];
   const { targets, explicit } = await resolveTargets(v.target ?? []);
+  const jobs = v.jobs === undefined ? defaultConcurrency() : Number(v.jobs);
+  if (!Number.isSafeInteger(jobs) || jobs < 1 || !/^\s*\d+\s*$/.test(v.jobs ?? "1")) {
+    throw new UsageError(
+      `--jobs '${printable(v.jobs ?? "")}' is not a count: expected a whole number of 1 or more`,
+    );
+  }
   return {
     targets,
     explicit,
@@ -292,6 +349,7 @@ async function parseOptions(args: readonly string[]): Promise<Options | "help"> 
       ? {}
       : { expectFail: await readExpectList(v["expect-fail"]) }),
     ...(v.export === undefined ? {} : { exportDir: v.export }),
+    jobs,
   };
 }
 
@@ -376,6 +434,90 @@ function colorWanted(): boolean {
   }
 }
 
+function count(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+function formatSeconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** What the qemu-device part of a run used and took. */
+interface QemuPart {
+  readonly version: string;
+  readonly path: string;
+  readonly targets: readonly Target[];
+  readonly jobs: number;
+  readonly ms: number;
+}
+
+/**
+ * Runs the in-process targets on this thread and the qemu-device targets
+ * (QEMU found or installed first) in parallel child processes; the results
+ * in the order of `targets`.
+ */
+async function runTargets(
+  cases: readonly CaseDef[],
+  targets: readonly Target[],
+  o: {
+    readonly strict: boolean;
+    readonly jobs: number;
+    readonly profile: ProfileId;
+    readonly onProgress: RunProgress;
+  },
+): Promise<{ run: SuiteRun; qemu?: QemuPart }> {
+  const t0 = performance.now();
+  const remote = targets.filter((t) => qemuDeviceVariant(t.name) !== undefined);
+  const local = targets.filter((t) => !remote.includes(t));
+  const parts: SuiteRun[] = [];
+  if (local.length > 0) {
+    parts.push(runSuite({ cases, targets: local, strict: o.strict, onProgress: o.onProgress }));
+  }
+  let qemu: QemuPart | undefined;
+  if (remote.length > 0) {
+    let found: { path: string; version: string };
+    try {
+      found = await ensureQemu((s) => console.error(`qemu-device: ${s}`));
+    } catch (e) {
+      throw new UsageError(
+        `--target ${QEMU_DEVICE_PREFIX}: QEMU cannot be had: ${(e as Error).message}`,
+      );
+    }
+    const options = { qemu: found.path, version: found.version, profile: o.profile };
+    const t1 = performance.now();
+    const r = await runSuiteInWorkers({
+      cases,
+      targets: remote.map((t) => {
+        const v = (qemuDeviceVariant(t.name) as { name: string }).name;
+        return { target: qemuDeviceTarget(v, options), recipe: qemuDeviceRecipe(v, options) };
+      }),
+      strict: o.strict,
+      concurrency: o.jobs,
+      onProgress: o.onProgress,
+    });
+    parts.push(r);
+    qemu = {
+      version: found.version,
+      path: found.path,
+      targets: r.targets,
+      jobs: o.jobs,
+      ms: performance.now() - t1,
+    };
+  }
+  const all = parts.flatMap((p) => p.targets);
+  const ordered = targets.map((t) => all.find((x) => x.name === t.name) ?? t);
+  const run: SuiteRun = {
+    results: ordered.flatMap((t) =>
+      parts.flatMap((p) => p.results.filter((r) => r.target === t.name))
+    ),
+    cases,
+    targets: ordered,
+    strict: o.strict,
+    ms: performance.now() - t0,
+  };
+  return qemu === undefined ? { run } : { run, qemu };
+}
+
 async function main(args: readonly string[]): Promise<number> {
   if (isPassive(args)) return await passiveMain(args);
   const o = await parseOptions(args);
@@ -417,12 +559,11 @@ async function main(args: readonly string[]): Promise<number> {
   }
   const bar = progress(Deno.stderr.isTerminal());
   const startedAt = new Date();
-  const run = runSuite({
-    cases: o.cases.filter((k) => targets.some((t) => t.kind === k.role)),
+  const { run, qemu } = await runTargets(
+    o.cases.filter((k) => targets.some((t) => t.kind === k.role)),
     targets,
-    strict: o.strict,
-    onProgress: bar.update,
-  });
+    { strict: o.strict, jobs: o.jobs, profile: o.profile, onProgress: bar.update },
+  );
   const extra = attribution(run, (d, t, l) => bar.update(d, t, `attributing defects: ${l}`));
   bar.clear();
   const context: ReportContext = {
@@ -448,6 +589,18 @@ async function main(args: readonly string[]): Promise<number> {
     const path = join(o.out, FILES[f]);
     await writeFile(path, render[f](run, context));
     written.push(path);
+  }
+  if (qemu !== undefined) {
+    const expected = new Set(reportModel(run, context).expect?.expected ?? []);
+    console.log(verdictMatrix(run.cases, qemu.targets, run.results, {
+      expected,
+      title: `${qemu.version} (${qemu.path}) · ${count(qemu.targets.length, "device variant")} × ${
+        count(run.cases.filter((k) => k.role === "device").length, "device case")
+      } in ${formatSeconds(qemu.ms)} (${
+        count(qemu.jobs, "scenario")
+      } at a time, each its own QEMU; ${defaultConcurrency()} cores)`,
+    }));
+    console.log("");
   }
   console.log(terminalReport(run, { ...context, written }, { color: colorWanted() }));
   return reportModel(run, context).ok ? 0 : 1;

@@ -77,6 +77,14 @@ export interface DevicePort {
    * (a wrapper must forward it as a getter, not copy it).
    */
   readonly legacy: boolean;
+  /**
+   * Whether the device has no modern interface at all (a legacy device, such
+   * as QEMU's `disable-modern=on`): cases about the modern interface, its 64
+   * feature bits and VERSION_1, are `unsupported` on it rather than failed.
+   * A device that has a modern interface and does not offer VERSION_1 is
+   * judged, and fails them.
+   */
+  readonly legacyOnly?: boolean;
   /** The guest's native byte order (legacy conversations). */
   readonly guestEndian: "le" | "be";
   /** What this port lets the suite observe. */
@@ -118,4 +126,26 @@ export interface DevicePort {
   settle(until?: () => boolean): string[];
   /** Releases the device (stops its process, if it has one). */
   close(): void;
+}
+
+/**
+ * Thrown by a device target's `open()` when it cannot run a scenario as
+ * asked — a big-endian guest on a little-endian machine, more guest RAM than
+ * the machine takes — so the scenario's cases are `unsupported` with this
+ * message, never judged, passed or failed.
+ *
+ * @example
+ * ```ts
+ * import { UnsupportedScenarioError } from "./ports.ts";
+ * import assert from "node:assert/strict";
+ * const e = new UnsupportedScenarioError("QEMU's x86 machine has no big-endian guest");
+ * assert.equal(e.name, "UnsupportedScenarioError");
+ * ```
+ */
+export class UnsupportedScenarioError extends Error {
+  /** Builds the error; `message` says why, in sentence case. */
+  constructor(message: string) {
+    super(message);
+    this.name = "UnsupportedScenarioError";
+  }
 }

@@ -101,6 +101,8 @@ export interface CaseDef {
    * a target that provides none of them makes the case `unsupported`.
    */
   readonly observes?: readonly Observation[];
+  /** Device cases of what only the modern interface has: unsupported over a legacy one. */
+  readonly needsModern?: boolean;
 }
 
 /** A step of a driver scenario (the suite plays the device and the host). */

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { QEMU_DEVICE_VARIANTS, qemuDeviceTargetName } from "../targets/qemu-device/target.ts";
 import { dirname, isAbsolute, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Level, type ProfileId, rule, specAnchor } from "../../spec/mod.ts";
@@ -182,6 +183,7 @@ export const TARGET_NAMES: readonly string[] = [
   REFERENCE_DEVICE.name,
   V3_AS_POSTED.name,
   ...MUTANTS.map((m) => m.name),
+  ...QEMU_DEVICE_VARIANTS.map((v) => qemuDeviceTargetName(v.name)),
 ];
 
 /** Whether a target name is a mutant's. */

@@ -91,3 +91,14 @@ Deno.test("a deviation under a declined feature set is still caught", () => {
   assert.equal(verdict("pfn-only:extra-page", "inflate.pfn.allocated-pages"), "fail");
   assert.equal(verdict("pfn-only:no-range-check", "robustness.pfn.beyond-ram"), "fail");
 });
+
+Deno.test("a device case about accepting an offer the target declares unsupported is unsupported, not a pass", () => {
+  // the reference device offers MISC_VQ; a target that declines it never has the suite accept it,
+  // so "accepts the subset stats+misc" cannot be judged (it would pass on stats alone)
+  const results = declining(["MISC_VQ"]).filter((r) =>
+    r.target.startsWith("device") && r.case === "device.negotiation.stats+misc"
+  );
+  assert.equal(results.length, 1);
+  assert.equal(results[0]?.verdict, "unsupported");
+  assert.match(results[0]?.message ?? "", /declares MISC_VQ unsupported, so the suite's driver/);
+});

@@ -12,6 +12,7 @@ import { DRIVER_CHECKS } from "../checks/driver.ts";
 import { type DeviceRun, runDeviceScenario } from "../runners/device.ts";
 import { type DriverRun, runDriverScenario } from "../runners/driver.ts";
 import { scenario as scenarioById } from "../scenarios/scenarios.ts";
+import { UnsupportedScenarioError } from "../model/ports.ts";
 import type {
   CaseDef,
   CaseResult,
@@ -69,6 +70,25 @@ export function rerunCommand(caseId: string, target: string): string {
   return `deno task conform --target ${t} --filter '${caseId}'`;
 }
 
+/**
+ * Why a case cannot be judged on any run of a target: it needs a feature the
+ * target declares unsupported, or (a device case) is about accepting an offer
+ * of one.
+ */
+function declaredNeed(k: CaseDef, t: Target): string | undefined {
+  const declared = t.unsupported ?? [];
+  const f = (k.needs ?? []).find((x) => declared.includes(x));
+  if (f !== undefined) return `the target declares ${f} unsupported, and the case needs it`;
+  const offer = k.role === "device" ? (k.needsOffer ?? []).filter((x) => declared.includes(x)) : [];
+  return offer.length === 0 ? undefined : declinedOfferMessage(offer);
+}
+
+function declinedOfferMessage(features: readonly FeatureName[]): string {
+  return `the target declares ${
+    features.join(", ")
+  } unsupported, so the suite's driver did not accept it, and the case is about accepting that offer`;
+}
+
 /** Why a case cannot be judged on a run: a feature it needs was not negotiated, or a method is missing. */
 function unsupportedOn(k: CaseDef, t: Target, run: DriverRun | DeviceRun): string | undefined {
   const declared = t.unsupported ?? [];
@@ -80,6 +100,9 @@ function unsupportedOn(k: CaseDef, t: Target, run: DriverRun | DeviceRun): strin
     ) {
       return "the target's host cannot issue unused-page requests, which the scenario needs";
     }
+    if (k.needsModern === true && dev.port.legacyOnly === true) {
+      return "the case is about the modern interface (64 feature bits), and the device has only the legacy one";
+    }
     const can = k.observes ?? [];
     if (can.length > 0 && !can.some((o) => dev.port.observations.has(o))) {
       return `the target cannot observe ${can.join(" or ")}, which the case rests on (it provides ${
@@ -90,6 +113,8 @@ function unsupportedOn(k: CaseDef, t: Target, run: DriverRun | DeviceRun): strin
     if (notOffered.length > 0) {
       return `the device does not offer ${notOffered.join(", ")}, and the case is about that offer`;
     }
+    const declinedOffer = (k.needsOffer ?? []).filter((x) => declared.includes(x));
+    if (declinedOffer.length > 0) return declinedOfferMessage(declinedOffer);
   }
   const missing = (k.needs ?? []).filter((f) => !hasFeature(k.profile, run.negotiated, f));
   if (missing.length > 0) {
@@ -159,16 +184,37 @@ export function runSuite(options: RunOptions): SuiteRun {
   }
   let done = 0;
   for (const job of jobs) {
+    const declared = job.cases.map((k) => declaredNeed(k, job.target));
+    if (declared.every((m) => m !== undefined)) {
+      // every case needs what the target declares it lacks: running the scenario could change nothing
+      job.cases.forEach((k, i) =>
+        results.push({
+          case: k.id,
+          target: job.target.name,
+          rerun: rerunCommand(k.id, job.target.name),
+          ms: 0,
+          verdict: "unsupported",
+          level: caseLevel(k),
+          findings: [],
+          message: declared[i] as string,
+        })
+      );
+      done++;
+      options.onProgress?.(done, jobs.length, `${job.target.name} ${job.scenario}`);
+      continue;
+    }
     const t1 = performance.now();
     let run: DriverRun | DeviceRun | undefined;
     let error: string | undefined;
+    let cannotRun: string | undefined;
     try {
       const scn = scenarioById(job.scenario);
       run = job.target.kind === "driver"
         ? runDriverScenario(scn as DriverScenario, job.target)
         : runDeviceScenario(scn as DeviceScenario, job.target);
     } catch (e) {
-      error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      if (e instanceof UnsupportedScenarioError) cannotRun = e.message;
+      else error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     }
     const ms = (performance.now() - t1) / Math.max(1, job.cases.length);
     for (const k of job.cases) {
@@ -178,6 +224,16 @@ export function runSuite(options: RunOptions): SuiteRun {
         rerun: rerunCommand(k.id, job.target.rerunAs ?? job.target.name),
         ms,
       };
+      if (cannotRun !== undefined) {
+        results.push({
+          ...base,
+          verdict: "unsupported",
+          level: caseLevel(k),
+          findings: [],
+          message: `the target cannot run the scenario: ${cannotRun}`,
+        });
+        continue;
+      }
       if (run === undefined) {
         results.push({
           ...base,

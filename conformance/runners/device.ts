@@ -41,10 +41,11 @@ import {
   type Segment,
   STATUS,
 } from "../../impl/mod.ts";
-import type { DevicePort } from "../model/ports.ts";
+import { type DevicePort, UnsupportedScenarioError } from "../model/ports.ts";
 import { buildChain } from "./chains.ts";
 import type { ChainSpec, DeviceScenario, DeviceTarget } from "../model/types.ts";
 import { inProcessDevicePort, type SelfReport } from "../targets/reference/device_port.ts";
+import { TargetError } from "../targets/bridge/target_error.ts";
 
 /** What happened to one chain the suite sent. */
 export interface SendResult {
@@ -126,6 +127,8 @@ export interface DeviceRun {
   readonly written: bigint;
   /** Whether FEATURES_OK stuck. */
   readonly featuresOk: boolean;
+  /** Whether the conversation used the legacy interface. */
+  readonly legacy: boolean;
   /** Features negotiated: what the suite wrote, if the device kept FEATURES_OK (or the interface is legacy). */
   readonly negotiated: bigint;
   /** Results per send label. */
@@ -310,6 +313,7 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
   const watch = (spec: ChainSpec | undefined, decoys: readonly number[]): PageSet | undefined => {
     if (spec === undefined) return undefined;
     const named = namedPages(spec);
+    // and the decoy PFNs of its device-writable buffers: a device that reads them discards those
     for (const pfn of decoys) if (pfn < scenario.guestPages) named.add(pfn);
     const near = new PageSet();
     for (const { start, length: n } of named.runs()) {
@@ -421,6 +425,8 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
     }
   };
 
+  // the device's process failed: the run has nothing to judge (its cases are errors)
+  let failed: TargetError | UnsupportedScenarioError | undefined;
   for (const step of scenario.steps) {
     try {
       switch (step.do) {
@@ -431,6 +437,12 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
           offered = port.readDeviceFeatures();
           written = withRequirements(profile, offered & featureMask(profile, accept));
           port.writeDriverFeatures(written);
+          // a scenario of the legacy interface means nothing through a modern one
+          if (!scenario.accept.includes("VERSION_1") && !port.legacy) {
+            throw new UnsupportedScenarioError(
+              "the scenario is about the legacy interface, and the device is driven through its modern one",
+            );
+          }
           if (!port.legacy) {
             writeStatus(STATUS.ACKNOWLEDGE | STATUS.DRIVER | STATUS.FEATURES_OK);
             status = port.readStatus();
@@ -442,15 +454,23 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
           const layout = queueLayout(profile, new Set(featureNames(profile, written)));
           const eventIdx = hasFeature(profile, written, "EVENT_IDX");
           const indirect = hasFeature(profile, written, "INDIRECT_DESC");
+          // a legacy device finds the used ring by the legacy layout (§2.7.2)
+          const geometry = port.legacy ? { legacy: true } : {};
           for (const slot of layout) {
             const max = port.queueMaxSize(slot.index);
             const size = Math.min(max, scenario.queueSize ?? max);
+            if (port.legacy && size !== max) {
+              // the legacy interface has no queue size to set: the device's is the size
+              throw new UnsupportedScenarioError(
+                `the scenario needs ${size}-entry queues, and over the legacy interface a queue has the device's size (${max})`,
+              );
+            }
             if (size === 0) {
               errors.push(`device has no queue ${slot.index} (${slot.name})`);
               continue;
             }
-            const base = buffer(ringBytes(size));
-            const rl = ringLayout(base, size);
+            const base = buffer(ringBytes(size, geometry));
+            const rl = ringLayout(base, size, geometry);
             port.setupQueue(slot.index, rl, { eventIdx, indirect });
             queues.set(slot.name, {
               index: slot.index,
@@ -586,10 +606,15 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
           break;
       }
     } catch (e) {
+      if (e instanceof TargetError || e instanceof UnsupportedScenarioError) {
+        failed = e;
+        break;
+      }
       errors.push(`${step.do}: ${(e as Error).message}`);
     }
   }
   port.close();
+  if (failed !== undefined) throw failed;
   return {
     scenario,
     target: target.name,
@@ -602,6 +627,7 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
     written,
     featuresOk,
     negotiated: featuresOk ? written : 0n,
+    legacy: port.legacy,
     sends,
     requestLens,
     requestBytes,

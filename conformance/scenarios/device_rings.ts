@@ -149,6 +149,20 @@ export const DEV_ACTUAL_LEGACY: DeviceScenario = {
   ],
 };
 
+/** `dev.legacy`: a little-endian guest negotiating over the legacy interface, and one inflate. */
+export const DEV_LEGACY: DeviceScenario = {
+  id: "dev.legacy",
+  role: "device",
+  profile: "v3",
+  title: "Legacy interface, little-endian guest: negotiation and an inflate",
+  guestPages: PAGES,
+  accept: without(PFN, "VERSION_1"),
+  steps: [
+    { do: "negotiate" },
+    { do: "send", label: "inflate", queue: "inflateq", chain: { pfns: run(90_000, 16) } },
+  ],
+};
+
 /** Every scenario of this file. */
 export const DEVICE_RING_SCENARIOS: readonly DeviceScenario[] = [
   DEV_PFN_SIZES,
@@ -158,4 +172,5 @@ export const DEVICE_RING_SCENARIOS: readonly DeviceScenario[] = [
   DEV_NOTIFY_EVENT_IDX,
   DEV_ACTUAL,
   DEV_ACTUAL_LEGACY,
+  DEV_LEGACY,
 ];

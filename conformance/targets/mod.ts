@@ -17,6 +17,18 @@
 export * from "./reference/reference.ts";
 export * from "./mutants/mutants.ts";
 export {
+  collidingFeatures,
+  QEMU_DEVICE_PREFIX,
+  QEMU_DEVICE_VARIANTS,
+  type QemuDeviceRecipe,
+  qemuDeviceRecipe,
+  qemuDeviceTarget,
+  qemuDeviceTargetName,
+  type QemuDeviceTargetOptions,
+  type QemuDeviceVariant,
+  qemuDeviceVariant,
+} from "./qemu-device/target.ts";
+export {
   type InProcessDevicePort,
   inProcessDevicePort,
   type SelfReport,

@@ -1,7 +1,7 @@
 /**
  * Device deviations in how the rings are served and the config space read:
  * chains left available, ring wrap, notification suppression ignored, and
- * `actual` not followed (S-05, G43a, G43b, G44a, G44b, S-09, B24).
+ * `actual` not followed (S-05, G43a, G43b, G44a, G44b, S-12, B24).
  *
  * @module
  */

@@ -123,7 +123,7 @@ export class DeviceCore implements DeviceContext {
   deviceFeatures = 0n;
   /** Host view: the 4 KiB pages currently in the balloon. */
   readonly ballooned: PageSet = new PageSet();
-  /** Host view: the `actual` the host took from the config space (S-09, B24). */
+  /** Host view: the `actual` the host took from the config space (S-12, B24). */
   hostActual = 0;
   /** What the device did. */
   readonly counters: DeviceCounters = {

@@ -107,7 +107,7 @@ export interface DeviceSeams {
   configByteOrder(): ByteOrder;
   /**
    * Whether the host takes `actual` from the config space after the driver
-   * wrote `[offset, offset + size)` (S-09; over the legacy interface only once
+   * wrote `[offset, offset + size)` (S-12; over the legacy interface only once
    * its most significant byte is written, B24).
    */
   takesActual(write: { readonly offset: number; readonly size: number }): boolean;
@@ -214,7 +214,7 @@ export function referenceDeviceSeams(d: DeviceContext): DeviceSeams {
     isLive: () => (d.transport.status & STATUS.DRIVER_OK) !== 0,
     // always little-endian, legacy interface too (B07)
     configByteOrder: () => "v1",
-    // the host follows the driver's actual (S-09); over the legacy interface once its most
+    // the host follows the driver's actual (S-12); over the legacy interface once its most
     // significant byte is in (B24), since a legacy driver may write it a byte at a time
     takesActual: (write) =>
       write.offset < ACTUAL.offset + ACTUAL_BYTES && write.offset + write.size > ACTUAL.offset &&

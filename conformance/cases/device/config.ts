@@ -1,6 +1,6 @@
 /**
  * Device cases of the config space: little-endian for legacy guests (B07),
- * and the host following the driver's `actual` (S-09; legacy: only once its
+ * and the host following the driver's `actual` (S-12; legacy: only once its
  * most significant byte is written, B24).
  *
  * @module
@@ -27,7 +27,7 @@ export const DEVICE_CONFIG_CASES: readonly CaseDef[] = [
     title: "The host takes actual as the driver writes it, before and after num_pages changes",
     scenario: DEV_ACTUAL,
     check: actualTaken,
-    rules: ["S-09"],
+    rules: ["S-12"],
   }),
   deviceCase({
     id: "device.legacy.actual-msb",

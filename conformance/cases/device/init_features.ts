@@ -17,6 +17,7 @@ import { DEV_BEFORE_DRIVER_OK, DEV_BITMAP } from "../../scenarios/device.ts";
 
 import { balloonSubsets, comboName, V3_BALLOON_BITS } from "../../scenarios/features.ts";
 import { deviceNegotiationScenario } from "../../scenarios/device.ts";
+import { DEV_LEGACY } from "../../scenarios/device_rings.ts";
 import { acceptsSubset } from "../../checks/device/init_features.ts";
 
 /** Written device cases of this family. */
@@ -37,8 +38,8 @@ export const DEVICE_INIT_FEATURES_CASES: readonly CaseDef[] = [
   }),
   deviceCase({
     id: "device.features.any-layout",
-    title: "A transitional device offers ANY_LAYOUT",
-    scenario: DEV_BITMAP,
+    title: "A transitional device offers ANY_LAYOUT through its legacy interface",
+    scenario: DEV_LEGACY,
     check: offersAnyLayout,
     rules: ["G64"],
   }),

@@ -30,7 +30,7 @@ export const configLe: DeviceCheckDef<{ readonly target: number }> = deviceCheck
     })];
 }, { readsChains: false });
 
-/** S-09: the host takes actual as the driver writes it, each time. */
+/** S-12: the host takes actual as the driver writes it, each time. */
 export const actualTaken: DeviceCheckDef = deviceCheck("actual-taken", (run, { rule }) => {
   if (run.actualWrites.length === 0) return [bad(rule, "the scenario wrote no actual")];
   const out: Finding[] = [];

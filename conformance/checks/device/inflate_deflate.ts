@@ -80,14 +80,17 @@ export function appliedFindings(run: DeviceRun, s: SendResult, rule: string): Fi
       }));
     }
   } else {
-    // guest memory: the named pages, and only they, read as zeros after the inflate
+    // guest memory: of the watched pages, the named ones, and only they, read as zeros after the
+    // inflate (a named page the suite could not mark, such as the guest's own, is not judged)
+    const named = s.watched === undefined ? s.pages : s.pages.intersection(s.watched);
+    if (named.size === 0) return [...out, ...unobserved(rule, label)];
     const extra = change.added.clone();
     extra.subtract(s.pages);
-    const lost = s.pages.clone();
+    const lost = named.clone();
     lost.subtract(change.added);
     if (extra.size > 0 || lost.size > 0) {
       out.push(bad(rule, `after "${label}" ${change.added.size} watched pages read as zeros`, {
-        expected: `exactly the ${s.pages.size} named pages discarded`,
+        expected: `exactly the ${named.size} named pages watched discarded`,
         actual: `${extra.size} other pages discarded (e.g. PFN ${
           extra.min() ?? "-"
         }), ${lost.size} named pages still hold their contents (e.g. PFN ${lost.min() ?? "-"})`,
@@ -101,7 +104,7 @@ export function appliedFindings(run: DeviceRun, s: SendResult, rule: string): Fi
       rule,
       observation === "host-view"
         ? `"${label}" applied: ${s.pages.size} pages`
-        : `"${label}" applied: its ${s.pages.size} pages read as zeros in guest memory`,
+        : `"${label}" applied: ${guestMemoryCount(s)} pages read as zeros in guest memory`,
     ),
     observation,
   }];
@@ -114,6 +117,13 @@ export const applied: DeviceCheckDef<{ readonly label: string }> = deviceCheck<
   const s = sendOf(run, p.label);
   return s === undefined ? missing(rule, p.label) : appliedFindings(run, s, rule);
 }, { observes: QUEUE_EFFECT });
+
+/** "its N pages", or "the N of its M pages the suite could watch". */
+function guestMemoryCount(s: SendResult): string {
+  const pages = s.pages as PageSet;
+  const n = s.watched === undefined ? pages.size : pages.intersectionSize(s.watched);
+  return n === pages.size ? `its ${n}` : `the ${n} of its ${pages.size} named`;
+}
 
 /**
  * R-16 / S-05: the change is visible when the buffer is used (used after
@@ -130,8 +140,11 @@ export const appliedBeforeUse: DeviceCheckDef<{ readonly label: string }> = devi
   if (!s.used) return [bad(rule, `"${label}" was never used`)];
   // in-process: the host view at the moment the device used the buffer; else
   // guest memory at the moment the suite saw it used
+  const watched = s.watched === undefined ? s.pages : s.pages.intersection(s.watched);
   const applied = s.appliedAtUse ??
-    (s.discardedAtUse === undefined ? undefined : s.pages.isSubsetOf(s.discardedAtUse));
+    (s.discardedAtUse === undefined || watched.size === 0
+      ? undefined
+      : watched.isSubsetOf(s.discardedAtUse));
   if (applied === undefined) return unobserved(rule, label);
   const observation: Observation = s.appliedAtUse !== undefined ? "host-view" : "guest-memory";
   return applied ? [{ ...ok(rule, `"${label}" was used after it was applied`), observation }] : [

@@ -54,7 +54,7 @@ export const offersDependencies: DeviceCheckDef = deviceCheck(
 export const offersVersion1: DeviceCheckDef = deviceCheck(
   "offers-version-1",
   (run, { rule }) => offeredFeatures(run, rule, "version-1"),
-  { readsChains: false },
+  { readsChains: false, needsModern: true },
 );
 
 /** G64: a transitional device offers ANY_LAYOUT. */

@@ -426,8 +426,9 @@ async function open(req: OpenRequest): Promise<void> {
         ? `exited before it connected to ${spec.name} (${spec.path})`
         : `could not be accepted on ${spec.name}: ${got.message}`;
       if (got === "exited") await Promise.race([stderrDone, sleep(300)]);
-      fail(req.seq, got === "timeout" ? "not-ready" : "exited", `The process ${why}`);
+      // stopped before the reply: the owner terminates this worker as soon as it reads it
       await stop(0);
+      fail(req.seq, got === "timeout" ? "not-ready" : "exited", `The process ${why}`);
       return;
     }
     const conn = got;

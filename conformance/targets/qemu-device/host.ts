@@ -11,9 +11,42 @@
  * @module
  */
 
-import { BALLOON_PAGE_SIZE } from "../../../spec/mod.ts";
+import { BALLOON_PAGE_SIZE, enumValue } from "../../../spec/mod.ts";
+import { TargetError } from "../bridge/target_error.ts";
 import type { QmpEvent, SyncQmp } from "../qemu/qmp_sync.ts";
 import type { QtestQemu } from "./qemu_qtest.ts";
+
+/**
+ * The names QEMU gives the statistics in `guest-stats` (its
+ * `balloon_stat_names`), by the spec's tag name; the tag numbers come from
+ * the spec tables.
+ */
+export const QEMU_STAT_NAMES: Readonly<Record<string, string>> = {
+  VIRTIO_BALLOON_S_SWAP_IN: "stat-swap-in",
+  VIRTIO_BALLOON_S_SWAP_OUT: "stat-swap-out",
+  VIRTIO_BALLOON_S_MAJFLT: "stat-major-faults",
+  VIRTIO_BALLOON_S_MINFLT: "stat-minor-faults",
+  VIRTIO_BALLOON_S_MEMFREE: "stat-free-memory",
+  VIRTIO_BALLOON_S_MEMTOT: "stat-total-memory",
+  VIRTIO_BALLOON_S_AVAIL: "stat-available-memory",
+  VIRTIO_BALLOON_S_CACHES: "stat-disk-caches",
+  VIRTIO_BALLOON_S_HTLB_PGALLOC: "stat-htlb-pgalloc",
+  VIRTIO_BALLOON_S_HTLB_PGFAIL: "stat-htlb-pgfail",
+};
+
+/**
+ * QEMU marks a statistic the last buffer did not carry with all 64 bits set;
+ * QMP prints it as 18446744073709551615, which a JSON number rounds to 2^64.
+ */
+const UNSET_FROM = 2 ** 64 - 2 ** 12;
+
+/** One statistic as the host kept it. */
+export interface HostStat {
+  /** Tag (from the spec tables). */
+  readonly tag: number;
+  /** Value. */
+  readonly val: bigint;
+}
 
 /** QMP controls of one QEMU balloon. */
 export class QemuBalloonHost {
@@ -77,6 +110,36 @@ export class QemuBalloonHost {
       stats: Record<string, number>;
       "last-update": number;
     };
+  }
+
+  /**
+   * The statistics QEMU kept from the last stats buffer it read (tags it
+   * does not know dropped, as QEMU drops them), or undefined before the
+   * first buffer (QEMU then refuses `guest-stats`). A value above 2^53
+   * loses precision in QMP's JSON: it is reported as a RangeError, never
+   * rounded.
+   */
+  lastStats(): HostStat[] | undefined {
+    let r: { stats: Record<string, number>; "last-update": number };
+    try {
+      r = this.guestStats();
+    } catch (e) {
+      if (e instanceof TargetError && e.kind === "refused") return undefined;
+      throw e;
+    }
+    if (r["last-update"] === 0) return undefined;
+    const out: HostStat[] = [];
+    for (const [tagName, qemuName] of Object.entries(QEMU_STAT_NAMES)) {
+      const v = r.stats[qemuName];
+      if (typeof v !== "number" || v >= UNSET_FROM) continue;
+      if (!Number.isSafeInteger(v) || v < 0) {
+        throw new RangeError(
+          `Invalid statistic ${qemuName} from QEMU: ${v}, expected an integer from 0 to 2^53 - 1 (QMP's JSON cannot carry more exactly)`,
+        );
+      }
+      out.push({ tag: enumValue("stats_tag", tagName), val: BigInt(v) });
+    }
+    return out.sort((a, b) => a.tag - b.tag);
   }
 
   /** QMP events received so far and not yet taken. */

@@ -8,6 +8,12 @@
  * writes through {@link QtestMemory}; interrupts are read from the ISR byte;
  * the host side is QMP ({@link QemuBalloonHost}).
  *
+ * On top of that, the suite's device runner drives it like any device:
+ * {@link qemuDevicePort} is its `DevicePort` (ring, config, guest memory,
+ * `query-balloon`, QEMU's own record of the last stats buffer), and
+ * {@link qemuDeviceTarget} the `qemu-device:<variant>` targets of
+ * {@link QEMU_DEVICE_VARIANTS}, a fresh QEMU per scenario.
+ *
  * Measured on the 2-core build machine while other jobs ran (`deno task
  * bench:qtest`): a qtest round trip 100–200 µs; QEMU start to ready 90–160
  * ms; opening the balloon (start, enumeration, BARs, capabilities: 271 qtest
@@ -32,6 +38,8 @@
  * @module
  */
 
+export * from "./target.ts";
+export * from "./device_port.ts";
 export * from "./session.ts";
 export * from "./qemu_qtest.ts";
 export * from "./qtest.ts";
