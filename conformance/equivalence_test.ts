@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { gunzipFile, RECORD_DIR, takeRecord } from "../scripts/equivalence.ts";
+import { gunzipFile, RECORD_DIR, RECORDED, takeRecord } from "../scripts/equivalence.ts";
 
 /**
  * The record compared as sets where order is only presentation: case order
@@ -52,18 +52,20 @@ function firstDifferences(want: string, got: string, max = 5): string[] {
   return out;
 }
 
-Deno.test("the suite's listing and full report equal the equivalence record (minus timings)", async () => {
-  const now = await takeRecord();
-  const list = await Deno.readTextFile(new URL("list.txt", RECORD_DIR));
-  const report = await gunzipFile(new URL("report.jsonl.gz", RECORD_DIR));
-  assert.deepEqual(
-    firstDifferences(canonicalList(list), canonicalList(now.list)),
-    [],
-    "--list --target all changed",
-  );
-  assert.deepEqual(
-    firstDifferences(canonicalReport(report), canonicalReport(now.report)),
-    [],
-    "the --target all report changed; if on purpose, run deno task equivalence --write",
-  );
-});
+for (const { profile, suffix } of RECORDED) {
+  Deno.test(`the suite's listing and full report of profile ${profile} equal the equivalence record (minus timings)`, async () => {
+    const now = await takeRecord(profile);
+    const list = await Deno.readTextFile(new URL(`list${suffix}.txt`, RECORD_DIR));
+    const report = await gunzipFile(new URL(`report${suffix}.jsonl.gz`, RECORD_DIR));
+    assert.deepEqual(
+      firstDifferences(canonicalList(list), canonicalList(now.list)),
+      [],
+      `--profile ${profile} --list --target all changed`,
+    );
+    assert.deepEqual(
+      firstDifferences(canonicalReport(report), canonicalReport(now.report)),
+      [],
+      `the --profile ${profile} --target all report changed; if on purpose, run deno task equivalence --write`,
+    );
+  });
+}

@@ -425,6 +425,21 @@ export class PageAllocator {
     this.#freeToBuddy(pfn, order);
   }
 
+  /**
+   * Takes one free block off its buddy list as it is, without splitting or
+   * merging (the kernel's `__isolate_free_page`, as page reporting does):
+   * its pages become allocated. Returns false when no free block of exactly
+   * that order starts at `pfn`.
+   */
+  isolateBlock(pfn: number, order: number): boolean {
+    checkOrder(order);
+    this.#checkPfn(pfn);
+    if (pfn % 2 ** order !== 0 || pfn + 2 ** order > this.pages) return false;
+    if (!this.#list(zoneIndex(pfn), order, this.#typeAt(pfn)).delete(pfn)) return false;
+    if (order < MAX_ORDER) this.#small.deleteRange(pfn, 2 ** order);
+    return true;
+  }
+
   /** Returns every per-cpu page to the buddy lists (the kernel's `drain_all_pages`). */
   drainPcp(): void {
     for (const list of this.#pcpLists) {

@@ -55,7 +55,31 @@ export type DriverDeviation =
   | "late-features"
   | "decline-any-layout"
   | "inflate-repeat-page"
-  | "deflate-extra-page";
+  | "deflate-extra-page"
+  | "poison-without-init"
+  | "reporting-without-poison"
+  | "poison-after-driver-ok"
+  | "poison-rewrite"
+  | "deflate-no-poison"
+  | "report-no-poison"
+  | "hint-release-uninitialized"
+  | "hint-cmd-8-bytes"
+  | "hint-cmd-le"
+  | "hint-no-start-id"
+  | "hint-start-twice"
+  | "hint-no-pages"
+  | "hint-ignores-stop"
+  | "hint-no-stop"
+  | "hint-keep-after-done"
+  | "hint-used-page"
+  | "report-small-pages"
+  | "report-no-wait"
+  | "report-rezero"
+  | "report-balloon-page"
+  | "fixed-queue-indices"
+  | "poison-guest-endian"
+  | "stats-little-endian"
+  | "reads-hint-cmd-id-unoffered";
 
 /** What each driver deviation does. */
 export const DRIVER_DEVIATIONS: Readonly<Record<DriverDeviation, string>> = {
@@ -108,6 +132,35 @@ export const DRIVER_DEVIATIONS: Readonly<Record<DriverDeviation, string>> = {
   "decline-any-layout": "declines ANY_LAYOUT when a transitional device offers it",
   "inflate-repeat-page": "names again, in each inflate, the lowest page already in the balloon",
   "deflate-extra-page": "names, in each deflate, one page above the ones it gives back",
+  "poison-without-init":
+    "accepts PAGE_POISON although the guest does not initialise its free pages",
+  "reporting-without-poison":
+    "accepts PAGE_REPORTING without PAGE_POISON although the guest initialises its free pages",
+  "poison-after-driver-ok": "writes poison_val after setting DRIVER_OK",
+  "poison-rewrite": "writes poison_val again, with another value, after DRIVER_OK",
+  "deflate-no-poison": "gives deflated pages back without filling them with poison_val",
+  "report-no-poison": "reports free pages without filling them with poison_val",
+  "hint-release-uninitialized":
+    "gives hinted pages back before DONE without initialising them (the hint shrinker)",
+  "hint-cmd-8-bytes": "sends its free-page-hint command ids in 8-byte out buffers",
+  "hint-cmd-le": "writes free-page-hint command ids little-endian on a legacy big-endian guest",
+  "hint-no-start-id": "hints pages without first sending the round's command id",
+  "hint-start-twice": "sends the round's command id twice",
+  "hint-no-pages": "sends the command id and STOP but no pages",
+  "hint-ignores-stop": "keeps hinting after the device set STOP",
+  "hint-no-stop": "never ends a hint round with STOP",
+  "hint-keep-after-done": "keeps the hinted pages after the device set DONE",
+  "hint-used-page": "hints a page the guest uses with every hinted block",
+  "report-small-pages": "reports free blocks of any order, smallest first",
+  "report-no-wait": "puts reported pages back before the device has used the report",
+  "report-rezero": "writes zeros into every reported page that is still free before each pass",
+  "report-balloon-page": "names the lowest page in the balloon in every report",
+  "fixed-queue-indices":
+    "numbers its queues as the spec text does (free_page_vq 3, reporting_vq 4) whatever is negotiated",
+  "poison-guest-endian": "writes poison_val in the guest's byte order on a legacy big-endian guest",
+  "stats-little-endian": "writes stats entries little-endian on a legacy big-endian guest",
+  "reads-hint-cmd-id-unoffered":
+    "reads free_page_hint_cmd_id whether or not the device offers FREE_PAGE_HINT",
 };
 
 /** A deliberate mistake of a device. */
@@ -143,7 +196,20 @@ export type DeviceDeviation =
   | "one-chain-per-notify"
   | "stops-at-ring-wrap"
   | "notify-always"
-  | "notify-never";
+  | "notify-never"
+  | "hint-reuse-cmd-id"
+  | "hint-any-cmd-id"
+  | "hint-done-as-stop"
+  | "hint-late-discard"
+  | "hint-never-used"
+  | "report-never-used"
+  | "report-ignores-poison"
+  | "hint-cmd-any-length"
+  | "report-readable-parts"
+  | "report-round-ranges"
+  | "fixed-queue-indices"
+  | "stats-strict-tags"
+  | "cmd-id-le";
 
 /** What each device deviation does. */
 export const DEVICE_DEVIATIONS: Readonly<Record<DeviceDeviation, string>> = {
@@ -180,4 +246,19 @@ export const DEVICE_DEVIATIONS: Readonly<Record<DeviceDeviation, string>> = {
   "stops-at-ring-wrap": "stops taking chains once the ring has wrapped (more chains than entries)",
   "notify-always": "sends a used-buffer notification whether or not the driver suppressed it",
   "notify-never": "never sends a used-buffer notification",
+  "hint-reuse-cmd-id": "issues the same free-page-hint command id every round",
+  "hint-any-cmd-id": "starts a hint round on an out buffer holding any command id",
+  "hint-done-as-stop": "sets STOP where DONE is due at the end of a migration",
+  "hint-late-discard": "discards the hinted pages at the first notification after DONE",
+  "hint-never-used": "never uses free_page_vq buffers",
+  "report-never-used": "never uses reporting_vq buffers",
+  "report-ignores-poison": "discards reported pages whatever poison_val says",
+  "hint-cmd-any-length": "reads a command id from the first 4 bytes of an out buffer of any length",
+  "report-readable-parts": "acts on reports that hold device-readable descriptors",
+  "report-round-ranges": "acts on report ranges that are not whole pages, rounded out to pages",
+  "fixed-queue-indices":
+    "numbers its queues as the spec text does (free_page_vq 3, reporting_vq 4) whatever is negotiated",
+  "stats-strict-tags":
+    "rejects a stats buffer holding a tag the spec does not define (Linux 6.12's tags 10-15)",
+  "cmd-id-le": "reads free-page-hint command ids little-endian on a legacy big-endian guest",
 };

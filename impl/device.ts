@@ -44,6 +44,7 @@ import {
   type DeviceRejection,
   type UnusedPageRound,
 } from "./device/core.ts";
+import { finishHinting, type HintRound, startHinting, stopHinting } from "./device/hints.ts";
 import { requestUnusedPages } from "./device/misc.ts";
 import { notify } from "./device/queues.ts";
 import { type DeviceSeamOverride, referenceDeviceSeams } from "./device/seams.ts";
@@ -58,11 +59,14 @@ export type {
   UnusedPageRound,
 } from "./device/core.ts";
 export type { UnusedPagesRequest } from "./device/misc.ts";
+export type { HintRound } from "./device/hints.ts";
 export type {
+  ActingQueue,
   DeviceBuffer,
   DeviceContext,
   DeviceSeamOverride,
   DeviceSeams,
+  HintStatus,
   PageQueue,
   PageRejection,
   RequestEvent,
@@ -93,6 +97,7 @@ export interface DeviceOptions {
 
 const NUM_PAGES = fieldOf("virtio_balloon_config", "num_pages");
 const ACTUAL = fieldOf("virtio_balloon_config", "actual");
+const POISON_VAL = fieldOf("virtio_balloon_config", "poison_val");
 
 /**
  * The balloon device.
@@ -162,6 +167,11 @@ export class BalloonDevice implements DeviceModel {
     this.rejections = this.#d.rejections;
   }
 
+  /** Whether a feature is negotiated now (under the device's profile). */
+  has(name: FeatureName): boolean {
+    return this.#d.has(name);
+  }
+
   /** Features the reference device implements for a profile. */
   static implemented(profile: ProfileId): readonly FeatureName[] {
     return referenceFeatures(profile);
@@ -174,10 +184,11 @@ export class BalloonDevice implements DeviceModel {
     this.#d.attach(transport);
   }
 
-  /** Queues exist by offered features (as QEMU decides), compacted. */
+  /** Queues exist by offered features (as QEMU decides), compacted (S-11). */
   queueMaxSize(index: number): number {
     const offered = new Set(featureNames(this.profile, this.deviceFeatures));
-    return index < queueLayout(this.profile, offered).length ? this.#d.queueSize : 0;
+    const layout = queueLayout(this.profile, offered, this.#d.seams.queueIndexModel());
+    return layout.some((q) => q.index === index) ? this.#d.queueSize : 0;
   }
 
   /** Accepts any subset of the offered features that respects dependencies (G15); refuses others. */
@@ -202,9 +213,11 @@ export class BalloonDevice implements DeviceModel {
     }
   }
 
-  /** Device reset: forget queue roles and held buffers (the host's balloon view stays). */
+  /** Device reset: forget queue roles and held buffers (the host's balloon view stays); a hint round stops. */
   reset(): void {
     const d = this.#d;
+    const round = d.hintRounds[d.hintRounds.length - 1];
+    if (round !== undefined && round.status !== "done") round.status = "stop";
     d.roles.clear();
     d.statsChain = undefined;
     d.requestChain = undefined;
@@ -300,6 +313,45 @@ export class BalloonDevice implements DeviceModel {
   /** The most recent round of unused-page hints. */
   get lastRound(): UnusedPageRound | undefined {
     return this.rounds[this.rounds.length - 1];
+  }
+
+  // ---- the standard profile ------------------------------------------------------------
+
+  /**
+   * Starts a free-page-hint round (FREE_PAGE_HINT): a new command id in
+   * free_page_hint_cmd_id and a config-change notification (B48). With
+   * `stopAfter` the host sets STOP itself once that many pages were hinted.
+   */
+  startHinting(options: { readonly stopAfter?: number } = {}): HintRound {
+    return startHinting(this.#d, options);
+  }
+
+  /** Sets free_page_hint_cmd_id to STOP: the host can use no more hints (B47). */
+  stopHinting(): void {
+    stopHinting(this.#d);
+  }
+
+  /** Sets free_page_hint_cmd_id to DONE: the host no longer needs the hinted pages (B52). */
+  finishHinting(): void {
+    finishHinting(this.#d);
+  }
+
+  /** Free-page-hint rounds, oldest first. */
+  get hintRounds(): readonly HintRound[] {
+    return this.#d.hintRounds;
+  }
+
+  /** Every page named by a well-formed report (free page reporting). */
+  get reported(): PageSet {
+    return this.#d.reported;
+  }
+
+  /** The poison_val the driver wrote (meaningful with PAGE_POISON). */
+  get poisonValue(): number {
+    const config = new DataView(this.#d.transport.config.buffer);
+    return this.configSize > POISON_VAL.offset
+      ? Number(readScalar(config, POISON_VAL.offset, POISON_VAL.type, "v1"))
+      : 0;
   }
 }
 

@@ -56,7 +56,9 @@ export type {
   InflatePass,
   MiscOutcome,
   MiscRequest,
+  PageBlock,
   PagePass,
+  PoisonReason,
   StatsBuffer,
   StatsChain,
 } from "./driver/seams.ts";

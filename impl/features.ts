@@ -15,7 +15,14 @@ const TRANSPORT: readonly FeatureName[] = ["VERSION_1", "EVENT_IDX", "INDIRECT_D
 /** Balloon features the reference driver and device implement, per profile. */
 const BALLOON: Readonly<Record<ProfileId, readonly FeatureName[]>> = {
   "v3": ["MUST_TELL_HOST", "STATS_VQ", "DEFLATE_ON_OOM", "PAGE_BITMAP", "MISC_VQ"],
-  "virtio-1.x": ["MUST_TELL_HOST", "STATS_VQ", "DEFLATE_ON_OOM"],
+  "virtio-1.x": [
+    "MUST_TELL_HOST",
+    "STATS_VQ",
+    "DEFLATE_ON_OOM",
+    "FREE_PAGE_HINT",
+    "PAGE_POISON",
+    "PAGE_REPORTING",
+  ],
 };
 
 /**

@@ -30,7 +30,20 @@ export interface GuestOptions {
    * visible to a write watch.
    */
   readonly touchOnFree?: boolean;
+  /**
+   * The 32-bit value the guest's free pages are initialised to (Linux:
+   * `page_poison=1` gives 0xaaaaaaaa, `init_on_free=1` gives 0), or none
+   * when freed pages keep whatever they held (the Debian default). A driver
+   * tells the device with PAGE_POISON (B02, B03, B55).
+   */
+  readonly pagePoison?: number;
 }
+
+/** Why the balloon driver gave pages back to the guest. */
+export type ReturnReason = "deflate" | "hint" | "report";
+
+/** Told when the balloon driver gives pages back to the guest. */
+export type ReturnListener = (pages: PageSet, reason: ReturnReason) => void;
 
 /** Guest-side event counters reported through the stats queue. */
 export interface GuestCounters {
@@ -78,6 +91,10 @@ export class GuestEnv {
   readonly workload: PageSet = new PageSet();
   /** Whether freed balloon pages are written at once (see {@link GuestOptions.touchOnFree}). */
   touchOnFree: boolean;
+  /** The value freed pages are initialised to, if the guest initialises them. */
+  readonly pagePoison: number | undefined;
+  #returnListeners: ReturnListener[] = [];
+  #freeListeners: ((pages: PageSet) => void)[] = [];
   #notifiers: { priority: number; fn: OomNotifier; name: string }[] = [];
 
   /** Builds a guest of `pages` 4 KiB pages. */
@@ -90,6 +107,16 @@ export class GuestEnv {
     });
     this.sched = options.sched ?? new Scheduler();
     this.touchOnFree = options.touchOnFree ?? false;
+    if (
+      options.pagePoison !== undefined &&
+      (!Number.isInteger(options.pagePoison) || options.pagePoison < 0 ||
+        options.pagePoison > 0xffff_ffff)
+    ) {
+      throw new RangeError(
+        `Invalid pagePoison ${options.pagePoison}: expected a 32-bit unsigned integer`,
+      );
+    }
+    this.pagePoison = options.pagePoison;
   }
 
   /** Registers an OOM notifier; higher priority runs first. Returns an unregister function. */
@@ -146,6 +173,24 @@ export class GuestEnv {
     const set = pages ?? this.workload.clone();
     this.alloc.freePages(set);
     this.workload.subtract(set);
+    this.#freed(set);
+  }
+
+  /**
+   * Registers a listener for memory going back to the free lists (the
+   * workload's, or pages the balloon driver gives back other than reported
+   * ones), as free page reporting wants to hear (Linux
+   * `page_reporting_notify_free`). Returns an unregister function.
+   */
+  onFree(listener: (pages: PageSet) => void): () => void {
+    this.#freeListeners.push(listener);
+    return () => {
+      this.#freeListeners = this.#freeListeners.filter((l) => l !== listener);
+    };
+  }
+
+  #freed(pages: PageSet): void {
+    for (const l of this.#freeListeners) l(pages);
   }
 
   /** The workload writes to pages it holds (dirtying them). */
@@ -153,8 +198,25 @@ export class GuestEnv {
     for (const pfn of pages) this.mem.touch(pfn, "guest");
   }
 
-  /** Called by the balloon driver after it frees pages back to the allocator. */
-  pagesReturned(pages: PageSet): void {
+  /** Registers a listener for pages the balloon driver gives back; returns an unregister function. */
+  onReturn(listener: ReturnListener): () => void {
+    this.#returnListeners.push(listener);
+    return () => {
+      this.#returnListeners = this.#returnListeners.filter((l) => l !== listener);
+    };
+  }
+
+  /**
+   * Called by the balloon driver after it frees pages back to the allocator
+   * (deflated, hinted or reported pages): listeners are told first, then —
+   * for deflated and hinted pages, which the guest may use at once — a guest
+   * hungry for memory writes them (see {@link GuestOptions.touchOnFree});
+   * reported pages only go back on the free lists.
+   */
+  pagesReturned(pages: PageSet, reason: ReturnReason = "deflate"): void {
+    for (const l of this.#returnListeners) l(pages, reason);
+    if (reason === "report") return; // back on the free lists, not in the guest's hands
+    this.#freed(pages);
     if (!this.touchOnFree) return;
     for (const pfn of pages) this.mem.touch(pfn, "guest");
   }

@@ -1,9 +1,10 @@
 /**
  * The live-migration model on the device side: dirty logging started before
- * the unused-page request (R-20), a bulk round that skips ballooned pages and
+ * the unused-page request (R-20) or the free-page-hint command id (profile
+ * virtio-1.x, FREE_PAGE_HINT), a bulk round that skips ballooned pages and
  * pages hinted unused (unless dirtied since the request), iterative rounds of
- * dirtied pages, a final stop-and-copy, and a check that every page the
- * guest still uses arrived intact.
+ * dirtied pages, a final stop-and-copy, DONE for a free-page-hint round
+ * (B52), and a check that every page the guest still uses arrived intact.
  *
  * @module
  */
@@ -15,7 +16,7 @@ import type { TaskBody } from "./scheduler.ts";
 
 /** Options of {@link migrate}. */
 export interface MigrationOptions {
-  /** Ask the guest for unused pages first (MISC_VQ). */
+  /** Ask the guest for unused pages first (MISC_VQ; FREE_PAGE_HINT on profile virtio-1.x). */
   readonly useHints: boolean;
   /** Guest activity between rounds (round 0 runs right after the hint round). */
   readonly guestActivity?: (round: number) => void;
@@ -45,7 +46,7 @@ export interface MigrationResult {
   skippedBallooned: number;
   /** Rounds run, including the bulk round and stop-and-copy. */
   rounds: number;
-  /** Whether the hint round completed (DONE received). */
+  /** Whether the hint round completed (MISC_VQ: DONE received; FREE_PAGE_HINT: the driver's STOP). */
   hinted: boolean;
   /** Seconds the bytes take at the link speed. */
   seconds: number;
@@ -89,10 +90,17 @@ export function* migrate(
   const dest = new Map<number, Uint8Array>();
   let hints = new PageSet();
   mem.startDirtyLog(); // before the request
-  if (options.useHints) {
+  const deadline = guest.sched.now + (options.hintTimeout ?? 60_000);
+  const freePageHint = options.useHints && device.has("FREE_PAGE_HINT");
+  if (freePageHint) {
+    // the id is issued with dirty logging on: a page written after it is migrated (B50)
+    const round = device.startHinting();
+    while (!round.stopped && guest.sched.now < deadline) yield { sleep: 1 };
+    result.hinted = round.stopped;
+    hints = round.hints;
+  } else if (options.useHints) {
     const round = device.requestUnusedPages(); // restarts the log, still before the request
     if (round !== undefined) {
-      const deadline = guest.sched.now + (options.hintTimeout ?? 60_000);
       while (!round.done && guest.sched.now < deadline) yield { sleep: 1 };
       if (round.done) {
         result.hinted = true;
@@ -124,10 +132,12 @@ export function* migrate(
   result.rounds = 1;
   // iterative rounds, then stop-and-copy
   const maxRounds = options.maxRounds ?? 3;
+  const writtenSince = new PageSet();
   for (let r = 1; r <= maxRounds + 1; r++) {
     if (r <= maxRounds) options.guestActivity?.(r);
     yield { yield: true };
     const dirty = mem.syncDirtyLog();
+    writtenSince.unionWith(dirty);
     dirty.subtract(device.ballooned);
     if (dirty.size === 0 && r > 1) break;
     result.rounds++;
@@ -145,8 +155,17 @@ export function* migrate(
     }
   }
   mem.stopDirtyLog();
+  // DONE: the driver gives the hinted pages back (B46); a hinted page the guest has not
+  // written since holds nothing it may rely on (B44), so it is not compared
+  const unwritten = skipHint.clone();
+  if (freePageHint) {
+    device.finishHinting();
+    yield { sleep: 1 };
+    unwritten.subtract(writtenSince);
+  } else unwritten.clear();
   // verification: every page the guest uses must match
-  const inUse = (pfn: number) => !guest.alloc.isFree(pfn) && !device.ballooned.has(pfn);
+  const inUse = (pfn: number) =>
+    !guest.alloc.isFree(pfn) && !device.ballooned.has(pfn) && !unwritten.has(pfn);
   const checked = new Set<number>();
   for (const pfn of [...mem.storedPfns(), ...dest.keys()]) {
     if (checked.has(pfn) || !inUse(pfn)) continue;

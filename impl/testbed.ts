@@ -38,6 +38,8 @@ export interface TestbedOptions {
   readonly touchOnFree?: boolean;
   /** Pages the kernel holds at the bottom of RAM. */
   readonly reserved?: number;
+  /** The value the guest initialises its free pages to, if it does (page poisoning). */
+  readonly pagePoison?: number;
   /** More driver options. */
   readonly driver?: Omit<DriverOptions, "profile" | "quirks" | "abi" | "accept">;
   /** More device options. */
@@ -89,6 +91,7 @@ export class Testbed {
       pages: options.pages,
       ...(options.touchOnFree === undefined ? {} : { touchOnFree: options.touchOnFree }),
       ...(options.reserved === undefined ? {} : { reserved: options.reserved }),
+      ...(options.pagePoison === undefined ? {} : { pagePoison: options.pagePoison }),
     });
     this.device = new BalloonDevice({
       profile,

@@ -100,7 +100,11 @@ export interface DeviceTraceEvent {
     | "misc-reply"
     | "misc-request-buffer"
     | "rejected"
-    | "bad-chain";
+    | "bad-chain"
+    | "report"
+    | "hint-cmd"
+    | "hint"
+    | "hint-ignored";
   /** Lengths of the device-readable descriptors. */
   readonly readable: readonly number[];
   /** Lengths of the device-writable descriptors. */
@@ -113,6 +117,8 @@ export interface DeviceTraceEvent {
   readonly header?: BitmapHeader;
   /** Decoded statistics. */
   readonly stats?: readonly StatEntry[];
+  /** The command id of a free_page_vq out buffer (`hint-cmd`), or the round a hint was sent in. */
+  readonly cmdId?: number;
   /** Why it was rejected. */
   readonly error?: string;
   /** Rule the rejection names. */
@@ -124,6 +130,11 @@ export type HostTraceEvent =
   | { readonly kind: "used"; readonly index: number; readonly head: number; readonly len: number }
   | { readonly kind: "host"; readonly action: "set-target"; readonly value: number }
   | { readonly kind: "host"; readonly action: "request-stats" }
+  | {
+    readonly kind: "host";
+    readonly action: "hint-cmd-id";
+    readonly value: number;
+  }
   | {
     readonly kind: "host";
     readonly action: "request-unused";

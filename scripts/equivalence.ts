@@ -1,7 +1,8 @@
 /**
  * The before/after equivalence record of the whole suite: the `--list`
  * output of every target and the full `--target all` JSON report, minus
- * timings. A refactoring must leave both identical;
+ * timings, of profile v3 (`list.txt`, `report.jsonl.gz`) and of profile
+ * virtio-1.x (`list-virtio-1.x.txt`, `report-virtio-1.x.jsonl.gz`). A refactoring must leave both identical;
  * `conformance/equivalence_test.ts` compares the live suite against the
  * record in `conformance/testdata/equivalence/`.
  *
@@ -50,12 +51,20 @@ function strip(value: unknown): unknown {
   return value;
 }
 
-/** The record as text: the listing, and the report as one JSON line per result. */
-export async function takeRecord(): Promise<{ list: string; report: string }> {
-  const list = await conform(["--list", "--target", "all"]);
+/** The profiles the record holds, and the suffix of their files. */
+export const RECORDED: readonly { readonly profile: string; readonly suffix: string }[] = [
+  { profile: "v3", suffix: "" },
+  { profile: "virtio-1.x", suffix: "-virtio-1.x" },
+];
+
+/** The record of one profile as text: the listing, and the report as one JSON line per result. */
+export async function takeRecord(
+  profile = "v3",
+): Promise<{ list: string; report: string }> {
+  const list = await conform(["--profile", profile, "--list", "--target", "all"]);
   const dir = await Deno.makeTempDir({ prefix: "equivalence-" });
   try {
-    await conform(["--target", "all", "--report", "json", "--out", dir]);
+    await conform(["--profile", profile, "--target", "all", "--report", "json", "--out", dir]);
     const doc = JSON.parse(await Deno.readTextFile(`${dir}/report.json`)) as Record<
       string,
       unknown
@@ -88,13 +97,15 @@ if (import.meta.main) {
     );
     Deno.exit(2);
   }
-  const { list, report } = await takeRecord();
   await Deno.mkdir(RECORD_DIR, { recursive: true });
-  await Deno.writeTextFile(new URL("list.txt", RECORD_DIR), list);
-  await Deno.writeFile(new URL("report.jsonl.gz", RECORD_DIR), await gzip(report));
-  console.log(
-    `wrote ${new URL("list.txt", RECORD_DIR).pathname} and report.jsonl.gz (${
-      report.split("\n").length - 2
-    } results)`,
-  );
+  for (const { profile, suffix } of RECORDED) {
+    const { list, report } = await takeRecord(profile);
+    await Deno.writeTextFile(new URL(`list${suffix}.txt`, RECORD_DIR), list);
+    await Deno.writeFile(new URL(`report${suffix}.jsonl.gz`, RECORD_DIR), await gzip(report));
+    console.log(
+      `wrote ${new URL(`list${suffix}.txt`, RECORD_DIR).pathname} and report${suffix}.jsonl.gz (${
+        report.split("\n").length - 2
+      } results)`,
+    );
+  }
 }

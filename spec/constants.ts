@@ -22,7 +22,13 @@ export type ConstantName =
   | "BALLOON_BMAP_ALIGN_BITS"
   | "VIRTQ_MAX_SIZE"
   | "VIRTQ_IDX_MODULUS"
-  | "VIRTIO_ID_BALLOON";
+  | "VIRTIO_ID_BALLOON"
+  | "VIRTIO_BALLOON_HINT_BLOCK_ORDER"
+  | "PAGE_REPORTING_ORDER"
+  | "PAGE_REPORTING_CAPACITY"
+  | "PAGE_REPORTING_DELAY_MS"
+  | "FREE_PAGE_HINT_CMD_ID_MIN"
+  | "LINUX_PAGE_POISON";
 
 /** One named constant. */
 export interface Constant {
@@ -76,6 +82,18 @@ export const VIRTQ_MAX_SIZE = 32768;
 export const VIRTIO_ID_BALLOON = 5;
 /** Size of the u16 ring index space. */
 export const VIRTQ_IDX_MODULUS = 65536;
+/** Order of the blocks a Linux driver hints on free_page_vq (`VIRTIO_BALLOON_HINT_BLOCK_ORDER`). */
+export const VIRTIO_BALLOON_HINT_BLOCK_ORDER = 10;
+/** Smallest order of the free blocks Linux reports (`pageblock_order` on x86-64). */
+export const PAGE_REPORTING_ORDER = 9;
+/** Most free blocks in one report (`PAGE_REPORTING_CAPACITY`). */
+export const PAGE_REPORTING_CAPACITY = 32;
+/** Delay before a reporting pass after memory was freed (`PAGE_REPORTING_DELAY`, 2 s). */
+export const PAGE_REPORTING_DELAY_MS = 2000;
+/** First free-page-hint command id QEMU issues (ids wrap back to it). */
+export const FREE_PAGE_HINT_CMD_ID_MIN = 0x8000_0000;
+/** The byte Linux fills freed pages with under `page_poison=1` (`PAGE_POISON`). */
+export const LINUX_PAGE_POISON = 0xaa;
 
 /** Every constant with its provenance, in the order the spec doc prints them. */
 export const CONSTANTS: readonly Constant[] = [
@@ -197,6 +215,59 @@ export const CONSTANTS: readonly Constant[] = [
     meaning: "Device ID of the traditional memory balloon",
     source: "virtio 1.x §5",
     profiles: BOTH,
+  },
+  {
+    name: "VIRTIO_BALLOON_HINT_BLOCK_ORDER",
+    value: VIRTIO_BALLOON_HINT_BLOCK_ORDER,
+    unit: "order (2^n 4 KiB pages)",
+    meaning:
+      "Blocks a driver hints on free_page_vq, one device-writable descriptor each (4 MiB); the spec sets no size",
+    source: "Linux drivers/virtio/virtio_balloon.c (MAX_ORDER - 1 on x86-64)",
+    profiles: ["virtio-1.x"],
+  },
+  {
+    name: "PAGE_REPORTING_ORDER",
+    value: PAGE_REPORTING_ORDER,
+    unit: "order (2^n 4 KiB pages)",
+    meaning:
+      "Smallest free block a driver reports (2 MiB); larger free blocks are reported whole (B62)",
+    source: "Linux mm/page_reporting.c (pageblock_order on x86-64)",
+    profiles: ["virtio-1.x"],
+  },
+  {
+    name: "PAGE_REPORTING_CAPACITY",
+    value: PAGE_REPORTING_CAPACITY,
+    unit: "blocks",
+    meaning:
+      "Most free blocks in one report (one device-writable descriptor each); reporting_vq needs at least this many entries",
+    source: "Linux mm/page_reporting.h",
+    profiles: ["virtio-1.x"],
+  },
+  {
+    name: "PAGE_REPORTING_DELAY_MS",
+    value: PAGE_REPORTING_DELAY_MS,
+    unit: "ms",
+    meaning: "Delay before a reporting pass once memory has been freed",
+    source: "Linux mm/page_reporting.c (PAGE_REPORTING_DELAY = 2 * HZ)",
+    profiles: ["virtio-1.x"],
+  },
+  {
+    name: "FREE_PAGE_HINT_CMD_ID_MIN",
+    value: FREE_PAGE_HINT_CMD_ID_MIN,
+    unit: "cmd id",
+    meaning:
+      "First free_page_hint_cmd_id a device issues; later rounds count up and wrap back to it (any id >= 2 starts a round)",
+    source: "QEMU hw/virtio/virtio-balloon.c (VIRTIO_BALLOON_FREE_PAGE_HINT_CMD_ID_MIN)",
+    profiles: ["virtio-1.x"],
+  },
+  {
+    name: "LINUX_PAGE_POISON",
+    value: LINUX_PAGE_POISON,
+    unit: "byte",
+    meaning:
+      "Byte Linux fills freed pages with under page_poison=1; its poison_val is this byte four times (0 with init_on_free)",
+    source: "Linux include/linux/poison.h (PAGE_POISON), drivers/virtio/virtio_balloon.c",
+    profiles: ["virtio-1.x"],
   },
 ];
 

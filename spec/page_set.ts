@@ -296,14 +296,27 @@ export class PageSet {
     return removed;
   }
 
-  /** Number of PFNs of the set in `[start, end)`. */
+  /** Number of PFNs of the set in `[start, end)` (a word at a time; chunks outside it are not read). */
   countRange(start: number, end: number): number {
+    const keys = this.#keys();
+    if (keys.length === 0) return 0;
+    const stop = Math.min(end, ((keys[keys.length - 1] as number) + 1) * CHUNK_PFNS);
     let n = 0;
-    for (const r of this.runs()) {
-      const a = Math.max(r.start, start);
-      const b = Math.min(r.start + r.length, end);
-      if (b > a) n += b - a;
-      if (r.start >= end) break;
+    let p = Math.max(0, Math.ceil(start));
+    while (p < stop) {
+      const index = Math.floor(p / CHUNK_PFNS);
+      const c = this.#chunks.get(index);
+      if (c === undefined) {
+        p = (index + 1) * CHUNK_PFNS;
+        continue;
+      }
+      if ((p & 31) === 0 && p + 32 <= stop) {
+        n += popcount32(c[(p % CHUNK_PFNS) >>> 5] as number);
+        p += 32;
+      } else {
+        if (this.has(p)) n++;
+        p++;
+      }
     }
     return n;
   }

@@ -431,6 +431,51 @@ export const SUITE_RULES: readonly Rule[] = [
     defects: [],
   },
   {
+    id: "S-09",
+    source: {
+      kind: "suite",
+      rationale:
+        "The spec says only that the device uses hint and report buffers (§5.5.6.5, §5.5.6.7); a device that logs them but never returns them wedges the guest (libkrun, REAL-BUGS #10)",
+    },
+    role: "device",
+    level: "MUST",
+    condition: { any: [{ feature: "FREE_PAGE_HINT" }, { feature: "PAGE_REPORTING" }] },
+    profiles: ["virtio-1.x"],
+    statement:
+      "Use every free_page_vq and reporting_vq buffer, with used length 0 (the device writes nothing into them), once it has acted on it",
+    defects: [],
+  },
+  {
+    id: "S-10",
+    source: {
+      kind: "suite",
+      rationale:
+        "The spec sets no rule for a malformed hint or report chain; QEMU sets DEVICE_NEEDS_RESET on a cmd id buffer that is not 4 bytes and skips report ranges that are not page-aligned",
+    },
+    role: "device",
+    level: "SHOULD",
+    condition: { any: [{ feature: "FREE_PAGE_HINT" }, { feature: "PAGE_REPORTING" }] },
+    profiles: ["virtio-1.x"],
+    statement:
+      "Treat a malformed hint or report chain (a cmd id buffer that is not 4 bytes, a report with device-readable parts or ranges that are not whole pages of guest RAM) as a whole: change no page and no host state, still use it (or set DEVICE_NEEDS_RESET), and stay usable",
+    defects: [],
+  },
+  {
+    id: "S-11",
+    source: {
+      kind: "suite",
+      rationale:
+        "§5.5.2 numbers the queues 0-4 and says the conditional ones exist only with their feature; Linux, QEMU, Firecracker, cloud-hypervisor and crosvm all drop an absent queue and shift the later ones down, and a fixed numbering lost Linux's reports on crosvm (REAL-BUGS #4)",
+    },
+    role: "both",
+    level: "MUST",
+    condition: { always: true },
+    profiles: ["virtio-1.x"],
+    statement:
+      "Number the virtqueues densely by the negotiated features: inflateq 0, deflateq 1, then statsq, free_page_vq and reporting_vq, each only when its feature is negotiated",
+    defects: [],
+  },
+  {
     id: "S-05",
     source: {
       kind: "suite",

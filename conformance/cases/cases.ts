@@ -1,7 +1,11 @@
 /**
- * The case table: every case of profile v3, assembled from the family files
- * in `driver/` and `device/` (written rows for the ordering rules, generated
- * rows from the spec tables), and lookups over it.
+ * The case table: every case of both profiles, assembled from the family
+ * files in `driver/` and `device/` (written rows for the ordering rules,
+ * generated rows from the spec tables), and lookups over it. The standard
+ * profile (virtio-1.x) shares the base balloon's families — each v3 family
+ * holds the standard counterparts of its cases (`standard_base.ts`) and the
+ * standard profile's own cases of that family — and adds three of its own:
+ * free page hinting, page poison and free page reporting.
  *
  * @module
  */
@@ -24,6 +28,23 @@ import { DEVICE_INIT_FEATURES_CASES, DEVICE_NEGOTIATION_CASES } from "./device/i
 import { DEVICE_MISC_CASES } from "./device/misc.ts";
 import { DEVICE_RING_CASES } from "./device/ring.ts";
 import { DEVICE_STATS_CASES } from "./device/stats.ts";
+import { FREE_PAGE_HINT_CASES } from "./driver/free_page_hint.ts";
+import { PAGE_POISON_CASES } from "./driver/page_poison.ts";
+import { PAGE_REPORTING_CASES } from "./driver/page_reporting.ts";
+import {
+  V1X_CONFIG_RING_CASES,
+  V1X_INIT_FEATURES_CASES,
+  V1X_NEGOTIATION_CASES,
+} from "./driver/v1x_init_features.ts";
+import { DEVICE_FREE_PAGE_HINT_CASES } from "./device/free_page_hint.ts";
+import { DEVICE_PAGE_REPORTING_CASES } from "./device/page_reporting.ts";
+import {
+  V1X_DEVICE_INIT_FEATURES_CASES,
+  V1X_DEVICE_NEGOTIATION_CASES,
+  V1X_DEVICE_QUEUE_CASES,
+  V1X_DEVICE_STATS_CASES,
+} from "./device/v1x_init_features.ts";
+import { standardCounterparts } from "./standard_base.ts";
 
 /** A rule family: its area name, what it covers, and its cases of both roles. */
 export interface CaseFamily {
@@ -35,12 +56,8 @@ export interface CaseFamily {
   readonly cases: readonly CaseDef[];
 }
 
-/**
- * The rule families in report order. A case's area is its family: the file
- * it is written in (`driver/<area>.ts`, `device/<area>.ts`), whatever the
- * first segment of its id.
- */
-export const CASE_FAMILIES: readonly CaseFamily[] = [
+/** The families of the base balloon and the seed (v3), in report order. */
+const V3_FAMILIES: readonly CaseFamily[] = [
   {
     area: "inflate-deflate",
     title: "inflate and deflate with PFN arrays, MUST_TELL_HOST, the balloon set",
@@ -78,7 +95,48 @@ export const CASE_FAMILIES: readonly CaseFamily[] = [
   { area: "lifecycle", title: "remove, freeze/restore, migration", cases: LIFECYCLE_CASES },
 ];
 
-/** Every case of profile v3. */
+/** The standard profile's own cases of the shared families, by area. */
+const V1X_OF_FAMILY: Readonly<Record<string, readonly CaseDef[]>> = {
+  "config-actual": V1X_CONFIG_RING_CASES.filter((k) => !k.id.startsWith("v1x.ring.")),
+  "stats": V1X_DEVICE_STATS_CASES,
+  "init-features": [
+    ...V1X_INIT_FEATURES_CASES,
+    ...V1X_NEGOTIATION_CASES,
+    ...V1X_DEVICE_INIT_FEATURES_CASES,
+    ...V1X_DEVICE_QUEUE_CASES,
+    ...V1X_DEVICE_NEGOTIATION_CASES,
+  ],
+  "ring": V1X_CONFIG_RING_CASES.filter((k) => k.id.startsWith("v1x.ring.")),
+};
+
+/**
+ * The rule families in report order. A case's area is its family: the file
+ * it is written in (`driver/<area>.ts`, `device/<area>.ts`), whatever the
+ * first segment of its id.
+ */
+export const CASE_FAMILIES: readonly CaseFamily[] = [
+  ...V3_FAMILIES.map((f) => ({
+    ...f,
+    cases: [...f.cases, ...standardCounterparts(f.cases), ...(V1X_OF_FAMILY[f.area] ?? [])],
+  })),
+  {
+    area: "free-page-hint",
+    title: "FREE_PAGE_HINT (virtio-1.x): command ids, hinted pages, STOP and DONE",
+    cases: [...FREE_PAGE_HINT_CASES, ...DEVICE_FREE_PAGE_HINT_CASES],
+  },
+  {
+    area: "page-poison",
+    title: "PAGE_POISON (virtio-1.x): poison_val, poisoned deflated pages",
+    cases: PAGE_POISON_CASES,
+  },
+  {
+    area: "page-reporting",
+    title: "PAGE_REPORTING (virtio-1.x): reports, their pages and their buffers",
+    cases: [...PAGE_REPORTING_CASES, ...DEVICE_PAGE_REPORTING_CASES],
+  },
+];
+
+/** Every case of both profiles (a case's `profile` says which). */
 export const CASES: readonly CaseDef[] = CASE_FAMILIES.flatMap((f) =>
   f.cases.map((k) => ({ ...k, area: f.area }))
 );

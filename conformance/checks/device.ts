@@ -1,7 +1,8 @@
 /**
  * Every device check, by id. The checks themselves live in `device/`, one
  * file per rule family: `inflate_deflate.ts` (inflate/deflate applied or rejected,
- * used lengths), `stats.ts`, `misc.ts`, `init_features.ts`, `config.ts`.
+ * used lengths), `stats.ts`, `misc.ts`, `init_features.ts`, `config.ts`, and
+ * the standard profile's `free_page_hint.ts` and `page_reporting.ts`.
  *
  * @module
  */
@@ -14,13 +15,14 @@ import * as misc from "./device/misc.ts";
 import * as inflateDeflate from "./device/inflate_deflate.ts";
 import * as rings from "./device/rings.ts";
 import * as stats from "./device/stats.ts";
+import * as freePageHint from "./device/free_page_hint.ts";
+import * as pageReporting from "./device/page_reporting.ts";
 
 /** A device check of any parameter type (see {@link DeviceCheckDef}). */
 export type DeviceCheck = DeviceCheckDef<never>;
 
 /** Every device check, by id. */
 export const DEVICE_CHECKS: Readonly<Record<string, DeviceCheck>> = registry(
-  [inflateDeflate, stats, misc, initFeatures, config, rings].flatMap((m) =>
-    checksOf<DeviceCheck>(m)
-  ),
+  [inflateDeflate, stats, misc, initFeatures, config, rings, freePageHint, pageReporting]
+    .flatMap((m) => checksOf<DeviceCheck>(m)),
 );

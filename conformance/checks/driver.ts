@@ -2,7 +2,8 @@
  * Every driver check, by id. The checks themselves live in `driver/`, one
  * file per rule family: `inflate_deflate.ts` (PFN arrays, MUST_TELL_HOST,
  * the balloon set), `config_actual.ts`, `oom.ts`, `stats.ts`, `bitmap.ts`,
- * `misc.ts`, `init_features.ts`, `ring.ts`, `lifecycle.ts`.
+ * `misc.ts`, `init_features.ts`, `ring.ts`, `lifecycle.ts`, and the standard
+ * profile's `free_page_hint.ts`, `page_poison.ts`, `page_reporting.ts`.
  *
  * @module
  */
@@ -18,12 +19,29 @@ import * as misc from "./driver/misc.ts";
 import * as oom from "./driver/oom.ts";
 import * as ring from "./driver/ring.ts";
 import * as stats from "./driver/stats.ts";
+import * as freePageHint from "./driver/free_page_hint.ts";
+import * as pagePoison from "./driver/page_poison.ts";
+import * as pageReporting from "./driver/page_reporting.ts";
+import * as standardConfig from "./driver/standard_config.ts";
 
 /** A driver check of any parameter type (see {@link DriverCheckDef}). */
 export type DriverCheck = DriverCheckDef<never>;
 
 /** Every driver check, by id. */
 export const DRIVER_CHECKS: Readonly<Record<string, DriverCheck>> = registry(
-  [inflateDeflate, configActual, oom, stats, bitmap, misc, initFeatures, ring, lifecycle]
-    .flatMap((m) => checksOf<DriverCheck>(m)),
+  [
+    inflateDeflate,
+    configActual,
+    oom,
+    stats,
+    bitmap,
+    misc,
+    initFeatures,
+    ring,
+    lifecycle,
+    freePageHint,
+    pagePoison,
+    pageReporting,
+    standardConfig,
+  ].flatMap((m) => checksOf<DriverCheck>(m)),
 );

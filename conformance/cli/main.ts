@@ -11,17 +11,22 @@
  */
 
 import { parseArgs } from "node:util";
-import { hasRule, type ProfileId, rulesOf } from "../../spec/mod.ts";
+import { hasRule, type ProfileId } from "../../spec/mod.ts";
 import type { QuirkId } from "../../impl/mod.ts";
 import { caseById, caseLevel, CASES } from "../cases/cases.ts";
-import { NOT_CHECKED } from "../cases/coverage.ts";
+import { notCheckedOf } from "../cases/coverage.ts";
 import { flagErrorMessage } from "./flags.ts";
 import { printable } from "../model/text.ts";
 import { isModuleTarget, loadModuleTargets, ModuleTargetError } from "./module_targets.ts";
 import { casesDocument, casesSchema } from "../report/cases_export.ts";
 import { traceLineSchema } from "../trace/format.ts";
 import { isPassive, PASSIVE_USAGE, passiveMain, PassiveUsageError } from "./passive.ts";
-import { matchesPattern, MUTANTS, QUIRKS_NOT_MUTANTS } from "../targets/mutants/mutants.ts";
+import {
+  matchesPattern,
+  MUTANTS,
+  mutantsOf,
+  QUIRKS_NOT_MUTANTS,
+} from "../targets/mutants/mutants.ts";
 import { type ExpectList, ExpectListError, parseExpectList } from "../run/expect.ts";
 import { jsonReport } from "../report/json.ts";
 import { junitReport } from "../report/junit.ts";
@@ -29,6 +34,7 @@ import { markdownReport } from "../report/markdown.ts";
 import { htmlReport } from "../report/html.ts";
 import {
   isMutant,
+  profilesOf,
   type ReportContext,
   reportModel,
   resultFailed,
@@ -38,7 +44,9 @@ import { terminalReport } from "../report/terminal.ts";
 import { runSuite, type SuiteRun } from "../run/suite.ts";
 import {
   REFERENCE_DEVICE,
+  REFERENCE_DEVICE_V1X,
   REFERENCE_DRIVER,
+  REFERENCE_DRIVER_V1X,
   referenceDriverTarget,
   V3_AS_POSTED,
 } from "../targets/reference/reference.ts";
@@ -76,9 +84,12 @@ writes reports (report.json, report.junit.xml, report.md, report.html).
 
 Flags:
   --target T        what to test (repeatable, or comma-separated; default: reference):
-                    reference, reference-driver, reference-device, v3-as-posted,
-                    mutants (every mutant), all (reference, v3-as-posted and mutants),
-                    one mutant: driver:<name>, device:<name>, quirk:D-nn;
+                    reference (the reference driver and device of the profile),
+                    mutants (every mutant of the profile), all (reference,
+                    v3-as-posted and mutants), or one target by name:
+                    reference-driver, reference-device, v3-as-posted,
+                    reference-driver-v1x, reference-device-v1x, driver:<name>,
+                    device:<name>, quirk:D-nn, v1x-driver:<name>, v1x-device:<name>;
                     qemu-device: QEMU's real virtio-balloon-pci with the suite as
                     its guest driver over qtest (no guest image; QEMU is installed
                     when missing), every variant:
@@ -86,7 +97,10 @@ ${variantLines()};
                     or one: qemu-device:<variant>;
                     or your own: ./my_impl.ts (every target the module exports)
                     or ./my_impl.ts#name (one of them)
-  --profile P       profile of the cases: v3 (default; virtio-1.x has no cases yet)
+  --profile P       profile of the cases: v3 (the 2016 proposal; default),
+                    virtio-1.x (the standard balloon: free page hinting, page
+                    poison, free page reporting), or all (both); a target
+                    named alone picks its own profile
   --filter F        only cases matching F (repeatable): a case id, a glob with *
                     ('inflate.*') or a rule id ('R-12a', 'B14': the cases citing it)
   --strict          SHOULD / SHOULD NOT failures fail the run (default: warnings)
@@ -116,6 +130,8 @@ Examples:
   deno task conform --target v3-as-posted --filter 'inflate.*'
   deno task conform --target all --report markdown --out /tmp/report
   deno task conform --target driver:release-before-ack --filter R-12a
+  deno task conform --profile virtio-1.x --target mutants
+  deno task conform --profile all --report markdown
   deno task conform --list --target mutants
   deno task conform --target qemu-device --expect-fail conformance/targets/qemu-device/expected-failures.txt
   deno task conform --target qemu-device:legacy-only --filter 'device.pfn.*'
@@ -136,7 +152,7 @@ const FILES: Record<Format, string> = {
 interface Options {
   readonly targets: readonly Target[];
   readonly explicit: ReadonlySet<string>;
-  readonly profile: ProfileId;
+  readonly profile: ProfileId | "all";
   readonly filters: readonly string[];
   readonly cases: readonly CaseDef[];
   readonly strict: boolean;
@@ -148,35 +164,67 @@ interface Options {
   readonly jobs: number;
 }
 
+const PROFILES: readonly ProfileId[] = ["v3", "virtio-1.x"];
+const REFERENCES: Readonly<Record<ProfileId, readonly Target[]>> = {
+  "v3": [REFERENCE_DRIVER, REFERENCE_DEVICE],
+  "virtio-1.x": [REFERENCE_DRIVER_V1X, REFERENCE_DEVICE_V1X],
+};
+const NAMED: readonly Target[] = [
+  ...PROFILES.flatMap((p) => REFERENCES[p]),
+  V3_AS_POSTED,
+  ...MUTANTS.map((m) => m.target),
+];
+
+/** The qemu-device targets a `--target qemu-device[:variant]` value names (one profile at a time). */
+function qemuPlaceholders(
+  v: string,
+  profiles: readonly ProfileId[],
+  explicit: Set<string>,
+): Target[] {
+  if (profiles.length !== 1) {
+    throw new UsageError(
+      `--target ${
+        printable(v)
+      } runs one profile at a time: expected --profile v3 or --profile virtio-1.x, not all`,
+    );
+  }
+  const profile = profiles[0] as ProfileId;
+  if (v === QEMU_DEVICE_PREFIX) {
+    return QEMU_DEVICE_VARIANTS.map((x) => qemuDeviceTarget(x.name, { qemu: "", profile }));
+  }
+  const variant = qemuDeviceVariant(v);
+  if (variant === undefined) {
+    throw new UsageError(
+      `--target '${printable(v)}' is not a qemu-device variant: expected ${
+        QEMU_DEVICE_VARIANTS.map((x) => `${QEMU_DEVICE_PREFIX}:${x.name}`).join(", ")
+      }, or ${QEMU_DEVICE_PREFIX} for all of them`,
+    );
+  }
+  const t = qemuDeviceTarget(variant.name, { qemu: "", profile });
+  explicit.add(t.name);
+  return [t];
+}
+
 async function resolveTargets(
   values: readonly string[],
+  profiles: readonly ProfileId[],
 ): Promise<{ targets: Target[]; explicit: Set<string> }> {
   const out: Target[] = [];
   const explicit = new Set<string>();
   const add = (...ts: Target[]) => {
     for (const t of ts) if (!out.some((x) => x.name === t.name)) out.push(t);
   };
-  const mutants = MUTANTS.map((m) => m.target);
+  const mutants = profiles.flatMap((p) => mutantsOf(p).map((m) => m.target));
+  const references = profiles.flatMap((p) => REFERENCES[p]);
   for (const v of values.flatMap((x) => x.split(",")).map((x) => x.trim()).filter((x) => x)) {
-    if (v === "reference") add(REFERENCE_DRIVER, REFERENCE_DEVICE);
-    else if (v === QEMU_DEVICE_PREFIX) {
+    if (v === "reference") add(...references);
+    else if (v === QEMU_DEVICE_PREFIX || v.startsWith(`${QEMU_DEVICE_PREFIX}:`)) {
       // placeholders until QEMU is found: a run rebuilds them with its path (see withQemu)
-      add(...QEMU_DEVICE_VARIANTS.map((x) => qemuDeviceTarget(x.name, { qemu: "" })));
-    } else if (v.startsWith(`${QEMU_DEVICE_PREFIX}:`)) {
-      const variant = qemuDeviceVariant(v);
-      if (variant === undefined) {
-        throw new UsageError(
-          `--target '${printable(v)}' is not a qemu-device variant: expected ${
-            QEMU_DEVICE_VARIANTS.map((x) => `${QEMU_DEVICE_PREFIX}:${x.name}`).join(", ")
-          }, or ${QEMU_DEVICE_PREFIX} for all of them`,
-        );
-      }
-      const t = qemuDeviceTarget(variant.name, { qemu: "" });
-      explicit.add(t.name);
-      add(t);
+      add(...qemuPlaceholders(v, profiles, explicit));
     } else if (v === "mutants") add(...mutants);
-    else if (v === "all") add(REFERENCE_DRIVER, REFERENCE_DEVICE, V3_AS_POSTED, ...mutants);
-    else if (isModuleTarget(v)) {
+    else if (v === "all") {
+      add(...references, ...(profiles.includes("v3") ? [V3_AS_POSTED] : []), ...mutants);
+    } else if (isModuleTarget(v)) {
       try {
         for (const t of await loadModuleTargets(v)) {
           explicit.add(t.name);
@@ -187,15 +235,13 @@ async function resolveTargets(
         throw e;
       }
     } else {
-      const t = [REFERENCE_DRIVER, REFERENCE_DEVICE, V3_AS_POSTED, ...mutants].find((x) =>
-        x.name === v
-      );
+      const t = NAMED.find((x) => x.name === v);
       if (t === undefined) {
         const near = MUTANTS.map((m) => m.name).filter((n) => n.includes(v) || v.includes(n));
         throw new UsageError(
           `--target '${
             printable(v)
-          }' is not a target: expected reference, reference-driver, reference-device, v3-as-posted, mutants, all, a mutant name, qemu-device or a module of your own (./my_impl.ts)${
+          }' is not a target: expected reference, reference-driver, reference-device, reference-driver-v1x, reference-device-v1x, v3-as-posted, mutants, all, a mutant name, qemu-device or a module of your own (./my_impl.ts)${
             near.length > 0 ? ` (did you mean ${near.slice(0, 3).join(", ")}?)` : ""
           }; '--list --target mutants' lists the mutants`,
         );
@@ -204,12 +250,26 @@ async function resolveTargets(
       add(t);
     }
   }
-  if (out.length === 0) add(REFERENCE_DRIVER, REFERENCE_DEVICE);
+  if (out.length === 0) add(...references);
   return { targets: out, explicit };
 }
 
-function selectCases(filters: readonly string[], profile: ProfileId): CaseDef[] {
-  const all = CASES.filter((k) => k.profile === profile);
+/** The profile of a run: the flag's, else that of the targets named one by one when they share one, else v3. */
+function runProfile(flag: string | undefined, targets: readonly string[]): ProfileId | "all" {
+  if (flag === "all" || flag === "v3" || flag === "virtio-1.x") return flag;
+  if (flag !== undefined) {
+    throw new UsageError(
+      `--profile '${printable(flag)}' is not a profile: expected v3, virtio-1.x or all`,
+    );
+  }
+  const named = targets.flatMap((x) => x.split(",")).map((x) => x.trim())
+    .flatMap((v) => NAMED.filter((t) => t.name === v).map((t) => t.profile));
+  const set = new Set(named);
+  return set.size === 1 ? [...set][0] as ProfileId : "v3";
+}
+
+function selectCases(filters: readonly string[], profiles: readonly ProfileId[]): CaseDef[] {
+  const all = CASES.filter((k) => profiles.includes(k.profile));
   if (filters.length === 0) return all;
   const chosen = new Set<string>();
   for (const f of filters) {
@@ -219,7 +279,7 @@ function selectCases(filters: readonly string[], profile: ProfileId): CaseDef[] 
     else if (hasRule(f)) {
       hits = all.filter((k) => k.rules.includes(f));
       if (hits.length === 0) {
-        const why = NOT_CHECKED[f];
+        const why = profiles.map((p) => notCheckedOf(p)[f]).find((x) => x !== undefined);
         throw new UsageError(
           `--filter '${printable(f)}': rule ${f} exists but no case cites it${
             why ? ` (${why})` : ""
@@ -295,19 +355,8 @@ async function parseOptions(args: readonly string[]): Promise<Options | "help"> 
     throw parseFlagError(e, args);
   }
   if (v.help) return "help";
-  const profile = v.profile ?? "v3";
-  if (profile === "virtio-1.x") {
-    throw new UsageError(
-      `--profile virtio-1.x: the spec tables hold its ${
-        rulesOf("virtio-1.x").length
-      } rules but the suite has no cases for it yet; expected --profile v3`,
-    );
-  }
-  if (profile !== "v3") {
-    throw new UsageError(
-      `--profile '${printable(profile)}' is not a profile: expected v3 or virtio-1.x`,
-    );
-  }
+  const profile = runProfile(v.profile, v.target ?? []);
+  const profiles = profilesOf(profile);
   const formats: Format[] = [];
   const wantedFormats = v.report?.trim() === "none"
     ? []
@@ -328,7 +377,7 @@ async function parseOptions(args: readonly string[]): Promise<Options | "help"> 
     }
   }
   const filters = v.filter ?? [];
-  const { targets, explicit } = await resolveTargets(v.target ?? []);
+  const { targets, explicit } = await resolveTargets(v.target ?? [], profiles);
   const jobs = v.jobs === undefined ? defaultConcurrency() : Number(v.jobs);
   if (!Number.isSafeInteger(jobs) || jobs < 1 || !/^\s*\d+\s*$/.test(v.jobs ?? "1")) {
     throw new UsageError(
@@ -340,7 +389,7 @@ async function parseOptions(args: readonly string[]): Promise<Options | "help"> 
     explicit,
     profile,
     filters,
-    cases: selectCases(filters, profile),
+    cases: selectCases(filters, profiles),
     strict: v.strict ?? false,
     list: v.list ?? false,
     formats,
@@ -462,7 +511,6 @@ async function runTargets(
   o: {
     readonly strict: boolean;
     readonly jobs: number;
-    readonly profile: ProfileId;
     readonly onProgress: RunProgress;
   },
 ): Promise<{ run: SuiteRun; qemu?: QemuPart }> {
@@ -483,12 +531,13 @@ async function runTargets(
         `--target ${QEMU_DEVICE_PREFIX}: QEMU cannot be had: ${(e as Error).message}`,
       );
     }
-    const options = { qemu: found.path, version: found.version, profile: o.profile };
     const t1 = performance.now();
     const r = await runSuiteInWorkers({
       cases,
       targets: remote.map((t) => {
         const v = (qemuDeviceVariant(t.name) as { name: string }).name;
+        // the placeholder's profile: a run of qemu-device has one (see qemuPlaceholders)
+        const options = { qemu: found.path, version: found.version, profile: t.profile };
         return { target: qemuDeviceTarget(v, options), recipe: qemuDeviceRecipe(v, options) };
       }),
       strict: o.strict,
@@ -562,7 +611,7 @@ async function main(args: readonly string[]): Promise<number> {
   const { run, qemu } = await runTargets(
     o.cases.filter((k) => targets.some((t) => t.kind === k.role)),
     targets,
-    { strict: o.strict, jobs: o.jobs, profile: o.profile, onProgress: bar.update },
+    { strict: o.strict, jobs: o.jobs, onProgress: bar.update },
   );
   const extra = attribution(run, (d, t, l) => bar.update(d, t, `attributing defects: ${l}`));
   bar.clear();

@@ -97,7 +97,7 @@ cliTest("usage errors exit 2 with one 'error:' line and no stack trace", async (
       ["--bogus"],
       ["--target", "nope"],
       ["--filter", "nope"],
-      ["--profile", "virtio-1.x"],
+      ["--profile", "v4"],
       ["--seed", "1"],
       ["--report", "xml"],
       ["--expect-fail", "/no/such/file"],
@@ -111,9 +111,49 @@ cliTest("usage errors exit 2 with one 'error:' line and no stack trace", async (
     assert.match(lines[0] ?? "", /^error: /);
     assert.doesNotMatch(r.stderr, /\n\s+at /);
   }
-  const p = await conform("--profile", "virtio-1.x");
-  assert.match(p.stderr, /virtio-1\.x.*no cases/);
+  const p = await conform("--profile", "v4");
+  assert.match(p.stderr, /'v4' is not a profile: expected v3, virtio-1\.x or all/);
 });
+
+cliTest(
+  "--profile virtio-1.x runs the standard profile's cases on its reference pair",
+  async () => {
+    const r = await conform("--profile", "virtio-1.x", "--report", "none");
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(
+      r.stdout,
+      /^virtio-balloon conformance suite 0\.1\.0 · profile virtio-1\.x · 2 targets/,
+    );
+    assert.match(r.stdout, /^ {2}reference-driver-v1x +\d+ pass +0 fail +0 warn +ok$/m);
+    assert.match(r.stdout, /^ {2}reference-device-v1x +\d+ pass +0 fail +0 warn +ok$/m);
+    assert.match(r.stdout, /^ {2}free-page-hint /m);
+    assert.match(r.stdout, /Rule coverage of profile virtio-1\.x/);
+    assert.doesNotMatch(r.stdout, /Rule coverage of profile v3/);
+  },
+);
+
+cliTest(
+  "a target named alone picks its profile; --profile all lists both profiles' cases",
+  async () => {
+    const r = await conform(
+      "--target",
+      "v1x-driver:hint-no-stop",
+      "--filter",
+      "hint.*",
+      "--report",
+      "none",
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /profile virtio-1\.x · 1 target/);
+    assert.match(r.stdout, /1 killed/);
+    const l = await conform("--profile", "all", "--list");
+    assert.equal(l.code, 0, l.stderr);
+    assert.match(l.stdout, /^ {2}reference-driver-v1x +driver /m);
+    assert.match(l.stdout, /^ {2}inflate\.pfn\.max-256 /m);
+    assert.match(l.stdout, /^ {2}v1x\.inflate\.pfn\.max-256 /m);
+    assert.match(l.stdout, /^ {2}hint\.ends-with-stop +B42 /m);
+  },
+);
 
 cliTest("an expected failure that fails keeps the run green", async () => {
   await withTempDir(async (dir) => {
@@ -192,6 +232,12 @@ cliTest("--export writes cases that validate against the exported schema", async
     const line = new Ajv2020({ strict: true }).compile(trace);
     assert.ok(line({ type: "status", t: 1, value: 15 }));
     assert.equal(line({ type: "status", t: 1, value: -1 }), false);
+    // the standard profile's cases validate too
+    const r2 = await conform("--profile", "virtio-1.x", "--export", `${dir}/v1x/`);
+    assert.equal(r2.code, 0, r2.stderr);
+    const doc2: CasesJson = JSON.parse(await Deno.readTextFile(`${dir}/v1x/cases.json`));
+    assert.ok(validate(structuredClone(doc2)), JSON.stringify(validate.errors?.slice(0, 3)));
+    assert.ok(doc2.cases.some((c) => c.id === "hint.ends-with-stop"));
   });
 });
 
@@ -226,7 +272,11 @@ cliTest(
         r.stdout,
         /^S-07 +MUST NOT +driver +pass +\d+ deflate requests, each naming balloon pages$/m,
       );
-      assert.match(r.stdout, /^rules: 12 pass, 2 fail, \d+ not observable · FAILED$/m);
+      assert.match(
+        r.stdout,
+        /^S-09 +MUST +device +pass +4 hint and report buffers, each used with length 0$/m,
+      );
+      assert.match(r.stdout, /^rules: 13 pass, 2 fail, \d+ not observable · FAILED$/m);
       const json = JSON.parse(await Deno.readTextFile(`${dir}/passive.json`));
       assert.equal(json.ok, false);
       assert.deepEqual(json.unexpectedFailures, ["G05", "G57"]);

@@ -20,7 +20,8 @@ import type { PhysicalMemory, RingLayout } from "../../impl/mod.ts";
  * - `ring`: the used ring (whether and when a buffer was used, its length);
  * - `config`: the device config space as the driver reads it;
  * - `host-view`: the pages the host holds, as the implementation itself
- *   reports them (in-process targets: self-reported, not observed);
+ *   reports them (in-process targets: self-reported, not observed), and the
+ *   pages it took as free page hints and reports;
  * - `host-actual`: the `actual` the host read from the config space;
  * - `host-stats`: the statistics the host kept from the last stats buffer;
  * - `guest-memory`: guest RAM read back after the device acted (a page the
@@ -64,6 +65,16 @@ export interface HostPort {
   actual?(): number;
   /** Whether the host logs dirty pages now (observation `dirty-log`). */
   dirtyLogging?(): boolean;
+  /** Starts a free-page-hint round (a new command id in the config space); false when it cannot. */
+  startHinting?(): boolean;
+  /** Sets the free-page-hint command id to STOP. */
+  stopHinting?(): void;
+  /** Sets the free-page-hint command id to DONE (the host no longer needs the hinted pages). */
+  finishHinting?(): void;
+  /** The pages the host took as hints in the current round (observation `host-view`). */
+  hinted?(): PageSet;
+  /** Every page the host took from a report (observation `host-view`). */
+  reported?(): PageSet;
 }
 
 /** What the suite, acting as the driver, sees of a device under test. */

@@ -127,7 +127,11 @@ export type DriverStep =
   | { readonly do: "restore" }
   | { readonly do: "migrate-page" }
   | { readonly do: "migrate"; readonly useHints: boolean; readonly dirty?: number }
-  | { readonly do: "wait"; readonly ms: number };
+  | { readonly do: "wait"; readonly ms: number }
+  | { readonly do: "hint-start"; readonly stopAfter?: number }
+  | { readonly do: "hint-stop" }
+  | { readonly do: "hint-done" }
+  | { readonly do: "free"; readonly pages?: number };
 
 /** A driver scenario. */
 export interface DriverScenario {
@@ -155,6 +159,8 @@ export interface DriverScenario {
   readonly guestEndian?: "le" | "be";
   /** The guest writes every page the balloon gives back at once. */
   readonly touchOnFree?: boolean;
+  /** The value the guest initialises its free pages to (page poisoning), if it does. */
+  readonly pagePoison?: number;
   /** Fault injection: bitmaps the driver can get (forces several misc windows). */
   readonly bitmapLimit?: number;
   /** Fault injection: the probe-time bitmap allocation fails. */
@@ -183,7 +189,14 @@ export type ChainSpec =
     };
   }
   | { readonly stats: readonly { readonly tag: number; readonly val: string }[] }
-  | { readonly hex: string };
+  | { readonly hex: string }
+  | {
+    /** A free_page_vq out buffer: the id the config shows now, STOP, or an id never issued. */
+    readonly cmdId: "current" | "stop" | "stale";
+    /** Its length in bytes (default 4; anything else is malformed on purpose). */
+    readonly bytes?: number;
+  }
+  | { readonly none: true };
 
 /** A step of a device scenario (the suite plays the driver and the host). */
 export type DeviceStep =
@@ -195,6 +208,8 @@ export type DeviceStep =
     readonly queue: QueueName;
     readonly chain: ChainSpec;
     readonly writable?: readonly number[];
+    /** Device-writable descriptors pointing at guest pages, one per [first PFN, count] run (hints, reports). */
+    readonly pages?: readonly (readonly [number, number])[];
     readonly indirect?: boolean;
     /** Make the chain available without notifying the device (a later `kick` does). */
     readonly kick?: false;
@@ -223,7 +238,23 @@ export type DeviceStep =
     readonly flag: number;
     readonly startPfn: number;
   }
-  | { readonly do: "write-guest"; readonly pfn: number };
+  | { readonly do: "write-guest"; readonly pfn: number }
+  | { readonly do: "write-config"; readonly field: string; readonly value: number }
+  | { readonly do: "hint-start" }
+  | { readonly do: "hint-stop" }
+  | { readonly do: "hint-done" }
+  | {
+    /** The suite fills guest pages with a 32-bit value (the guest's data, or its poison). */
+    readonly do: "fill-guest";
+    readonly runs: readonly (readonly [number, number])[];
+    readonly value: number;
+  }
+  | {
+    /** The suite reads guest pages back and compares them with what it last wrote there. */
+    readonly do: "check-guest";
+    readonly label: string;
+    readonly runs: readonly (readonly [number, number])[];
+  };
 
 /** A device scenario. */
 export interface DeviceScenario {
@@ -288,6 +319,16 @@ export interface DeviceHostControls {
   readonly lastStats: readonly { readonly tag: number; readonly val: bigint }[] | undefined;
   /** The `actual` the host took from the driver, if the device keeps one (observation `host-actual`). */
   readonly actual?: number;
+  /** Starts a free-page-hint round (FREE_PAGE_HINT devices). */
+  startHinting?(): object;
+  /** Sets the free-page-hint command id to STOP. */
+  stopHinting?(): void;
+  /** Sets the free-page-hint command id to DONE. */
+  finishHinting?(): void;
+  /** Free-page-hint rounds, oldest first, with the pages hinted in each. */
+  readonly hintRounds?: readonly { readonly hints: PageSet }[];
+  /** Every page named by a well-formed report. */
+  readonly reported?: PageSet;
 }
 
 /** A device under test: a virtio device model plus host controls. */

@@ -237,6 +237,7 @@ export function casesSchema(): Record<string, unknown> {
         bitmapLimit: int,
         failBitmapAllocation: bool,
         refuseFeatures: bool,
+        pagePoison: int,
         needs: { type: "array", items: { $ref: "#/$defs/feature" } },
       }),
       deviceScenario: obj({
@@ -259,6 +260,9 @@ export function casesSchema(): Record<string, unknown> {
           step("hog", { keepFree: { type: "array", items: pair } }),
           step("migrate", { useHints: bool }, { dirty: int }),
           step("wait", { ms: { type: "number", minimum: 0 } }),
+          step("hint-start", {}, { stopAfter: int }),
+          ...["hint-stop", "hint-done"].map((n) => step(n)),
+          step("free", {}, { pages: int }),
         ],
       },
       deviceStep: {
@@ -271,6 +275,7 @@ export function casesSchema(): Record<string, unknown> {
             chain: { $ref: "#/$defs/chain" },
           }, {
             writable: { type: "array", items: int },
+            pages: { type: "array", items: pair },
             indirect: bool,
             kick: { const: false },
           }),
@@ -281,11 +286,15 @@ export function casesSchema(): Record<string, unknown> {
           step("unused", { param: str }),
           step("reply", { label: str, flag: int, startPfn: int }),
           step("write-guest", { pfn: int }),
+          step("write-config", { field: str, value: int }),
+          ...["hint-start", "hint-stop", "hint-done"].map((n) => step(n)),
+          step("fill-guest", { runs: { type: "array", items: pair }, value: int }),
+          step("check-guest", { label: str, runs: { type: "array", items: pair } }),
         ],
       },
       chain: {
         description:
-          "How the suite builds a chain: PFNs (32-bit little-endian), a bitmap request (runs of pages as [start, length]; 64-bit header fields as decimal strings), stats entries, or raw bytes",
+          "How the suite builds a chain's device-readable part: PFNs (32-bit little-endian), a bitmap request (runs of pages as [start, length]; 64-bit header fields as decimal strings), stats entries, raw bytes, a free_page_vq command id (the current one, STOP, or one never issued; 4 bytes unless said), or none (a chain of device-writable descriptors only, the step's pages)",
         oneOf: [
           obj({ pfns: { type: "array", items: int } }, { cut: int }),
           obj({
@@ -301,6 +310,8 @@ export function casesSchema(): Record<string, unknown> {
           }),
           obj({ stats: { type: "array", items: obj({ tag: int, val: decimal }) } }),
           obj({ hex: { type: "string", pattern: "^([0-9a-f]{2})*$" } }),
+          obj({ cmdId: { enum: ["current", "stop", "stale"] } }, { bytes: int }),
+          obj({ none: { const: true } }),
         ],
       },
     },

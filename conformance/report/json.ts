@@ -8,7 +8,13 @@
 
 import { describeSource } from "../../spec/mod.ts";
 import type { SuiteRun } from "../run/suite.ts";
-import { type ReportContext, reportModel, SUITE_NAME, SUITE_VERSION } from "./model.ts";
+import {
+  type ReportContext,
+  type ReportModel,
+  reportModel,
+  SUITE_NAME,
+  SUITE_VERSION,
+} from "./model.ts";
 import type { Evidence, Finding } from "../model/types.ts";
 
 function bigintAsString(_key: string, value: unknown): unknown {
@@ -93,6 +99,14 @@ export function jsonReport(run: SuiteRun, context: ReportContext): string {
     })),
     kills: m.kills,
     unkilled: m.kills.length > 0 ? m.unkilled : [],
+    ...(m.coverages.length > 1
+      ? {
+        coverageByProfile: m.coverages.map((x) => ({
+          profile: x.profile,
+          byLevel: levelCounts(x),
+        })),
+      }
+      : {}),
     coverage: {
       profile: c.profile,
       scope: "the whole case table of the profile",
@@ -125,4 +139,12 @@ export function jsonReport(run: SuiteRun, context: ReportContext): string {
   const text = JSON.stringify({ ...rest, results: [] }, bigintAsString, 2);
   const lines = results.map((r) => `    ${JSON.stringify(r, bigintAsString)}`).join(",\n");
   return text.replace(/"results": \[\]/, () => `"results": [\n${lines}\n  ]`);
+}
+
+function levelCounts(
+  c: ReportModel["coverage"],
+): Record<string, { covered: number; total: number }> {
+  return Object.fromEntries(
+    Object.entries(c.byLevel).map(([k, [n, t]]) => [k, { covered: n, total: t }]),
+  );
 }

@@ -241,11 +241,14 @@ function defects(m: ReportModel): string[] {
 }
 
 function coverageSection(m: ReportModel): string[] {
-  const c = m.coverage;
+  return m.coverages.flatMap((c, i) => profileCoverage(m, c, m.coverages.length > 1 ? i : -1));
+}
+
+function profileCoverage(m: ReportModel, c: ReportModel["coverage"], nth: number): string[] {
   const pct = (n: number, t: number) => (t === 0 ? "–" : `${Math.round((100 * n) / t)}%`);
   const lines = [
     "",
-    "## Rule coverage",
+    nth < 0 ? "## Rule coverage" : `## Rule coverage of profile ${c.profile}`,
     "",
     `Rules of profile ${c.profile} that at least one case checks (the whole case table, whatever the filter).`,
     "",

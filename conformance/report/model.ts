@@ -18,7 +18,9 @@ import { type ExpectList, type ExpectOutcome, expectOutcome } from "../run/expec
 import type { SuiteRun } from "../run/suite.ts";
 import {
   REFERENCE_DEVICE,
+  REFERENCE_DEVICE_V1X,
   REFERENCE_DRIVER,
+  REFERENCE_DRIVER_V1X,
   V3_AS_POSTED,
 } from "../targets/reference/reference.ts";
 import type { CaseDef, CaseResult, Target, Verdict } from "../model/types.ts";
@@ -37,8 +39,8 @@ export const VERDICTS: readonly Verdict[] = ["pass", "fail", "warn", "unsupporte
 
 /** What a report needs besides the run. */
 export interface ReportContext {
-  /** Profile run. */
-  readonly profile: ProfileId;
+  /** Profile run (`all`: both). */
+  readonly profile: ProfileId | "all";
   /** When the run started. */
   readonly startedAt: Date;
   /** When it ended (default: `startedAt` plus the run's time). */
@@ -165,8 +167,10 @@ export interface ReportModel {
   readonly unkilled: readonly string[];
   /** Failing cases of targets that reproduce seed defects, with the defects. */
   readonly defects: readonly DefectRow[];
-  /** Rule coverage of the profile by the whole case table. */
+  /** Rule coverage of the profile by the whole case table (the first profile, for `all`). */
   readonly coverage: Coverage;
+  /** Rule coverage of each profile run (one, or both for `all`). */
+  readonly coverages: readonly Coverage[];
   /** How the expected-failure list matched, if one was given. */
   readonly expect?: ExpectOutcome;
   /** Why the run fails (empty: it passes). */
@@ -182,6 +186,8 @@ export const TARGET_NAMES: readonly string[] = [
   REFERENCE_DRIVER.name,
   REFERENCE_DEVICE.name,
   V3_AS_POSTED.name,
+  REFERENCE_DRIVER_V1X.name,
+  REFERENCE_DEVICE_V1X.name,
   ...MUTANTS.map((m) => m.name),
   ...QEMU_DEVICE_VARIANTS.map((v) => qemuDeviceTargetName(v.name)),
 ];
@@ -260,11 +266,18 @@ function killRows(run: SuiteRun): KillRow[] {
 function unkilledCases(run: SuiteRun): string[] {
   const mutants = run.targets.filter((t) => isMutant(t.name));
   if (mutants.length === 0) return [];
-  const roles = new Set(mutants.map((t) => t.kind));
+  const roles = new Set(mutants.map((t) => `${t.kind} ${t.profile}`));
   const hit = new Set(
     run.results.filter((r) => isMutant(r.target) && resultFailed(r)).map((r) => r.case),
   );
-  return run.cases.filter((k) => roles.has(k.role) && !hit.has(k.id)).map((k) => k.id);
+  return run.cases.filter((k) => roles.has(`${k.role} ${k.profile}`) && !hit.has(k.id)).map((
+    k,
+  ) => k.id);
+}
+
+/** The profiles a report context covers. */
+export function profilesOf(profile: ProfileId | "all"): ProfileId[] {
+  return profile === "all" ? ["v3", "virtio-1.x"] : [profile];
 }
 
 function defectRows(run: SuiteRun, attribution: readonly CaseResult[]): DefectRow[] {
@@ -367,6 +380,7 @@ export function reportModel(run: SuiteRun, context: ReportContext): ReportModel 
     };
   });
   const kills = killRows(run);
+  const coverages = profilesOf(context.profile).map((p) => coverage(CASES, p));
   const problems: string[] = [];
   for (const t of targets) {
     if (t.failing > 0) {
@@ -403,7 +417,8 @@ export function reportModel(run: SuiteRun, context: ReportContext): ReportModel 
     kills,
     unkilled: unkilledCases(run),
     defects: defectRows(run, context.attribution ?? []),
-    coverage: coverage(CASES, context.profile),
+    coverage: coverages[0] as Coverage,
+    coverages,
     ...(expect === undefined ? {} : { expect }),
     problems,
     ok: problems.length === 0,

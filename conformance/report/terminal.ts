@@ -330,22 +330,24 @@ function mutantLines(m: ReportModel, paint: Paint): string[] {
 }
 
 function coverageLines(m: ReportModel, paint: Paint): string[] {
-  const c = m.coverage;
-  const levels = Object.entries(c.byLevel).map(([l, [n, total]]) => `${l} ${n}/${total}`);
-  const lines = [
-    "",
-    paint("bold", `Rule coverage of profile ${c.profile}`) +
-    paint("dim", " (rules with a case / rules, whole case table)"),
-    `  ${levels.join(" · ")}`,
-    `  ${c.explained.length} of ${
-      mustTotal(c)
-    } MUST / MUST NOT rules are checked by no case (each states why: report.md lists them)${
-      c.unexplained.length > 0
-        ? paint(["red", "bold"], `; ${c.unexplained.length} have no reason`)
-        : ""
-    }`,
-    ...legend().map((l) => paint("dim", l)),
-  ];
+  const lines: string[] = [];
+  for (const c of m.coverages) {
+    const levels = Object.entries(c.byLevel).map(([l, [n, total]]) => `${l} ${n}/${total}`);
+    lines.push(
+      "",
+      paint("bold", `Rule coverage of profile ${c.profile}`) +
+        paint("dim", " (rules with a case / rules, whole case table)"),
+      `  ${levels.join(" · ")}`,
+      `  ${c.explained.length} of ${
+        mustTotal(c)
+      } MUST / MUST NOT rules are checked by no case (each states why: report.md lists them)${
+        c.unexplained.length > 0
+          ? paint(["red", "bold"], `; ${c.unexplained.length} have no reason`)
+          : ""
+      }`,
+    );
+  }
+  lines.push(...legend().map((l) => paint("dim", l)));
   return lines;
 }
 

@@ -5,14 +5,21 @@
  * @module
  */
 
-import { type FeatureName, featuresOf, hasFeature, type Level, rule } from "../../spec/mod.ts";
+import {
+  type FeatureName,
+  featuresOf,
+  hasFeature,
+  type Level,
+  type ProfileId,
+  rule,
+} from "../../spec/mod.ts";
 import { caseLevel } from "../cases/cases.ts";
 import { DEVICE_CHECKS } from "../checks/device.ts";
 import { DRIVER_CHECKS } from "../checks/driver.ts";
 import { type DeviceRun, runDeviceScenario } from "../runners/device.ts";
 import { type DriverRun, runDriverScenario } from "../runners/driver.ts";
 import { scenario as scenarioById } from "../scenarios/scenarios.ts";
-import { UnsupportedScenarioError } from "../model/ports.ts";
+import { type DevicePort, UnsupportedScenarioError } from "../model/ports.ts";
 import type {
   CaseDef,
   CaseResult,
@@ -64,10 +71,17 @@ export function verdictOf(
   return { verdict: strict ? "fail" : "warn", level: levels[0] as Level };
 }
 
-/** The one-line command that reruns one case on one target (its `--target` value). */
-export function rerunCommand(caseId: string, target: string): string {
+/** The one-line command that reruns one case on one target (of a profile other than v3: with `--profile`). */
+export function rerunCommand(
+  caseId: string,
+  target: string,
+  options: { readonly profile?: ProfileId } = {},
+): string {
+  const profile = options.profile === undefined || options.profile === "v3"
+    ? ""
+    : ` --profile ${options.profile}`;
   const t = /^[A-Za-z0-9_.:\/#+-]+$/.test(target) ? target : `'${target.replaceAll("'", "'\\''")}'`;
-  return `deno task conform --target ${t} --filter '${caseId}'`;
+  return `deno task conform${profile} --target ${t} --filter '${caseId}'`;
 }
 
 /**
@@ -89,16 +103,23 @@ function declinedOfferMessage(features: readonly FeatureName[]): string {
   } unsupported, so the suite's driver did not accept it, and the case is about accepting that offer`;
 }
 
+/** The host's optional controls a device scenario's steps need: step, host method, what it issues. */
+const HOST_CONTROLS: readonly (readonly [string, keyof DevicePort["host"], string])[] = [
+  ["unused", "requestUnusedPages", "unused-page requests"],
+  ["hint-start", "startHinting", "free-page-hint rounds"],
+  ["hint-stop", "stopHinting", "a free-page-hint STOP"],
+  ["hint-done", "finishHinting", "a free-page-hint DONE"],
+];
+
 /** Why a case cannot be judged on a run: a feature it needs was not negotiated, or a method is missing. */
 function unsupportedOn(k: CaseDef, t: Target, run: DriverRun | DeviceRun): string | undefined {
   const declared = t.unsupported ?? [];
   if (run.scenario.role === "device") {
     const dev = run as DeviceRun;
-    if (
-      dev.port.host.requestUnusedPages === undefined &&
-      dev.scenario.steps.some((s) => s.do === "unused")
-    ) {
-      return "the target's host cannot issue unused-page requests, which the scenario needs";
+    for (const [step, method, what] of HOST_CONTROLS) {
+      if (dev.port.host[method] === undefined && dev.scenario.steps.some((s) => s.do === step)) {
+        return `the target's host cannot issue ${what}, which the scenario needs`;
+      }
     }
     if (k.needsModern === true && dev.port.legacyOnly === true) {
       return "the case is about the modern interface (64 feature bits), and the device has only the legacy one";
@@ -221,7 +242,9 @@ export function runSuite(options: RunOptions): SuiteRun {
       const base = {
         case: k.id,
         target: job.target.name,
-        rerun: rerunCommand(k.id, job.target.rerunAs ?? job.target.name),
+        rerun: rerunCommand(k.id, job.target.rerunAs ?? job.target.name, {
+          profile: job.target.profile,
+        }),
         ms,
       };
       if (cannotRun !== undefined) {

@@ -1,16 +1,23 @@
 import assert from "node:assert/strict";
 import { DEFECTS, hasRule } from "../../spec/mod.ts";
-import { AS_POSTED_V3 } from "../../impl/mod.ts";
+import { AS_POSTED_V3, DEVICE_DEVIATIONS, DRIVER_DEVIATIONS } from "../../impl/mod.ts";
 import { CASES } from "../cases/cases.ts";
 import { DEVICE_CHECKS } from "../checks/device.ts";
 import { DRIVER_CHECKS } from "../checks/driver.ts";
-import { coverage, NOT_CHECKED } from "../cases/coverage.ts";
+import { coverage, notCheckedOf } from "../cases/coverage.ts";
 import { matchesPattern, MUTANTS, QUIRKS_NOT_MUTANTS } from "../targets/mutants/mutants.ts";
 import { runSuite } from "./suite.ts";
-import { DEVICE_SCENARIOS, DRIVER_SCENARIOS } from "../scenarios/mod.ts";
+import {
+  DEVICE_SCENARIOS,
+  DRIVER_SCENARIOS,
+  V1X_DEVICE_SCENARIOS,
+  V1X_DRIVER_SCENARIOS,
+} from "../scenarios/mod.ts";
 import {
   REFERENCE_DEVICE,
+  REFERENCE_DEVICE_V1X,
   REFERENCE_DRIVER,
+  REFERENCE_DRIVER_V1X,
   V3_AS_POSTED,
 } from "../targets/reference/reference.ts";
 
@@ -20,30 +27,52 @@ const UNKILLABLE: Readonly<Record<string, string>> = {};
 Deno.test("case ids are unique and every case names an existing rule, scenario and check", () => {
   const ids = CASES.map((k) => k.id);
   assert.equal(new Set(ids).size, ids.length, "duplicate case ids");
-  const scenarios = new Set([...DRIVER_SCENARIOS, ...DEVICE_SCENARIOS].map((s) => s.id));
+  const scenarios = new Set(
+    [...DRIVER_SCENARIOS, ...DEVICE_SCENARIOS, ...V1X_DRIVER_SCENARIOS, ...V1X_DEVICE_SCENARIOS]
+      .map((s) => s.id),
+  );
+  const byId = new Map(
+    [...DRIVER_SCENARIOS, ...DEVICE_SCENARIOS, ...V1X_DRIVER_SCENARIOS, ...V1X_DEVICE_SCENARIOS]
+      .map((s) => [s.id, s]),
+  );
   for (const k of CASES) {
     assert.match(k.id, /^[a-z0-9+_.-]+$/, k.id);
     assert.ok(k.rules.length > 0, `${k.id} cites no rule`);
     for (const r of k.rules) assert.ok(hasRule(r), `${k.id} cites unknown rule ${r}`);
     assert.ok(scenarios.has(k.scenario), `${k.id} names unknown scenario ${k.scenario}`);
+    assert.equal(byId.get(k.scenario)?.profile, k.profile, `${k.id}: its scenario's profile`);
     const checks = k.role === "driver" ? DRIVER_CHECKS : DEVICE_CHECKS;
     assert.ok(checks[k.check] !== undefined, `${k.id} names unknown check ${k.check}`);
   }
 });
 
-Deno.test("every mutant's kill patterns match existing cases", () => {
+/** The cases of a mutant's profile that a kill pattern names. */
+function declared(m: (typeof MUTANTS)[number], p: string) {
+  return CASES.filter((k) => k.profile === m.target.profile && matchesPattern(k.id, p));
+}
+
+Deno.test("every mutant's kill patterns match existing cases of its profile", () => {
   for (const m of MUTANTS) {
     assert.ok(m.kills.length > 0, `${m.name} declares no case`);
     for (const p of m.kills) {
-      assert.ok(CASES.some((k) => matchesPattern(k.id, p)), `${m.name}: no case matches ${p}`);
+      assert.ok(
+        declared(m, p).length > 0,
+        `${m.name}: no case of ${m.target.profile} matches ${p}`,
+      );
     }
   }
-  assert.ok(MUTANTS.length >= 30, `only ${MUTANTS.length} mutants`);
+  for (const profile of ["v3", "virtio-1.x"] as const) {
+    const n = MUTANTS.filter((m) => m.target.profile === profile).length;
+    assert.ok(n >= 30, `only ${n} mutants of ${profile}`);
+  }
 });
 
-const reference = runSuite({ cases: CASES, targets: [REFERENCE_DRIVER, REFERENCE_DEVICE] });
+const reference = runSuite({
+  cases: CASES,
+  targets: [REFERENCE_DRIVER, REFERENCE_DEVICE, REFERENCE_DRIVER_V1X, REFERENCE_DEVICE_V1X],
+});
 
-Deno.test("the reference driver and device pass every case", () => {
+Deno.test("the reference drivers and devices of both profiles pass every case", () => {
   const bad = reference.results.filter((r) => r.verdict !== "pass");
   assert.deepEqual(
     bad.map((r) =>
@@ -75,7 +104,7 @@ for (const m of MUTANTS) {
   Deno.test(`mutant ${m.name} fails each case it declares`, () => {
     const got = failedBy.get(m.name) ?? new Set<string>();
     for (const p of m.kills) {
-      for (const k of CASES.filter((x) => matchesPattern(x.id, p))) {
+      for (const k of declared(m, p)) {
         assert.ok(
           got.has(k.id),
           `${m.name} should fail ${k.id} but it ${
@@ -95,12 +124,24 @@ Deno.test("every case is failed by at least one mutant, or says why it cannot be
   assert.deepEqual(unkilled, [], "cases no mutant fails (a check that cannot fail proves nothing)");
 });
 
-Deno.test("every MUST / MUST NOT rule of profile v3 has a case or a stated reason", () => {
-  const cov = coverage(CASES, "v3");
-  assert.deepEqual(cov.unexplained.map((r) => r.id), []);
-  // reasons must not go stale: a rule that gained a case leaves the list
-  const coveredIds = new Set(cov.covered.map((c) => c.rule.id));
-  assert.deepEqual(Object.keys(NOT_CHECKED).filter((id) => coveredIds.has(id)), []);
+for (const profile of ["v3", "virtio-1.x"] as const) {
+  Deno.test(`every MUST / MUST NOT rule of profile ${profile} has a case or a stated reason`, () => {
+    const cov = coverage(CASES, profile);
+    assert.deepEqual(cov.unexplained.map((r) => r.id), []);
+    // reasons must not go stale: a rule that gained a case leaves the list
+    const coveredIds = new Set(cov.covered.map((c) => c.rule.id));
+    assert.deepEqual(Object.keys(notCheckedOf(profile)).filter((id) => coveredIds.has(id)), []);
+    // and every reason names a MUST / MUST NOT rule of the profile
+    for (const id of Object.keys(notCheckedOf(profile))) {
+      assert.ok(cov.explained.some((e) => e.rule.id === id), `${profile}: ${id} is not uncovered`);
+    }
+  });
+}
+
+Deno.test("every deviation is a mutant of some profile", () => {
+  const used = new Set(MUTANTS.map((m) => m.name.replace(/^(v1x-)?(driver|device):/, "$2:")));
+  for (const d of Object.keys(DRIVER_DEVIATIONS)) assert.ok(used.has(`driver:${d}`), d);
+  for (const d of Object.keys(DEVICE_DEVIATIONS)) assert.ok(used.has(`device:${d}`), d);
 });
 
 Deno.test("the seed as posted fails, and each of its device-visible quirks shows up as a named defect", () => {

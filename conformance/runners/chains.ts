@@ -1,6 +1,6 @@
 /**
  * Chains of device scenarios: the bytes a chain spec (PFN array, bitmap
- * request, stats, raw hex) becomes, and the pages it names when read as the
+ * request, stats, raw hex, none) becomes, and the pages it names when read as the
  * tables define.
  *
  * @module
@@ -92,6 +92,10 @@ export function buildChain(
       pages: undefined,
     };
   }
+  if ("cmdId" in spec) {
+    throw new TypeError("A command-id chain is built from the device's current id, not here");
+  }
+  if ("none" in spec) return { segments: [], pages: undefined };
   const hex = spec.hex;
   const b = new Uint8Array(hex.length / 2);
   for (let i = 0; i < b.length; i++) b[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);

@@ -46,6 +46,14 @@ import { buildChain } from "./chains.ts";
 import type { ChainSpec, DeviceScenario, DeviceTarget } from "../model/types.ts";
 import { inProcessDevicePort, type SelfReport } from "../targets/reference/device_port.ts";
 import { TargetError } from "../targets/bridge/target_error.ts";
+import {
+  cmdIdBytes,
+  GuestContents,
+  pageSegments,
+  type ReadBack,
+  readCmdId,
+  runPages,
+} from "./device_standard.ts";
 
 /** What happened to one chain the suite sent. */
 export interface SendResult {
@@ -91,6 +99,10 @@ export interface SendResult {
   statsAfter: readonly { readonly tag: number; readonly val: bigint }[] | undefined;
   /** Used-buffer notifications of its queue from when it was made available to the end of its step. */
   interrupts: number;
+  /** The pages the host said it took as hints and reports before the send (observation `host-view`). */
+  readonly hostBefore: { readonly hinted: PageSet; readonly reported: PageSet } | undefined;
+  /** The same at the end of the step. */
+  hostAfter: { readonly hinted: PageSet; readonly reported: PageSet } | undefined;
 }
 
 /** What the host reported after the suite wrote `actual`. */
@@ -145,6 +157,13 @@ export interface DeviceRun {
   readonly configAfterTarget: readonly Uint8Array[];
   /** The suite's writes of `actual`, and what the host made of them. */
   readonly actualWrites: readonly HostActualWrite[];
+  /** free_page_hint_cmd_id as the suite read it after each hint step, in order. */
+  readonly cmdIds: readonly {
+    readonly step: "hint-start" | "hint-stop" | "hint-done";
+    readonly value: number;
+  }[];
+  /** Guest pages read back, per check-guest label. */
+  readonly guestChecks: ReadonlyMap<string, ReadBack>;
   /** Errors (exceptions from the device). */
   readonly errors: readonly string[];
   /** Milliseconds. */
@@ -226,6 +245,10 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
   const selfReport = "selfReport" in port ? port.selfReport as SelfReport : undefined;
   const host = port.host;
   const ballooned = () => host.ballooned?.() ?? new PageSet();
+  const hostPages = () =>
+    host.hinted === undefined || host.reported === undefined
+      ? undefined
+      : { hinted: host.hinted().clone(), reported: host.reported().clone() };
   const profile = scenario.profile;
   const accept = scenario.accept.filter((f) => !(target.unsupported ?? []).includes(f));
   const errors: string[] = [];
@@ -235,6 +258,9 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
   const dirtyAtRequest: boolean[] = [];
   const statsReturned: boolean[] = [];
   const configAfterTarget: Uint8Array[] = [];
+  const cmdIds: { step: "hint-start" | "hint-stop" | "hint-done"; value: number }[] = [];
+  const guestChecks = new Map<string, ReadBack>();
+  const contents = new GuestContents(port);
   const queues = new Map<QueueName, { index: number; vq: DriverQueue<string> }>();
   let offered = 0n;
   let written = 0n;
@@ -351,6 +377,7 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
     writable: readonly number[] = [],
     indirect = false,
     kick = true,
+    pageRuns: readonly (readonly [number, number])[] = [],
   ) => {
     const q = queues.get(queue);
     if (q === undefined) {
@@ -368,6 +395,7 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
       port.memory.write(addr, encodePfnArray(decoyPfns(len), order()).subarray(0, len), "driver");
       return { addr, len };
     });
+    inn.push(...pageSegments(pageRuns));
     const watched = queue === "inflateq" && port.observations.has("guest-memory")
       ? watch(spec, writable.flatMap((len) => decoyPfns(len)))
       : undefined;
@@ -375,7 +403,7 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
       label,
       queue,
       bytes: concatChain(segments),
-      pages,
+      pages: pageRuns.length > 0 ? runPages(pageRuns) : pages,
       used: false,
       len: 0,
       before: ballooned().clone(),
@@ -391,6 +419,8 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
       chain: spec,
       statsAfter: undefined,
       interrupts: 0,
+      hostBefore: hostPages(),
+      hostAfter: undefined,
     };
     sends.set(label, result);
     let head: number;
@@ -419,6 +449,7 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
       if (i !== index) continue;
       counting.delete(r);
       r.after = ballooned().clone();
+      r.hostAfter = hostPages();
       if (r.watched !== undefined) r.discarded = zeroed(r.watched);
       r.changedAtSend = !r.after.equals(r.before) ||
         (r.discarded !== undefined && r.discarded.size > 0);
@@ -495,7 +526,10 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
           for (const r of sends.values()) r.after = ballooned().clone();
           break;
         case "send": {
-          const { segments, pages } = buildChain(step.chain, order());
+          // a command id is the device's current one (read now), or derived from it
+          const { segments, pages } = "cmdId" in step.chain
+            ? { segments: [cmdIdBytes(port, step.chain, order())], pages: undefined }
+            : buildChain(step.chain, order());
           send(
             step.label,
             step.queue,
@@ -505,6 +539,7 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
             step.writable ?? [],
             step.indirect ?? false,
             step.kick !== false,
+            step.pages ?? [],
           );
           break;
         }
@@ -542,6 +577,39 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
           });
           break;
         }
+        case "write-config": {
+          const f = fieldOf("virtio_balloon_config", step.field);
+          const b = new Uint8Array(4);
+          new DataView(b.buffer).setUint32(0, step.value >>> 0, true); // config is little-endian (B07)
+          port.writeConfig(f.offset, b);
+          break;
+        }
+        case "hint-start":
+        case "hint-stop":
+        case "hint-done": {
+          const act = step.do === "hint-start"
+            ? host.startHinting
+            : step.do === "hint-stop"
+            ? host.stopHinting
+            : host.finishHinting;
+          if (act === undefined) {
+            errors.push(`${step.do}: the device port has no free-page-hint control`);
+            break;
+          }
+          act();
+          settle();
+          collect();
+          cmdIds.push({ step: step.do, value: readCmdId(port) });
+          break;
+        }
+        case "fill-guest":
+          contents.fill(step.runs, step.value);
+          break;
+        case "check-guest":
+          settle();
+          collect();
+          guestChecks.set(step.label, contents.readBack(step.runs));
+          break;
         case "post-request-buffer": {
           const q = queues.get("miscq");
           if (q === undefined) {
@@ -635,6 +703,8 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
     statsReturned,
     configAfterTarget,
     actualWrites,
+    cmdIds,
+    guestChecks,
     errors,
     ms: performance.now() - t0,
   };

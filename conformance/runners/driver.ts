@@ -19,6 +19,7 @@ import {
   Transport,
 } from "../../impl/mod.ts";
 import type { DriverScenario, DriverTarget, DriverUnderTest } from "../model/types.ts";
+import { type StandardWatch, watchStandard } from "./driver_standard.ts";
 
 /** A write the guest or driver made to a page the host held. */
 export interface WatchHit {
@@ -80,6 +81,8 @@ export interface DriverRun {
   readonly migrations: readonly MigrationResult[];
   /** Trace sequence number at the start of each step. */
   readonly stepSeq: readonly number[];
+  /** What the guest model saw of page poison, hinting and reporting (profile virtio-1.x). */
+  readonly standard: StandardWatch;
   /** Milliseconds the run took. */
   readonly ms: number;
 }
@@ -109,6 +112,7 @@ export function runDriverScenario(scenario: DriverScenario, target: DriverTarget
   const guest = new GuestEnv({
     pages: scenario.guestPages,
     touchOnFree: scenario.touchOnFree ?? false,
+    ...(scenario.pagePoison === undefined ? {} : { pagePoison: scenario.pagePoison }),
   });
   const offer = scenario.offer.filter((f) => !(target.unsupported ?? []).includes(f));
   const options = {
@@ -141,7 +145,9 @@ export function runDriverScenario(scenario: DriverScenario, target: DriverTarget
         }
         if (free.length > 0) notAllocated.push({ seq: r.seq, pfns: free.slice(0, 16) });
         held.unionWith(r.pages);
-      } else if (r.what === "deflate" && r.pages !== undefined) {
+      } else if ((r.what === "deflate" || r.what === "report") && r.pages !== undefined) {
+        // a reported page is the host's until the report is used, as an inflated one is (B60)
+        if (r.what === "report") held.unionWith(r.pages);
         pendingDeflate.set(`${r.index}:${r.head}`, r.pages);
       }
     } else if (e.kind === "used") {
@@ -157,6 +163,7 @@ export function runDriverScenario(scenario: DriverScenario, target: DriverTarget
   transport.onEvent((e) => {
     lastSeq = e.seq;
   });
+  const standard = watchStandard(guest, transport, () => device.has("PAGE_POISON"));
   guest.mem.onWrite((pfn, writer) => {
     if (writer === "device" || writer === "host") return;
     if (held.has(pfn)) {
@@ -299,6 +306,24 @@ export function runDriverScenario(scenario: DriverScenario, target: DriverTarget
       case "wait":
         guest.sched.run({ ...budget, until: guest.sched.now + step.ms });
         break;
+      case "hint-start":
+        device.startHinting(step.stopAfter === undefined ? {} : { stopAfter: step.stopAfter });
+        settle(label);
+        break;
+      case "hint-stop":
+        device.stopHinting();
+        settle(label);
+        break;
+      case "hint-done":
+        device.finishHinting();
+        settle(label);
+        break;
+      case "free":
+        guest.releaseMemory(
+          step.pages === undefined ? undefined : guest.workload.lowest(step.pages),
+        );
+        settle(label);
+        break;
     }
     managed.push(guest.alloc.managedPages);
     heldAfterStep.push(held.size);
@@ -326,6 +351,7 @@ export function runDriverScenario(scenario: DriverScenario, target: DriverTarget
     irqBlocking: guest.sched.violations.map((v) => `${v.task}: ${v.message}`),
     migrations,
     stepSeq,
+    standard,
     ms: performance.now() - t0,
   };
 }

@@ -16,3 +16,5 @@ export {
   runDeviceScenario,
   type SendResult,
 } from "./device.ts";
+export type { ReportRecord, ReturnRecord, StandardWatch } from "./driver_standard.ts";
+export type { ReadBack } from "./device_standard.ts";

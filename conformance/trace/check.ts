@@ -10,7 +10,8 @@
  * balloon's pages, the session's state and each rule's few counters, never
  * the trace. The checks are in families: initialisation and features
  * (`check_init.ts`), the balloon's contents (`check_balloon.ts`), buffers and
- * the stats queue (`check_queues.ts`).
+ * the stats queue (`check_queues.ts`), hint and report queues
+ * (`check_standard.ts`).
  *
  * @module
  */
@@ -40,6 +41,7 @@ import {
 import { INIT_CHECKS } from "./check_init.ts";
 import { BALLOON_CHECKS } from "./check_balloon.ts";
 import { QUEUE_CHECKS } from "./check_queues.ts";
+import { STANDARD_CHECKS } from "./check_standard.ts";
 import { affectsRule, type InputProblem, problemText } from "./problems.ts";
 
 export type { ScenarioCheck, TraceRuleResult } from "./check_kit.ts";
@@ -48,6 +50,7 @@ const FAMILIES: Readonly<Record<string, CheckFactory>> = {
   ...INIT_CHECKS,
   ...BALLOON_CHECKS,
   ...QUEUE_CHECKS,
+  ...STANDARD_CHECKS,
 };
 
 /** Rules decidable from a trace (the others are reported as not observable). */

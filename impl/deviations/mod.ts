@@ -19,10 +19,12 @@ import { DEVICE_FEATURE_DEVIATIONS } from "./device_features.ts";
 import { DEVICE_REQUEST_DEVIATIONS } from "./device_requests.ts";
 import { DEVICE_RING_DEVIATIONS } from "./device_ring.ts";
 import { DEVICE_STATS_MISC_DEVIATIONS } from "./device_stats_misc.ts";
+import { STANDARD_DEVICE_DEVIATIONS } from "./device_standard.ts";
 import { BALLOON_DEVIATIONS } from "./driver_balloon.ts";
 import { BITMAP_DEVIATIONS } from "./driver_bitmaps.ts";
 import { MISC_DEVIATIONS } from "./driver_misc.ts";
 import { NEGOTIATION_DEVIATIONS } from "./driver_negotiation.ts";
+import { STANDARD_DRIVER_DEVIATIONS } from "./driver_standard.ts";
 import { STATS_DEVIATIONS } from "./driver_stats.ts";
 
 /** How each driver deviation changes the reference driver, in catalogue order. */
@@ -33,6 +35,7 @@ export const DRIVER_DEVIATION_SEAMS: Readonly<Record<DriverDeviation, DriverSeam
     BITMAP_DEVIATIONS,
     STATS_DEVIATIONS,
     MISC_DEVIATIONS,
+    STANDARD_DRIVER_DEVIATIONS,
   ]);
 
 /** How each device deviation changes the reference device, in catalogue order. */
@@ -42,4 +45,5 @@ export const DEVICE_DEVIATION_SEAMS: Readonly<Record<DeviceDeviation, DeviceSeam
     DEVICE_REQUEST_DEVIATIONS,
     DEVICE_STATS_MISC_DEVIATIONS,
     DEVICE_RING_DEVIATIONS,
+    STANDARD_DEVICE_DEVIATIONS,
   ]);

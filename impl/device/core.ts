@@ -20,6 +20,7 @@ import {
 } from "../../spec/mod.ts";
 import type { DeviceTraceEvent, Transport } from "../transport.ts";
 import type { Chain, DeviceQueue } from "../virtqueue.ts";
+import type { HintRound } from "./hints.ts";
 import { applyPages } from "./pages.ts";
 import type { DeviceBuffer, DeviceContext, DeviceSeams, PageQueue, RequestEvent } from "./seams.ts";
 
@@ -77,6 +78,14 @@ export interface DeviceCounters {
   givenBackPages: number;
   /** Requests rejected as malformed. */
   rejected: number;
+  /** free_page_vq buffers received. */
+  hintBuffers: number;
+  /** Pages hinted (accepted hints). */
+  hintedPages: number;
+  /** Reports received. */
+  reports: number;
+  /** Pages reported (in well-formed reports). */
+  reportedPages: number;
 }
 
 /** A request or chain the device rejected. */
@@ -139,6 +148,10 @@ export class DeviceCore implements DeviceContext {
     discardedPages: 0,
     givenBackPages: 0,
     rejected: 0,
+    hintBuffers: 0,
+    hintedPages: 0,
+    reports: 0,
+    reportedPages: 0,
   };
   /** Behaviour of the driver the device noticed. */
   readonly observations: DeviceObservation[] = [];
@@ -162,6 +175,12 @@ export class DeviceCore implements DeviceContext {
   readonly holdUsed: Set<QueueName> = new Set();
   /** Buffers held back. */
   deferredUsed: { index: number; head: number; len: number }[] = [];
+  /** Free page hinting: the last command id issued (0 before the first round). */
+  lastCmdId = 0;
+  /** Free page hinting: every round, oldest first. */
+  readonly hintRounds: HintRound[] = [];
+  /** Free page reporting: every page named by a well-formed report. */
+  readonly reported: PageSet = new PageSet();
   #transport: Transport | undefined;
 
   /** Creates the state; `seams` builds the decisions from it (they may read it later). */
@@ -200,7 +219,8 @@ export class DeviceCore implements DeviceContext {
   /** Gives each queue index its role for the features. */
   assignRoles(features: bigint): void {
     this.roles.clear();
-    for (const q of queueLayout(this.profile, new Set(featureNames(this.profile, features)))) {
+    const names = new Set(featureNames(this.profile, features));
+    for (const q of queueLayout(this.profile, names, this.seams.queueIndexModel())) {
       this.roles.set(q.index, q.name);
     }
   }

@@ -11,14 +11,17 @@
 import type { QueueName } from "../../spec/mod.ts";
 import { type Chain, type DeviceQueue, VirtqueueError } from "../virtqueue.ts";
 import type { DeviceCore } from "./core.ts";
+import { handleHintChain } from "./hints.ts";
 import { handleReply, holdRequestBuffer } from "./misc.ts";
 import { handlePages } from "./pages.ts";
+import { handleReport } from "./reporting.ts";
 import type { RequestEvent } from "./seams.ts";
 import { handleStats } from "./stats.ts";
 
 /** Available-buffer notification: process every available chain of the queue. */
 export function notify(d: DeviceCore, index: number): void {
   d.counters.notifications++;
+  d.seams.beforeNotify(index);
   if (!d.seams.isLive()) return; // G05
   const t = d.transport;
   if (d.roles.size === 0 && t.isLegacy) d.assignRoles(t.negotiated);
@@ -84,6 +87,8 @@ function handleChain(
     writable: chain.writable.map((s) => s.len),
   };
   if (role === "statsq") return handleStats(d, dq, { index, chain, event });
+  if (role === "free_page_vq") return handleHintChain(d, dq, { index, chain, event });
+  if (role === "reporting_vq") return handleReport(d, dq, { index, chain, event });
   if (role === "miscq" && chain.readable.length === 0) {
     return holdRequestBuffer(d, dq, { index, chain, event });
   }

@@ -13,16 +13,22 @@ import {
   type ByteOrder,
   decodeBitmapRequest,
   decodePfnArray,
+  enumValue,
   type FeatureName,
   featureNames,
   featuresOf,
   fieldOf,
+  FREE_PAGE_HINT_CMD_ID_MIN,
   PageSet,
   type ProfileId,
+  ProtocolError,
+  type QueueIndexModel,
   type QueueName,
+  readScalar,
   type StatEntry,
   structSize,
   unknownBits,
+  VIRTIO_BALLOON_PFN_SHIFT,
   wireSize,
 } from "../../spec/mod.ts";
 import type { SeamOverrides } from "../seams.ts";
@@ -34,6 +40,12 @@ const ACTUAL_BYTES = wireSize(ACTUAL.type);
 
 /** The queues that carry pages. */
 export type PageQueue = "inflateq" | "deflateq";
+
+/** The queues whose buffers the device acts on and then uses. */
+export type ActingQueue = PageQueue | "miscq" | "free_page_vq" | "reporting_vq";
+
+/** Where a free-page-hint round is (QEMU's FREE_PAGE_HINT_S_*). */
+export type HintStatus = "requested" | "start" | "stop" | "done";
 
 /** A buffer the device is done with, and the used length it will report. */
 export interface DeviceBuffer {
@@ -129,8 +141,8 @@ export interface DeviceSeams {
   requestBytes(chain: Chain, readable: Uint8Array): Uint8Array;
   /** Used length of an inflate, deflate or reply buffer. */
   usedLength(queue: QueueName | "unknown", data: Uint8Array): number;
-  /** Applies a request and uses its buffer; returns whether the buffer was used now (S-05). */
-  applyAndUse(queue: PageQueue | "miscq", job: RequestJob): boolean;
+  /** Applies a request and uses its buffer; returns whether the buffer was used now (S-05, S-09). */
+  applyAndUse(queue: ActingQueue, job: RequestJob): boolean;
   /** Why an inflate/deflate chain cannot be a request before its bytes are decoded, if it cannot. */
   chainError(queue: PageQueue, chain: Chain): Error | undefined;
   /** PFNs a request may name: below this bound (S-02), or any when undefined. */
@@ -152,6 +164,25 @@ export interface DeviceSeams {
   sendUnusedRequest(issue: () => void): void;
   /** Starts dirty logging for an unused-page round (R-20). */
   startDirtyLog(): void;
+  // ---- the standard profile (hints.ts, reporting.ts) ---------------------------------
+  /** How queue indices are assigned (S-11). */
+  queueIndexModel(): QueueIndexModel;
+  /** The command id of the next hint round, after `previous` (B48). */
+  nextCmdId(previous: number): number;
+  /** The value the device sets free_page_hint_cmd_id to once it no longer needs the hints (B52). */
+  doneCmdId(): number;
+  /** Reads the command id of a free_page_vq out buffer; throws a `ProtocolError` for a malformed one (S-10, B53). */
+  readCmdId(data: Uint8Array): number;
+  /** Where a round goes when an out buffer holding `cmdId` arrives (B49). */
+  hintTransition(status: HintStatus, cmdId: number, current: number): HintStatus;
+  /** Runs when the device sets DONE, with the pages hinted in the round (B51). */
+  hintsDone(pages: PageSet): void;
+  /** Runs at each available-buffer notification, before the device looks at the queue. */
+  beforeNotify(index: number): void;
+  /** The pages a report names; throws a `ProtocolError` for a malformed chain (S-10, S-02). */
+  decodeReport(chain: Chain): PageSet;
+  /** What the device does with reported pages: discard them or leave them alone (B64, B65). */
+  reportAction(pages: PageSet): "discard" | "keep";
 }
 
 /**
@@ -193,6 +224,48 @@ export interface DeviceContext {
 }
 
 const REQ_SIZE = structSize("balloon_req_hdr");
+const CMD_BYTES = structSize("free_page_hint_cmd");
+const CMD_FIELD = fieldOf("free_page_hint_cmd", "cmd_id");
+const POISON_VAL = fieldOf("virtio_balloon_config", "poison_val");
+const CMD_ID_DONE = enumValue("free_page_hint_cmd_id", "VIRTIO_BALLOON_CMD_ID_DONE");
+const PAGE = 1 << VIRTIO_BALLOON_PFN_SHIFT;
+const U32 = 2 ** 32;
+
+/** The pages a chain's device-writable descriptors cover, each a whole number of pages of guest RAM. */
+export function writablePages(
+  chain: Chain,
+  options: { readonly context: string; readonly rule: string; readonly guestPfns?: number },
+): PageSet {
+  const out = new PageSet();
+  for (const [i, s] of chain.writable.entries()) {
+    if (s.addr % PAGE !== 0 || s.len % PAGE !== 0 || s.len === 0) {
+      throw new ProtocolError({
+        code: "illegal-value",
+        struct: options.context,
+        field: `descriptor ${i}`,
+        offset: 0,
+        value: `[0x${s.addr.toString(16)}, +${s.len})`,
+        expected: `whole ${PAGE}-byte pages`,
+        rule: options.rule,
+      });
+    }
+    const first = s.addr / PAGE;
+    const n = s.len / PAGE;
+    if (options.guestPfns !== undefined && first + n > options.guestPfns) {
+      throw new ProtocolError({
+        code: "out-of-range",
+        struct: options.context,
+        field: `descriptor ${i}`,
+        offset: 0,
+        value: `PFNs ${first}…${first + n - 1}`,
+        expected: `pages of guest RAM (PFNs below ${options.guestPfns})`,
+        rule: "S-02",
+      });
+    }
+    out.addRange(first, n);
+  }
+  return out;
+}
 
 /** The reference decisions of the device. */
 export function referenceDeviceSeams(d: DeviceContext): DeviceSeams {
@@ -270,5 +343,59 @@ export function referenceDeviceSeams(d: DeviceContext): DeviceSeams {
       issue();
     },
     startDirtyLog: () => d.transport.mem.startDirtyLog(),
+
+    // dense, by the negotiated features (S-11)
+    queueIndexModel: () => "compacted",
+    // counting up from QEMU's first id, wrapping back to it: an id comes back only after
+    // 2^31 rounds, each of which the driver has stopped long before (B48)
+    nextCmdId: (previous) =>
+      previous < FREE_PAGE_HINT_CMD_ID_MIN || previous + 1 >= U32
+        ? FREE_PAGE_HINT_CMD_ID_MIN
+        : previous + 1,
+    doneCmdId: () => CMD_ID_DONE, // B52
+    // exactly 4 bytes (S-10), in virtio byte order (B53)
+    readCmdId: (data) => {
+      if (data.length !== CMD_BYTES) {
+        throw new ProtocolError({
+          code: "length-mismatch",
+          struct: "free_page_hint_cmd",
+          field: CMD_FIELD.name,
+          offset: 0,
+          value: `${data.length} bytes`,
+          expected: `exactly ${CMD_BYTES} bytes`,
+          rule: "B37",
+        });
+      }
+      return Number(
+        readScalar(new DataView(data.buffer, data.byteOffset), 0, CMD_FIELD.type, d.order),
+      );
+    },
+    // a round starts on its own id, and any out buffer in a started round stops it (B49)
+    hintTransition: (status, cmdId, current) =>
+      status === "requested" && cmdId === current ? "start" : status === "start" ? "stop" : status,
+    hintsDone: () => {}, // hinted pages are never changed (B51)
+    beforeNotify: () => {},
+    // only device-writable descriptors, whole pages of guest RAM (S-10, S-02)
+    decodeReport: (chain) => {
+      if (chain.readable.length > 0) {
+        throw new ProtocolError({
+          code: "illegal-value",
+          struct: "reporting_vq chain",
+          field: "descriptor 0",
+          offset: 0,
+          value: `${chain.readable.length} device-readable descriptors`,
+          expected: "only device-writable descriptors",
+          rule: "S-10",
+        });
+      }
+      return writablePages(chain, { context: "reporting_vq chain", rule: "S-10", ...guestPfns() });
+    },
+    // with PAGE_POISON and a non-zero poison_val a discard (zeros) would break B65: keep them
+    reportAction: () => {
+      if (!d.has("PAGE_POISON")) return "discard";
+      const config = new DataView(d.transport.config.buffer);
+      const poison = Number(readScalar(config, POISON_VAL.offset, POISON_VAL.type, "v1"));
+      return poison === 0 ? "discard" : "keep";
+    },
   };
 }

@@ -106,8 +106,9 @@ export function* leak(vb: DriverCore, num: number): TaskBody<number> {
   }
 }
 
-/** release_pages_balloon: gives deflated pages back to the guest. */
+/** release_pages_balloon: gives deflated pages back to the guest, poisoned with PAGE_POISON (B54). */
 function release(vb: DriverCore, pages: PageSet): void {
+  vb.seams.poisonFill(pages, "deflate");
   vb.guest.alloc.freePages(pages);
   if (vb.seams.adjustsManagedCount()) vb.guest.alloc.adjustManagedPageCount(pages.size);
   vb.guest.pagesReturned(pages);

@@ -30,6 +30,7 @@ import type {
   DriverQueueUse,
   DriverSeams,
   GuestAbi,
+  PageBlock,
   PagePass,
 } from "./seams.ts";
 
@@ -52,7 +53,7 @@ export interface DriverCounters {
 }
 
 /** The driver's works (kernel work items): one task each at a time, re-run if queued while running. */
-export type WorkKind = "update" | "stats" | "misc";
+export type WorkKind = "update" | "stats" | "misc" | "hint" | "report";
 
 /** The fixed settings of a driver. */
 export interface DriverSettings {
@@ -125,10 +126,20 @@ export class DriverCore implements DriverContext {
   stopUpdate = false;
   /** Unregisters the OOM notifier. */
   unregisterOom: (() => void) | undefined;
+  /** Unregisters the standard profile's hooks (the hint shrinker, the free-memory listener of reporting). */
+  unregisterStandard: (() => void)[] = [];
   /** Whether probe finished and DRIVER_OK is set. */
   ready = false;
   /** State of each work. */
   readonly works: Map<WorkKind, "queued" | "running" | "rerun"> = new Map();
+  /** Free page hinting: the command id the device last announced (read on a config change). */
+  cmdIdReceived = 0;
+  /** Free page hinting: the id of the round started last (STOP, 0, before the first). */
+  hintActive = 0;
+  /** Free page hinting: the blocks hinted and not given back yet. */
+  readonly hintBlocks: PageBlock[] = [];
+  /** Free page reporting: the pages reported that were still free at the last pass. */
+  reported: PageSet = new PageSet();
   #lockHeld = false;
   #nextTicket = 0;
   #serving = 0;

@@ -10,6 +10,7 @@ import { GuestMemory } from "../memory.ts";
 import type { TaskBody } from "../scheduler.ts";
 import { allocGuestPages, deflateAll } from "./balloon.ts";
 import type { DriverCore } from "./core.ts";
+import { returnHints } from "./hints.ts";
 import { probe } from "./probe.ts";
 
 /**
@@ -38,11 +39,19 @@ export function* migratePage(vb: DriverCore, oldPfn: number): TaskBody<boolean> 
   }
 }
 
+/** Stops hinting and reporting: hinted pages go back, initialised (B45), and the hooks go. */
+function stopStandard(vb: DriverCore): void {
+  for (const u of vb.unregisterStandard) u();
+  vb.unregisterStandard = [];
+  returnHints(vb, { pages: Infinity, when: "reclaim" });
+}
+
 /** Remove: stop, deflate everything, actual = 0, reset, free the rings. */
 export function* remove(vb: DriverCore): TaskBody<void> {
   vb.stopUpdate = true;
   vb.unregisterOom?.();
   vb.unregisterOom = undefined;
+  stopStandard(vb);
   if (vb.seams.deflatesOnRemove()) yield* deflateAll(vb);
   vb.transport.writeStatus(0);
   vb.ready = false;
@@ -54,6 +63,7 @@ export function* remove(vb: DriverCore): TaskBody<void> {
 /** Freeze: deflate everything and reset, keeping the driver's buffers. */
 export function* freeze(vb: DriverCore): TaskBody<void> {
   vb.stopUpdate = true;
+  stopStandard(vb);
   yield* deflateAll(vb);
   vb.transport.writeStatus(0);
   vb.ready = false;
@@ -65,6 +75,7 @@ export function* restore(vb: DriverCore): TaskBody<boolean> {
   vb.queues.clear();
   vb.roles.clear();
   vb.unregisterOom?.();
+  stopStandard(vb);
   // a probe that stopped before its buffers (FEATURES_OK refused) left no scratch page
   if (vb.scratch !== 0) vb.guest.alloc.freeBlock(GuestMemory.pfnOf(vb.scratch), 1);
   vb.scratch = 0;

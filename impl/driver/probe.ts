@@ -24,6 +24,9 @@ import type { DriverCore } from "./core.ts";
 import { PAGE } from "./layout.ts";
 import { postRequestBuffer } from "./misc.ts";
 import type { DriverToken } from "./seams.ts";
+import { hintShrinker } from "./hints.ts";
+import { writePoisonVal } from "./poison.ts";
+import { requestReporting } from "./reporting.ts";
 import { primeStats } from "./stats.ts";
 import { interruptHandlers, queueWork } from "./works.ts";
 
@@ -68,22 +71,49 @@ export function* probe(vb: DriverCore): TaskBody<boolean> {
     VIRTBALLOON_OOM_NOTIFY_PRIORITY,
     () => oomNotify(vb),
   );
+  // the standard profile: poison_val before DRIVER_OK (B55), hinted pages reclaimable
+  // (a shrinker: it runs before the OOM notifiers), reporting after DRIVER_OK (B61)
+  if (vb.has("PAGE_POISON") && vb.seams.writesPoisonAtProbe()) {
+    writePoisonVal(vb, vb.seams.poisonValue());
+  }
+  if (vb.has("FREE_PAGE_HINT")) {
+    vb.unregisterStandard.push(
+      vb.guest.registerOomNotifier(
+        "virtio_balloon_free_page_hint",
+        VIRTBALLOON_OOM_NOTIFY_PRIORITY + 1,
+        () => hintShrinker(vb),
+      ),
+    );
+  }
   t.writeStatus(t.status | STATUS.DRIVER_OK);
   vb.ready = true;
   vb.seams.afterDriverOk();
   for (const i of [statsIdx, miscIdx]) if (i !== undefined) vb.kick(i);
   if (towardsTarget(vb) !== 0) queueWork(vb, "update");
+  if (vb.has("PAGE_REPORTING")) {
+    vb.unregisterStandard.push(vb.guest.onFree((pages) => {
+      // freed again since it was reported: it was allocated meanwhile, so no longer reported
+      vb.reported.subtract(pages);
+      requestReporting(vb);
+    }));
+    requestReporting(vb);
+  }
   return true;
 }
 
 /** Sets up the queues the features in use give; false (and FAILED) when one is missing. */
 function setUpQueues(vb: DriverCore): boolean {
   const t = vb.transport;
-  const layout = queueLayout(vb.profile, new Set(featureNames(vb.profile, vb.features)));
+  const layout = queueLayout(
+    vb.profile,
+    new Set(featureNames(vb.profile, vb.features)),
+    vb.seams.queueIndexModel(),
+  );
   const count = vb.seams.queueCount(layout.length);
   const eventIdx = hasFeature(vb.profile, vb.negotiated, "EVENT_IDX");
   const indirect = hasFeature(vb.profile, vb.negotiated, "INDIRECT_DESC");
-  for (let i = 0; i < count; i++) {
+  for (let n = 0; n < count; n++) {
+    const i = layout[n]?.index ?? n;
     const size = t.device.queueMaxSize(i);
     if (size === 0) {
       t.writeStatus(t.status | STATUS.FAILED);
@@ -98,7 +128,7 @@ function setUpQueues(vb: DriverCore): boolean {
     const features = { order: vb.order, eventIdx, indirect };
     t.setupQueue(i, rl, features);
     // a queue the layout does not name (a deviation set up one too many) has no role
-    const slot = layout[i] as (typeof layout)[number] | undefined;
+    const slot = layout[n] as (typeof layout)[number] | undefined;
     vb.queues.set(i, {
       name: slot?.name ?? "unused",
       vq: new DriverQueue<DriverToken>(vb.guest.mem, rl, vb.seams.queueFeatures(features)),

@@ -19,13 +19,18 @@ import {
   featureMask,
   type FeatureName,
   featuresOf,
+  findFeature,
   hasFeature,
   INTENDED_BITMAP_LAYOUT,
-  type PageSet,
+  PAGE_REPORTING_ORDER,
+  PageSet,
   type ProfileId,
+  type QueueIndexModel,
   type QueueName,
   type StatEntry,
+  structSize,
   VIRTIO_BALLOON_ARRAY_PFNS_MAX,
+  writeScalar,
 } from "../../spec/mod.ts";
 import { type PlannedReplyChunk, type PlanOptions, planReply } from "../bitmap_plan.ts";
 import type { GuestEnv } from "../guest.ts";
@@ -35,6 +40,7 @@ import type { DriverQueue, QueueFeatures, Segment } from "../virtqueue.ts";
 import { scanUnusedPages } from "../unused_scan.ts";
 import type { SeamOverrides } from "../seams.ts";
 import { SCRATCH } from "./layout.ts";
+import { fillPages } from "./poison.ts";
 
 /** The guest's ABI, which matters only where the seed's code depends on it. */
 export interface GuestAbi {
@@ -45,7 +51,25 @@ export interface GuestAbi {
 }
 
 /** What the driver's queues carry: the token of each buffer it makes available. */
-export type DriverToken = "request" | "misc-request" | "stats" | "reply";
+export type DriverToken =
+  | "request"
+  | "misc-request"
+  | "stats"
+  | "reply"
+  | "hint-cmd"
+  | "hint"
+  | "report";
+
+/** Why the driver fills pages with its poison value (or initialises them). */
+export type PoisonReason = "deflate" | "report" | "hint";
+
+/** A free block the driver reports or hints: its first PFN and order. */
+export interface PageBlock {
+  /** First 4 KiB PFN. */
+  readonly pfn: number;
+  /** Order: the block holds 2^order pages. */
+  readonly order: number;
+}
 
 /** One queue the driver set up. */
 export interface DriverQueueUse {
@@ -153,6 +177,8 @@ export interface DriverSeams {
   afterNegotiation(features: bigint): void;
   /** How many queues the driver sets up, out of those the features give. */
   queueCount(layoutLength: number): number;
+  /** How the queues the features give are numbered (S-11). */
+  queueIndexModel(): QueueIndexModel;
   /** The ring features the driver's side of a queue assumes, out of those negotiated. */
   queueFeatures(negotiated: QueueFeatures): QueueFeatures;
   /** Runs right after the driver set DRIVER_OK. */
@@ -232,6 +258,39 @@ export interface DriverSeams {
   unusedPages(chunk: PlannedReplyChunk): PageSet;
   /** The cmd, flag and req_id of a reply chunk (R-18). */
   replyFields(chunk: PlannedReplyChunk, request: MiscRequest): Partial<BitmapHeader>;
+  // ---- the standard profile: page poison (poison.ts) --------------------------------
+  /** Linux's validate(): what the driver clears for the guest's page initialisation (B02, B03). */
+  validateFeatures(features: bigint): bigint;
+  /** The poison_val the driver announces: what the guest's free pages are initialised to. */
+  poisonValue(): number;
+  /** Whether the driver writes poison_val during probe, before DRIVER_OK (B55). */
+  writesPoisonAtProbe(): boolean;
+  /** Fills pages with poison_val, or initialises them, before they go where `why` says (B45, B54, B59). */
+  poisonFill(pages: PageSet, why: PoisonReason): void;
+  // ---- the standard profile: free page hinting (hints.ts) ----------------------------
+  /** The bytes of a free_page_vq out buffer holding a command id (B37, B53). */
+  hintCmdBytes(cmdId: number): Uint8Array;
+  /** How many out buffers with the round's id start a round (B38, B39). */
+  startIdsPerRound(): number;
+  /** Whether the driver supplies pages while the round's id is current (B40). */
+  hintsPages(): boolean;
+  /** The pages one hinted block names (B44: only pages the guest does not use). */
+  hintPages(block: PageBlock): PageSet;
+  /** Whether the round ends when the received id is no longer the round's (B41). */
+  stopsOnNewId(): boolean;
+  /** Whether the driver ends a round with an out buffer holding STOP (B42). */
+  sendsStop(): boolean;
+  /** Whether the driver gives every hinted page back once the id is DONE (B46). */
+  releasesOnDone(): boolean;
+  // ---- the standard profile: free page reporting (reporting.ts) ----------------------
+  /** Smallest order of the free blocks the driver reports (B62). */
+  reportOrder(): number;
+  /** The blocks one report names, out of the unreported free blocks taken for it (S-08). */
+  reportBlocks(blocks: readonly PageBlock[]): readonly PageBlock[];
+  /** Whether the driver keeps a report's pages until the device used it (B60). */
+  waitsForReport(): boolean;
+  /** Runs before each reporting pass with the pages reported earlier that are still free (B63). */
+  beforeReportPass(reportedFree: PageSet): void;
 }
 
 /**
@@ -311,7 +370,7 @@ export function referenceDriverSeams(vb: DriverContext): DriverSeams {
         f.requires.map((r) => ({ feature: f.name, requires: r }))
       ),
     // decided before FEATURES_OK (R-02, R-03)
-    driverFeatures: (wanted) => honourDependencies(vb, wanted),
+    driverFeatures: (wanted) => vb.seams.validateFeatures(honourDependencies(vb, wanted)),
     featuresInUse: (negotiated) => negotiated,
     afterFeaturesWritten: () => {},
     // a legacy device has no FEATURES_OK step; a refusal ends the probe (G55a)
@@ -320,6 +379,7 @@ export function referenceDriverSeams(vb: DriverContext): DriverSeams {
     afterNegotiation: () => {},
     // one queue per role the features give, compacted (R-03), with the ring features negotiated
     queueCount: (layoutLength) => layoutLength,
+    queueIndexModel: () => "compacted",
     queueFeatures: (negotiated) => negotiated,
     afterDriverOk: () => {},
 
@@ -405,5 +465,60 @@ export function referenceDriverSeams(vb: DriverContext): DriverSeams {
       flag: c.done ? FLAG_DONE : FLAG_CONT,
       req_id: request.param,
     }),
+
+    // without page initialisation no PAGE_POISON (B02); with it, no reporting without PAGE_POISON (B03)
+    validateFeatures: (features) => {
+      if (findFeature(vb.profile, "PAGE_POISON") === undefined) return features;
+      if (vb.guest.pagePoison === undefined) {
+        return features & ~featureMask(vb.profile, ["PAGE_POISON"]);
+      }
+      if (!hasFeature(vb.profile, features, "PAGE_POISON")) {
+        return features & ~featureMask(vb.profile, ["PAGE_REPORTING"]);
+      }
+      return features;
+    },
+    // the value the guest's free pages hold (Linux: 0 under init_on_free, 0xaaaaaaaa under page_poison)
+    poisonValue: () => vb.guest.pagePoison ?? 0,
+    // before DRIVER_OK (B55), once (B56)
+    writesPoisonAtProbe: () => true,
+    // deflated and reported pages get poison_val with PAGE_POISON (B54, B59); a hinted page
+    // released before DONE is always initialised, written (B45): a poison_val of 0 is already
+    // there in a page that reads as zeros, except for a hinted page, which must be written
+    poisonFill: (pages, why) => {
+      if (why !== "hint" && !vb.has("PAGE_POISON")) return;
+      const value = vb.seams.poisonValue();
+      if (value !== 0 || why === "hint") return fillPages(vb, pages, value);
+      const stored = new PageSet();
+      for (const pfn of vb.guest.mem.storedPfns()) if (pages.has(pfn)) stored.add(pfn);
+      fillPages(vb, stored, 0);
+    },
+
+    // exactly 4 bytes, in virtio byte order (B37, B53)
+    hintCmdBytes: (cmdId) => {
+      const b = new Uint8Array(HINT_CMD_BYTES);
+      writeScalar(new DataView(b.buffer), 0, "virtio32", vb.order, cmdId);
+      return b;
+    },
+    // one out buffer with the round's id, first (B38, B39)
+    startIdsPerRound: () => 1,
+    hintsPages: () => true, // B40
+    // a block the driver took from the allocator: free guest memory (B44)
+    hintPages: (block) => {
+      const p = new PageSet();
+      p.addRange(block.pfn, 2 ** block.order);
+      return p;
+    },
+    stopsOnNewId: () => true, // B41
+    sendsStop: () => true, // B42
+    releasesOnDone: () => true, // B46
+
+    // blocks of pageblock order or larger (B62)
+    reportOrder: () => PAGE_REPORTING_ORDER,
+    // free blocks only: never a page in the balloon (S-08)
+    reportBlocks: (blocks) => blocks,
+    waitsForReport: () => true, // B60
+    beforeReportPass: () => {}, // reported pages are left alone (B63)
   };
 }
+
+const HINT_CMD_BYTES = structSize("free_page_hint_cmd");

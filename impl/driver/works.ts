@@ -11,7 +11,9 @@ import type { TaskBody } from "../scheduler.ts";
 import type { InterruptHandlers } from "../transport.ts";
 import { updateBalloonSize } from "./balloon.ts";
 import type { DriverCore, WorkKind } from "./core.ts";
+import { hintConfigChanged, hintWork } from "./hints.ts";
 import { miscWork } from "./misc.ts";
+import { reportingWork } from "./reporting.ts";
 import { statsWork } from "./stats.ts";
 
 /** The interrupt handlers the driver registers with the transport. */
@@ -36,9 +38,10 @@ function usedInterrupt(vb: DriverCore, index: number): void {
   }
 }
 
-/** Config-change interrupt: queue the update work unless the driver is going away. */
+/** Config-change interrupt: queue the update work (and, with FREE_PAGE_HINT, the hint work) unless the driver is going away. */
 function configInterrupt(vb: DriverCore): void {
   if (vb.stopUpdate) return;
+  if (vb.has("FREE_PAGE_HINT")) hintConfigChanged(vb);
   queueWork(vb, "update");
 }
 
@@ -81,5 +84,9 @@ function runWork(vb: DriverCore, kind: WorkKind, index: number): TaskBody<void> 
       return statsWork(vb, index);
     case "misc":
       return miscWork(vb, index);
+    case "hint":
+      return hintWork(vb);
+    case "report":
+      return reportingWork(vb);
   }
 }

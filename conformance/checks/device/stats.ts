@@ -40,3 +40,44 @@ export const statsAccepted: DeviceCheckDef<{ readonly label: string }> = deviceC
   }
   return [{ ...ok(rule, `stats kept: tags ${tags.join(", ")}`), observation: "host-stats" }];
 }, { observes: () => ["host-stats"] });
+
+/**
+ * B33 (the standard profile): a stats buffer holding a tag no spec defines
+ * is still read: after the host's request, the statistics it reports
+ * include every entry of the buffer whose tag the spec defines.
+ */
+export const statsSpecTagsKept: DeviceCheckDef<{ readonly label: string }> = deviceCheck<
+  { readonly label: string }
+>("stats-spec-tags-kept", (run, { rule, params: p }) => {
+  const s = sendOf(run, p.label);
+  if (s === undefined || s.chain === undefined || !("stats" in s.chain)) {
+    return missing(rule, p.label);
+  }
+  const spec = new Set(
+    enumValues("stats_tag", run.scenario.profile).filter((t) => !t.nonStandard).map((t) => t.value),
+  );
+  const sent = s.chain.stats.filter((x) => spec.has(x.tag));
+  const kept = s.statsAfter ?? [];
+  const lost = sent.filter((x) => !kept.some((k) => k.tag === x.tag && k.val === BigInt(x.val)));
+  const other = s.chain.stats.filter((x) => !spec.has(x.tag)).map((x) => x.tag);
+  if (lost.length > 0 || sent.length === 0) {
+    return [
+      bad(
+        rule,
+        `the device dropped the stats buffer "${p.label}", which holds tag ${other.join(", ")}`,
+        {
+          expected: "the tags the spec defines kept, the others ignored",
+          actual: `the host reports ${
+            kept.map((x) => `${x.tag}=${x.val}`).join(", ") || "no statistics"
+          }`,
+          evidence: { title: `statsq buffer "${p.label}"`, bytes: s.bytes, annotations: [] },
+          observation: "host-stats",
+        },
+      ),
+    ];
+  }
+  return [{
+    ...ok(rule, `tags ${sent.map((x) => x.tag).join(", ")} kept beside tag ${other.join(", ")}`),
+    observation: "host-stats",
+  }];
+}, { observes: () => ["host-stats"] });

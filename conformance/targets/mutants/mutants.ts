@@ -15,12 +15,18 @@ import {
   type QuirkId,
   QUIRKS,
 } from "../../../impl/mod.ts";
+import type { ProfileId } from "../../../spec/mod.ts";
 import { referenceDeviceTarget, referenceDriverTarget } from "../reference/reference.ts";
 import type { Target } from "../../model/types.ts";
+import { V1X_DEVICE_KILLS, V1X_DRIVER_KILLS } from "./standard.ts";
 
 /** A mutant and the cases it must fail. */
 export interface Mutant {
-  /** Target name: `driver:<deviation>`, `device:<deviation>` or `quirk:<D-nn>`. */
+  /**
+   * Target name: `driver:<deviation>`, `device:<deviation>` or `quirk:<D-nn>`
+   * (profile v3), `v1x-driver:<deviation>` or `v1x-device:<deviation>`
+   * (profile virtio-1.x).
+   */
   readonly name: string;
   /** What is wrong with it. */
   readonly description: string;
@@ -31,7 +37,7 @@ export interface Mutant {
 }
 
 /** Cases each driver deviation must fail. */
-const DRIVER_KILLS: Readonly<Record<DriverDeviation, readonly string[]>> = {
+const DRIVER_KILLS: Readonly<Partial<Record<DriverDeviation, readonly string[]>>> = {
   "release-before-ack": [
     "deflate.pfn.mth.no-reuse-before-ack",
     "deflate.bitmap.mth.no-reuse-before-ack",
@@ -113,7 +119,7 @@ const DRIVER_KILLS: Readonly<Record<DriverDeviation, readonly string[]>> = {
 };
 
 /** Cases each device deviation must fail. */
-const DEVICE_KILLS: Readonly<Record<DeviceDeviation, readonly string[]>> = {
+const DEVICE_KILLS: Readonly<Partial<Record<DeviceDeviation, readonly string[]>>> = {
   "ack-before-process": ["device.pfn.used-after-apply", "device.bitmap.used-after-apply"],
   "never-ack-inflate": ["device.pfn.inflate", "device.bitmap.inflate-run"],
   // header-only: trusting a 0-byte bitmap applies nothing, which is indistinguishable from rejecting it
@@ -199,22 +205,47 @@ export const QUIRKS_NOT_MUTANTS: Readonly<Record<string, string>> = {
   "D-11": "dropping PAGE_BITMAP without STATS_VQ is a needless restriction, not a rule violation",
 };
 
-/** Every mutant. */
-export const MUTANTS: readonly Mutant[] = [
-  ...(Object.keys(DRIVER_KILLS) as DriverDeviation[]).map((d) => ({
-    name: `driver:${d}`,
-    description: `Driver that ${DRIVER_DEVIATIONS[d]}`,
-    kills: DRIVER_KILLS[d],
-    target: referenceDriverTarget(`driver:${d}`, `Driver that ${DRIVER_DEVIATIONS[d]}`, {
-      deviations: [d],
-    }),
-  })),
-  ...(Object.keys(DEVICE_KILLS) as DeviceDeviation[]).map((d) => ({
-    name: `device:${d}`,
-    description: `Device that ${DEVICE_DEVIATIONS[d]}`,
-    kills: DEVICE_KILLS[d],
-    target: referenceDeviceTarget(`device:${d}`, `Device that ${DEVICE_DEVIATIONS[d]}`, [d]),
-  })),
+/** The mutants of one kills table: one per deviation with a non-empty list, in the table's order. */
+function deviationMutants<D extends string>(
+  kind: "driver" | "device",
+  kills: Readonly<Partial<Record<D, readonly string[]>>>,
+  options: {
+    readonly descriptions: Readonly<Record<D, string>>;
+    readonly prefix: string;
+    readonly profile: ProfileId;
+  },
+): Mutant[] {
+  return (Object.keys(kills) as D[]).flatMap((d) => {
+    const list = kills[d] ?? [];
+    if (list.length === 0) return [];
+    const name = `${options.prefix}:${d}`;
+    const description = `${kind === "driver" ? "Driver" : "Device"} that ${
+      options.descriptions[d]
+    }${options.profile === "v3" ? "" : " (virtio-1.x)"}`;
+    const target = kind === "driver"
+      ? referenceDriverTarget(name, description, {
+        deviations: [d as unknown as DriverDeviation],
+        profile: options.profile,
+      })
+      : referenceDeviceTarget(name, description, [d as unknown as DeviceDeviation], {
+        profile: options.profile,
+      });
+    return [{ name, description, kills: list, target }];
+  });
+}
+
+/** Every mutant of profile v3. */
+const V3_MUTANTS: readonly Mutant[] = [
+  ...deviationMutants("driver", DRIVER_KILLS, {
+    descriptions: DRIVER_DEVIATIONS,
+    prefix: "driver",
+    profile: "v3",
+  }),
+  ...deviationMutants("device", DEVICE_KILLS, {
+    descriptions: DEVICE_DEVIATIONS,
+    prefix: "device",
+    profile: "v3",
+  }),
   ...QUIRK_MUTANTS.map((q) => {
     const where = [
       q.abi?.bitsPerLong === 32 ? "32-bit" : "",
@@ -237,6 +268,28 @@ export const MUTANTS: readonly Mutant[] = [
     };
   }),
 ];
+
+/** Every mutant of the standard profile (`v1x-driver:<deviation>`, `v1x-device:<deviation>`). */
+export const V1X_MUTANTS: readonly Mutant[] = [
+  ...deviationMutants("driver", V1X_DRIVER_KILLS, {
+    descriptions: DRIVER_DEVIATIONS,
+    prefix: "v1x-driver",
+    profile: "virtio-1.x",
+  }),
+  ...deviationMutants("device", V1X_DEVICE_KILLS, {
+    descriptions: DEVICE_DEVIATIONS,
+    prefix: "v1x-device",
+    profile: "virtio-1.x",
+  }),
+];
+
+/** Every mutant of both profiles (a mutant's target says its profile). */
+export const MUTANTS: readonly Mutant[] = [...V3_MUTANTS, ...V1X_MUTANTS];
+
+/** The mutants of one profile. */
+export function mutantsOf(profile: ProfileId): readonly Mutant[] {
+  return MUTANTS.filter((m) => m.target.profile === profile);
+}
 
 /** Whether a case id matches a kill pattern (`*` matches any run of characters). */
 export function matchesPattern(caseId: string, pattern: string): boolean {

@@ -33,6 +33,12 @@ export interface VmOptions {
   readonly dir: string;
   /** Boot timeout in ms (default 120 s). */
   readonly bootTimeoutMs?: number;
+  /** More kernel parameters (e.g. `page_poison=1`). */
+  readonly kernelArgs?: readonly string[];
+  /** More QEMU objects, e.g. `iothread,id=io0` for free-page-hint (each an `-object`). */
+  readonly objects?: readonly string[];
+  /** Trace events to log (default {@link TRACE_EVENTS}; fewer keep a large run's log small). */
+  readonly traceEvents?: readonly string[];
 }
 
 function sleep(ms: number): Promise<void> {
@@ -97,7 +103,10 @@ export class Vm {
       ctl: `${dir}/ctl.sock`,
     };
     for (const f of Object.values(files)) await Deno.remove(f).catch(() => {});
-    await Deno.writeTextFile(`${dir}/events.txt`, TRACE_EVENTS.join("\n") + "\n");
+    await Deno.writeTextFile(
+      `${dir}/events.txt`,
+      (options.traceEvents ?? TRACE_EVENTS).join("\n") + "\n",
+    );
     const props = Object.entries(options.balloon).map(([k, v]) => `,${k}=${v}`).join("");
     const args = [
       "-machine",
@@ -126,7 +135,8 @@ export class Vm {
       "-initrd",
       assets.initrd,
       "-append",
-      "console=ttyS0 panic=-1 loglevel=4",
+      ["console=ttyS0 panic=-1 loglevel=4", ...(options.kernelArgs ?? [])].join(" "),
+      ...(options.objects ?? []).flatMap((o) => ["-object", o]),
       "-device",
       `virtio-balloon-pci,id=balloon0${props}`,
       "-qmp",

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { PageSet } from "../../../spec/mod.ts";
 import { type GuestEnv, type LoggedEvent, type RingLayout, Transport } from "../../../impl/mod.ts";
 import {
   type DevicePort,
@@ -73,6 +74,11 @@ export function inProcessDevicePort(
       lastStats: () => device.lastStats,
       ...("actual" in device ? { actual: () => device.actual ?? 0 } : {}),
       dirtyLogging: () => guest.mem.dirtyLogging,
+      startHinting: () => device.startHinting?.() !== undefined,
+      stopHinting: () => device.stopHinting?.(),
+      finishHinting: () => device.finishHinting?.(),
+      hinted: () => device.hintRounds?.[device.hintRounds.length - 1]?.hints ?? new PageSet(),
+      reported: () => device.reported ?? new PageSet(),
     },
     readStatus: () => transport.readStatus(),
     writeStatus: (value) => transport.writeStatus(value),

@@ -16,7 +16,7 @@ import {
   type GuestAbi,
   type QuirkId,
 } from "../../../impl/mod.ts";
-import type { FeatureName } from "../../../spec/mod.ts";
+import type { FeatureName, ProfileId } from "../../../spec/mod.ts";
 import type { DeviceTarget, DriverContext, DriverTarget } from "../../model/types.ts";
 
 /** A driver target built from the reference driver with quirks and deviations. */
@@ -31,19 +31,21 @@ export function referenceDriverTarget(
     unsupported?: readonly FeatureName[];
     /** Changes of your own to the reference's decisions (a legal variant, or a mutant). */
     seams?: readonly DriverSeamOverride[];
+    profile?: ProfileId;
   } = {},
 ): DriverTarget {
+  const profile = options.profile ?? "v3";
   return {
     kind: "driver",
     name,
     description,
-    profile: "v3",
+    profile,
     ...(options.quirks && options.quirks.length > 0 ? { defects: [...options.quirks] } : {}),
     ...(options.guestEndian === undefined ? {} : { guestEndian: options.guestEndian }),
     ...(options.unsupported === undefined ? {} : { unsupported: options.unsupported }),
     create(ctx: DriverContext) {
       return new BalloonDriver(ctx.guest, ctx.transport, {
-        profile: "v3",
+        profile,
         ...(options.abi ? { abi: options.abi } : {}),
         ...(options.quirks ? { quirks: options.quirks } : {}),
         ...(options.deviations ? { deviations: options.deviations } : {}),
@@ -64,17 +66,19 @@ export function referenceDeviceTarget(
     readonly unsupported?: readonly FeatureName[];
     /** Changes of your own to the reference's decisions (a legal variant, or a mutant). */
     readonly seams?: readonly DeviceSeamOverride[];
+    readonly profile?: ProfileId;
   } = {},
 ): DeviceTarget {
+  const profile = options.profile ?? "v3";
   return {
     kind: "device",
     name,
     description,
-    profile: "v3",
+    profile,
     ...(options.unsupported === undefined ? {} : { unsupported: options.unsupported }),
     create(ctx) {
       return new BalloonDevice({
-        profile: "v3",
+        profile,
         guestPages: ctx.guestPages,
         deviations,
         ...(options.seams ? { seams: options.seams } : {}),
@@ -93,6 +97,21 @@ export const REFERENCE_DRIVER: DriverTarget = referenceDriverTarget(
 export const REFERENCE_DEVICE: DeviceTarget = referenceDeviceTarget(
   "reference-device",
   "The reference v3 device",
+);
+
+/** The reference driver of the standard profile (virtio-1.x). */
+export const REFERENCE_DRIVER_V1X: DriverTarget = referenceDriverTarget(
+  "reference-driver-v1x",
+  "The reference virtio-1.x driver (free page hinting, page poison, free page reporting)",
+  { profile: "virtio-1.x" },
+);
+
+/** The reference device of the standard profile (virtio-1.x). */
+export const REFERENCE_DEVICE_V1X: DeviceTarget = referenceDeviceTarget(
+  "reference-device-v1x",
+  "The reference virtio-1.x device (free page hinting, page poison, free page reporting)",
+  [],
+  { profile: "virtio-1.x" },
 );
 
 /** The seed's driver as posted: the reference driver with every quirk on. */
