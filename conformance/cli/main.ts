@@ -17,6 +17,7 @@ import { caseById, caseLevel, CASES } from "../cases/cases.ts";
 import { notCheckedOf } from "../cases/coverage.ts";
 import { flagErrorMessage } from "./flags.ts";
 import { printable } from "../model/text.ts";
+import { EXIT_OUTPUT, makeOutputDir, OutputError, unreadable, writeOutput } from "./files.ts";
 import { isModuleTarget, loadModuleTargets, ModuleTargetError } from "./module_targets.ts";
 import { casesDocument, casesSchema } from "../report/cases_export.ts";
 import { traceLineSchema } from "../trace/format.ts";
@@ -123,7 +124,9 @@ ${variantLines()};
 Passive checking (--trace, --qemu-trace, --target qemu-linux): see below.
 
 Exit codes: 0 every target under test passed and every mutant failed the cases
-it declares; 1 otherwise; 2 usage error.
+it declares; 1 otherwise; 2 usage error (a bad flag or value, an unreadable
+input file); 3 nothing could be judged (every case of a target unsupported or
+errored); 4 a report or export could not be written.
 
 Examples:
   deno task conform
@@ -302,21 +305,12 @@ function selectCases(filters: readonly string[], profiles: readonly ProfileId[])
   return all.filter((k) => chosen.has(k.id));
 }
 
-function reason(e: unknown): string {
-  if (e instanceof Deno.errors.NotFound) return "no such file or directory";
-  if (e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable) {
-    return "permission denied";
-  }
-  if (e instanceof Deno.errors.IsADirectory) return "it is a directory";
-  return e instanceof Error ? e.message : String(e);
-}
-
 async function readExpectList(file: string): Promise<ExpectList> {
   let text: string;
   try {
     text = await Deno.readTextFile(file);
   } catch (e) {
-    throw new UsageError(`--expect-fail '${printable(file)}': cannot read the file (${reason(e)})`);
+    throw new UsageError(unreadable("--expect-fail", file, e));
   }
   try {
     return parseExpectList(text, file);
@@ -418,22 +412,6 @@ function listing(o: Options): string {
 
 function join(dir: string, file: string): string {
   return `${dir.replace(/[\\/]+$/, "")}/${file}`;
-}
-
-async function writeFile(path: string, text: string): Promise<void> {
-  try {
-    await Deno.writeTextFile(path, text);
-  } catch (e) {
-    throw new UsageError(`cannot write ${path}: ${reason(e)}`);
-  }
-}
-
-async function makeDir(flag: string, dir: string): Promise<void> {
-  try {
-    await Deno.mkdir(dir, { recursive: true });
-  } catch (e) {
-    throw new UsageError(`${flag} '${printable(dir)}': cannot create the directory (${reason(e)})`);
-  }
 }
 
 function progress(enabled: boolean): {
@@ -575,16 +553,16 @@ async function main(args: readonly string[]): Promise<number> {
     return 0;
   }
   if (o.exportDir !== undefined) {
-    await makeDir("--export", o.exportDir);
+    await makeOutputDir("--export", o.exportDir);
     const doc = casesDocument(o.cases);
     const [cases, schema] = [
       join(o.exportDir, "cases.json"),
       join(o.exportDir, "cases.schema.json"),
     ];
     const traceSchema = join(o.exportDir, "trace.schema.json");
-    await writeFile(cases, JSON.stringify(doc, null, 2) + "\n");
-    await writeFile(schema, JSON.stringify(casesSchema(), null, 2) + "\n");
-    await writeFile(traceSchema, JSON.stringify(traceLineSchema(), null, 2) + "\n");
+    await writeOutput("--export", cases, JSON.stringify(doc, null, 2) + "\n");
+    await writeOutput("--export", schema, JSON.stringify(casesSchema(), null, 2) + "\n");
+    await writeOutput("--export", traceSchema, JSON.stringify(traceLineSchema(), null, 2) + "\n");
     console.log(
       `wrote ${cases} (${doc.cases.length} cases), ${schema} and ${traceSchema} (one line of a trace for --trace)`,
     );
@@ -625,7 +603,7 @@ async function main(args: readonly string[]): Promise<number> {
     outDir: o.out,
   };
   const written: string[] = [];
-  if (o.formats.length > 0) await makeDir("--out", o.out);
+  if (o.formats.length > 0) await makeOutputDir("--out", o.out);
   const specDoc = o.formats.includes("html") ? specDocPath(o.out) : undefined;
   const render = {
     json: jsonReport,
@@ -636,7 +614,7 @@ async function main(args: readonly string[]): Promise<number> {
   };
   for (const f of o.formats) {
     const path = join(o.out, FILES[f]);
-    await writeFile(path, render[f](run, context));
+    await writeOutput("--out", path, render[f](run, context));
     written.push(path);
   }
   if (qemu !== undefined) {
@@ -652,19 +630,24 @@ async function main(args: readonly string[]): Promise<number> {
     console.log("");
   }
   console.log(terminalReport(run, { ...context, written }, { color: colorWanted() }));
-  return reportModel(run, context).ok ? 0 : 1;
+  const m = reportModel(run, context);
+  return m.ok ? 0 : m.nothingJudged ? EXIT_NOTHING_JUDGED : 1;
 }
+
+/** The exit code of a run that judged nothing (as passive mode's). */
+const EXIT_NOTHING_JUDGED = 3;
 
 if (import.meta.main) {
   let code: number;
   try {
     code = await main(Deno.args);
   } catch (e) {
-    const msg = e instanceof UsageError || e instanceof PassiveUsageError
+    const msg = e instanceof UsageError || e instanceof PassiveUsageError ||
+        e instanceof OutputError
       ? e.message
       : `internal error: ${e instanceof Error ? e.message : String(e)}`;
     console.error(`error: ${msg}`);
-    code = 2;
+    code = e instanceof OutputError ? EXIT_OUTPUT : 2;
   }
   Deno.exit(code);
 }

@@ -342,7 +342,7 @@ cliTest("passive mode: bad flags and files are named, exit code 2", async () => 
       [["--trace", `${dir}/missing.jsonl`], /--trace '.*missing\.jsonl': cannot read the file/],
       [
         ["--trace", bad],
-        /--trace '.*bad\.jsonl': Line 2: used event needs "len" to be a non-negative integer/,
+        /--trace '.*bad\.jsonl': line 2: used event needs "len" to be a non-negative integer/,
       ],
       [
         ["--qemu-trace", QEMU_LOG, "--guest-pages", "lots"],
@@ -353,7 +353,11 @@ cliTest("passive mode: bad flags and files are named, exit code 2", async () => 
         ["--trace", bad, "--qemu-trace", QEMU_LOG],
         /--trace and --qemu-trace: expected exactly one of/,
       ],
-      [["--trace", bad, "--report", "junit"], /'junit' is not a format of passive mode/],
+      [["--trace", bad, "--report", "xml"], /'xml' is not a format of passive mode/],
+      [
+        ["--trace", "/bin/ls"],
+        /--trace '\/bin\/ls': line 1: not JSON \(Unexpected token '\\x7f', "\\x7fELF/,
+      ],
       [["--qemu-trace", QEMU_LOG, "--profile", "v9"], /--profile 'v9' is not a profile/],
     ];
     for (const [args, re] of cases) {
@@ -363,6 +367,47 @@ cliTest("passive mode: bad flags and files are named, exit code 2", async () => 
     }
   });
 });
+
+cliTest(
+  "an output that cannot be written exits 4, active and passive, in one wording",
+  async () => {
+    await withTempDir(async (dir) => {
+      const file = `${dir}/a-file`;
+      await Deno.writeTextFile(file, "");
+      for (
+        const args of [
+          ["--filter", "R-12a", "--out", `${file}/sub`],
+          ["--qemu-trace", QEMU_LOG, "--out", `${file}/sub`],
+        ]
+      ) {
+        const r = await conform(...args);
+        assert.equal(r.code, 4, `${args.join(" ")}: ${r.stderr}`);
+        assert.match(r.stderr, /--out '.*a-file\/sub': cannot create the directory \(/);
+        assert.doesNotMatch(r.stderr, /os error/);
+      }
+    });
+  },
+);
+
+cliTest(
+  "passive mode writes the same report set as active mode by default, JUnit included",
+  async () => {
+    await withTempDir(async (dir) => {
+      const r = await conform("--qemu-trace", QEMU_LOG, "--out", dir);
+      const files = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+      assert.deepEqual(files.filter((f) => f.startsWith("passive.")), [
+        "passive.html",
+        "passive.json",
+        "passive.junit.xml",
+        "passive.md",
+      ], r.stderr);
+      const xml = await Deno.readTextFile(`${dir}/passive.junit.xml`);
+      const failures = Number(/<testsuites[^>]* failures="(\d+)"/.exec(xml)?.[1]);
+      assert.equal(failures > 0, r.code === 1, "the JUnit file fails exactly when the run does");
+      assert.match(xml, /<testcase classname="[^"]+" name="G\d+[a-z]? \(MUST( NOT)?\)"/);
+    });
+  },
+);
 
 cliTest("messages that quote input escape its control bytes", async () => {
   const r = await conform("--target", "x\x1b[31my\x07");

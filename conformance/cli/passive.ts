@@ -9,6 +9,8 @@
 
 import { parseArgs } from "node:util";
 import { flagErrorMessage } from "./flags.ts";
+import { isFileError, makeOutputDir, unreadable, writeOutput } from "./files.ts";
+import { printable } from "../model/text.ts";
 import { join } from "node:path";
 import { type ExpectList, ExpectListError, parseExpectList } from "../run/expect.ts";
 import { TraceFormatError } from "../trace/format.ts";
@@ -21,6 +23,7 @@ import {
   passiveTerminal,
 } from "../report/passive.ts";
 import { passiveHtml } from "../report/passive_html.ts";
+import { passiveJunit } from "../report/passive_junit.ts";
 import { QemuImportError } from "../trace/qemu_log.ts";
 import { checkQemuLog, checkTraceFile, type QemuLogCheck } from "../trace/stream.ts";
 import { problemText } from "../trace/problems.ts";
@@ -59,8 +62,9 @@ usage: deno task conform --trace FILE [options]
                       (default: $XDG_CACHE_HOME or ~/.cache, then
                       virtio-balloon-conformance)
   --profile P         rules to check a QEMU log against: virtio-1.x (default) or v3
-  --report FORMATS    json, markdown, html (comma-separated; default none):
-                      passive.json, passive.md, passive.html
+  --report FORMATS    reports to write, comma-separated: json, junit, markdown,
+                      html (default: all four), or none: passive.json,
+                      passive.junit.xml, passive.md, passive.html
   --out DIR           reports, console logs and traces (default conformance-report)
   --expect-fail FILE  rules (or qemu-linux scenario checks, such as
                       A/host-rss-drops) expected to fail, one 'id' or
@@ -82,7 +86,8 @@ Exit code:
      breaks the format)
   3  when nothing failed but the input could not be judged: no balloon event
      in it, no rule decided, the balloon device not identified, or verdicts
-     made unreliable by input problems`;
+     made unreliable by input problems
+  4  a report could not be written (--out)`;
 
 export { PASSIVE_EXIT };
 
@@ -113,6 +118,7 @@ const PASSIVE_REPORTS = {
   json: { file: "passive.json", render: passiveJson },
   markdown: { file: "passive.md", render: passiveMarkdown },
   html: { file: "passive.html", render: passiveHtml },
+  junit: { file: "passive.junit.xml", render: passiveJunit },
 } as const;
 type PassiveFormat = keyof typeof PASSIVE_REPORTS;
 
@@ -168,7 +174,9 @@ async function parsePassive(args: readonly string[]): Promise<PassiveOptions | "
   }
   if (v.target !== undefined && v.target !== "qemu-linux") {
     throw new PassiveUsageError(
-      `--target '${v.target}' cannot be combined with passive checking: expected --target qemu-linux`,
+      `--target '${
+        printable(v.target)
+      }' cannot be combined with passive checking: expected --target qemu-linux`,
     );
   }
   let guestPages: number | undefined;
@@ -177,31 +185,34 @@ async function parsePassive(args: readonly string[]): Promise<PassiveOptions | "
     if (!Number.isSafeInteger(guestPages) || guestPages <= 0) {
       throw new PassiveUsageError(
         `--guest-pages '${
-          v["guest-pages"]
+          printable(v["guest-pages"])
         }' is not valid: expected a positive integer (4 KiB pages)`,
       );
     }
   }
   if (v.vdev !== undefined && !/^0x[0-9a-f]+$/.test(v.vdev)) {
     throw new PassiveUsageError(
-      `--vdev '${v.vdev}' is not valid: expected a pointer as QEMU logs it, such as 0x55d0c2a1b2c0`,
+      `--vdev '${
+        printable(v.vdev)
+      }' is not valid: expected a pointer as QEMU logs it, such as 0x55d0c2a1b2c0`,
     );
   }
   const profile = v.profile ?? "virtio-1.x";
   if (profile !== "v3" && profile !== "virtio-1.x") {
     throw new PassiveUsageError(
-      `--profile '${profile}' is not a profile: expected virtio-1.x or v3`,
+      `--profile '${printable(profile)}' is not a profile: expected virtio-1.x or v3`,
     );
   }
   const formats: PassiveFormat[] = [];
   for (
-    const f of (v.report ?? "").split(",").map((s) => s.trim()).filter((s) =>
-      s !== "" && s !== "none"
-    )
+    const f of (v.report ?? Object.keys(PASSIVE_REPORTS).join(",")).split(",").map((s) => s.trim())
+      .filter((s) => s !== "" && s !== "none")
   ) {
     if (!Object.hasOwn(PASSIVE_REPORTS, f)) {
       throw new PassiveUsageError(
-        `--report '${v.report}': '${f}' is not a format of passive mode: expected json, markdown, html or none`,
+        `--report '${printable(v.report ?? "")}': '${
+          printable(f)
+        }' is not a format of passive mode: expected json, junit, markdown, html or none`,
       );
     }
     formats.push(f as PassiveFormat);
@@ -210,9 +221,7 @@ async function parsePassive(args: readonly string[]): Promise<PassiveOptions | "
   if (v["expect-fail"] !== undefined) {
     const file = v["expect-fail"];
     const text = await Deno.readTextFile(file).catch((e) => {
-      throw new PassiveUsageError(
-        `--expect-fail '${file}': cannot read the file (${(e as Error).message})`,
-      );
+      throw new PassiveUsageError(unreadable("--expect-fail", file, e));
     });
     try {
       expect = parseExpectList(text, file);
@@ -237,11 +246,6 @@ async function parsePassive(args: readonly string[]): Promise<PassiveOptions | "
     ...(expect === undefined ? {} : { expect }),
     all: v.all === true,
   };
-}
-
-/** Whether an error is the file system's (missing, unreadable, a directory). */
-function fsError(e: unknown): e is Error {
-  return Object.values(Deno.errors).some((c) => e instanceof c);
 }
 
 /** The section of a checked file. */
@@ -271,11 +275,11 @@ async function passiveRun(o: PassiveOptions, log: (s: string) => void): Promise<
       check = await checkTraceFile(file);
     } catch (e) {
       if (e instanceof TraceFormatError) {
-        throw new PassiveUsageError(`--trace '${file}': ${e.message}`);
+        throw new PassiveUsageError(
+          `--trace '${printable(file)}': ${printable(e.message, { max: 400 })}`,
+        );
       }
-      if (fsError(e)) {
-        throw new PassiveUsageError(`--trace '${file}': cannot read the file (${e.message})`);
-      }
+      if (isFileError(e)) throw new PassiveUsageError(unreadable("--trace", file, e));
       throw e;
     }
     return {
@@ -298,9 +302,7 @@ async function passiveRun(o: PassiveOptions, log: (s: string) => void): Promise<
         profile: o.profile,
       });
     } catch (e) {
-      if (fsError(e)) {
-        throw new PassiveUsageError(`--qemu-trace '${file}': cannot read the file (${e.message})`);
-      }
+      if (isFileError(e)) throw new PassiveUsageError(unreadable("--qemu-trace", file, e));
       if (!(e instanceof QemuImportError)) throw e;
       // the log cannot tell which device is the balloon: nothing to judge
       return {
@@ -375,14 +377,10 @@ export async function passiveMain(args: readonly string[]): Promise<number> {
   const run = await passiveRun(o, (s) => console.error(`… ${s}`));
   const written: string[] = [];
   if (o.formats.length > 0) {
-    await Deno.mkdir(o.out, { recursive: true }).catch((e) => {
-      throw new PassiveUsageError(
-        `--out '${o.out}': cannot create the directory (${(e as Error).message})`,
-      );
-    });
+    await makeOutputDir("--out", o.out);
     for (const f of o.formats) {
       const path = join(o.out, PASSIVE_REPORTS[f].file);
-      await Deno.writeTextFile(path, PASSIVE_REPORTS[f].render(run));
+      await writeOutput("--out", path, PASSIVE_REPORTS[f].render(run));
       written.push(path);
     }
   }

@@ -42,7 +42,8 @@ export function xmlEscape(text: string): string {
     .replace(/'/g, "&apos;");
 }
 
-function attrs(values: Record<string, string | number>): string {
+/** XML attributes from values, escaped, each with its leading space. */
+export function attrs(values: Record<string, string | number>): string {
   return Object.entries(values).map(([k, v]) => ` ${k}="${xmlEscape(String(v))}"`).join("");
 }
 

@@ -177,6 +177,8 @@ export interface ReportModel {
   readonly problems: readonly string[];
   /** Whether the run passes (exit code 0). */
   readonly ok: boolean;
+  /** True when the only problems are targets none of whose cases could be judged (exit 3). */
+  readonly nothingJudged: boolean;
 }
 
 const MUTANT_NAMES = new Set(MUTANTS.map((m) => m.name));
@@ -382,6 +384,7 @@ export function reportModel(run: SuiteRun, context: ReportContext): ReportModel 
   const kills = killRows(run);
   const coverages = profilesOf(context.profile).map((p) => coverage(CASES, p));
   const problems: string[] = [];
+  let unjudged = 0;
   for (const t of targets) {
     if (t.failing > 0) {
       problems.push(`${t.target.name}: ${t.failing} result${t.failing === 1 ? "" : "s"} failed`);
@@ -389,6 +392,7 @@ export function reportModel(run: SuiteRun, context: ReportContext): ReportModel 
     // a target none of whose cases could be judged (all unsupported or errored) is no pass
     const judged = t.counts.pass + t.counts.fail + t.counts.warn;
     if (!t.mutant && t.total > 0 && judged === 0 && t.failing === 0) {
+      unjudged++;
       problems.push(
         `${t.target.name}: none of its ${t.total} cases could be judged (${t.counts.unsupported} unsupported, ${t.counts.error} errors)`,
       );
@@ -422,6 +426,7 @@ export function reportModel(run: SuiteRun, context: ReportContext): ReportModel 
     ...(expect === undefined ? {} : { expect }),
     problems,
     ok: problems.length === 0,
+    nothingJudged: problems.length > 0 && problems.length === unjudged,
   };
 }
 

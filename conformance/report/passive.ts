@@ -73,6 +73,8 @@ export const PASSIVE_EXIT = {
   usage: 2,
   /** Nothing failed, but the input could not be judged (see {@link PassiveOutcome.reason}). */
   notJudged: 3,
+  /** A report could not be written (the CLI's output error). */
+  output: 4,
 } as const;
 
 /** How a run ends, after the expected-failure list. */

@@ -447,44 +447,44 @@ Deno.test("a malformed line of a QEMU log is reported with its line number, the 
 Deno.test("parseTrace names the line and the field of a malformed trace", () => {
   const head = formatTrace({ header: RECORDED.header, events: [] });
   const cases: [string, RegExp][] = [
-    ["", /Line 1: the trace is empty/],
-    ['{"type":"status","t":0,"value":1}\n', /Line 1: expected a header/],
+    ["", /line 1: the trace is empty/],
+    ['{"type":"status","t":0,"value":1}\n', /line 1: expected a header/],
     [
       head.replace('"version":1', '"version":9'),
-      /Line 1: trace format version 9 is not supported, expected 1/,
+      /line 1: trace format version 9 is not supported, expected 1/,
     ],
     [
       head + '{"type":"chain","t":0,"queue":0,"elem":"0x1","readable":1}\n',
-      /Line 2: chain event needs "writable" to be a non-negative integer, got nothing/,
+      /line 2: chain event needs "writable" to be a non-negative integer, got nothing/,
     ],
     [
       head + '{"type":"report","t":0,"queue":3,"elem":"0x1"}\n',
-      /Line 2: report event needs "pages" to be a list of \[first PFN, count\] runs/,
+      /line 2: report event needs "pages" to be a list of \[first PFN, count\] runs/,
     ],
     [
       head +
       '{"type":"chain","t":0,"queue":0,"elem":"0x1","readable":1,"writable":0,"pages":"abc"}\n',
-      /Line 2: chain event needs \(if present\) "pages" to be a list of .* got "abc"/,
+      /line 2: chain event needs \(if present\) "pages" to be a list of .* got "abc"/,
     ],
     [
       head +
       '{"type":"chain","t":0,"queue":0,"elem":"0x1","readable":1,"writable":0,"pages":[[5,-3]]}\n',
-      /Line 2: chain event needs \(if present\) "pages" .* got \[\[5,-3\]\]/,
+      /line 2: chain event needs \(if present\) "pages" .* got \[\[5,-3\]\]/,
     ],
     [
       head + '{"type":"features","t":0,"offered":"zz"}\n',
-      /Line 2: features event needs \(if present\) "offered" to be a hex string/,
+      /line 2: features event needs \(if present\) "offered" to be a hex string/,
     ],
     [
       head + '{"type":"features","t":0,"queues":{"0":"balloonq"}}\n',
-      /Line 2: features event needs \(if present\) "queues" to be an object from queue index to one of inflateq, deflateq/,
+      /line 2: features event needs \(if present\) "queues" to be an object from queue index to one of inflateq, deflateq/,
     ],
     [
       head + '{"type":"status","t":"soon","value":1}\n',
-      /Line 2: status event needs "t" to be a number, got "soon"/,
+      /line 2: status event needs "t" to be a number, got "soon"/,
     ],
-    [head + '{"type":"teleport","t":0}\n', /Line 2: unknown event type "teleport"/],
-    [head + "{not json\n", /Line 2: not JSON/],
+    [head + '{"type":"teleport","t":0}\n', /line 2: unknown event type "teleport"/],
+    [head + "{not json\n", /line 2: not JSON/],
   ];
   for (const [text, re] of cases) {
     assert.throws(

@@ -146,7 +146,7 @@ export class TraceFormatError extends TypeError {
 
   /** Builds the error. */
   constructor(lineNumber: number, message: string) {
-    super(`Line ${lineNumber}: ${message}`);
+    super(`line ${lineNumber}: ${message}`);
     this.name = "TraceFormatError";
     this.lineNumber = lineNumber;
   }
@@ -443,7 +443,7 @@ function parseHeader(obj: Record<string, unknown>, raw: string, n: number): Trac
  * import assert from "node:assert/strict";
  * const t = parseTrace('{"type":"header","format":"virtio-balloon-trace","version":1,"source":"x","profile":"virtio-1.x"}\n{"type":"status","t":0,"value":1}\n');
  * assert.equal(t.events.length, 1);
- * assert.throws(() => parseTrace('{"type":"header","format":"virtio-balloon-trace","version":1,"source":"x","profile":"virtio-1.x"}\n{"type":"status","t":0}\n'), /Line 2: status event needs "value" to be a non-negative integer, got nothing/);
+ * assert.throws(() => parseTrace('{"type":"header","format":"virtio-balloon-trace","version":1,"source":"x","profile":"virtio-1.x"}\n{"type":"status","t":0}\n'), /line 2: status event needs "value" to be a non-negative integer, got nothing/);
  * ```
  */
 export function parseTrace(text: string): Trace {
