@@ -83,6 +83,8 @@ export interface HtmlFinding {
   readonly actual?: string;
   /** The annotated hexdump of its bytes, if it has any. */
   readonly hexdump?: string;
+  /** What the suite saw it through (a device port's observation), when the check says. */
+  readonly observation?: string;
 }
 
 /** Everything the page shows about one result that did not pass. */
@@ -244,6 +246,7 @@ function findings(r: CaseResult): { shown: HtmlFinding[]; more: number } {
     ...(f.expected === undefined ? {} : { expected: f.expected }),
     ...(f.actual === undefined ? {} : { actual: f.actual }),
     ...(f.evidence === undefined ? {} : { hexdump: hexdump(f.evidence) }),
+    ...(f.observation === undefined ? {} : { observation: f.observation }),
   }));
   return { shown, more: bad.length - shown.length };
 }

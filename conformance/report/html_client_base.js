@@ -168,6 +168,9 @@ export function clientBase(data) {
         { class: "finding" },
         h("strong", {}, `finding ${i + 1}: ${f.rule}`),
         ` ${f.message}`,
+        f.observation === undefined
+          ? ""
+          : h("span", { class: "muted" }, ` (seen through ${f.observation})`),
       );
       if (f.expected !== undefined || f.actual !== undefined) {
         el.append(

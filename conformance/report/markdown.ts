@@ -120,6 +120,53 @@ function summary(m: ReportModel): string[] {
   ];
 }
 
+/** What the suite saw a result through: the observations its findings name, or the transport trace. */
+function seenThrough(r: CaseResult, ok: boolean): string[] {
+  const seen = new Set<string>();
+  for (const f of r.findings) {
+    if (f.ok === ok && f.observation !== undefined) seen.add(f.observation);
+  }
+  return [...seen];
+}
+
+/**
+ * Per target that is no mutant: what its passes rest on, by observation. A
+ * pass is only as good as what was seen; for in-process targets `host-view`
+ * is the implementation's own report of its state, not an observation.
+ */
+function passBasis(m: ReportModel): string[] {
+  const rows: string[][] = [];
+  for (const t of m.targets) {
+    if (t.mutant || t.counts.pass === 0) continue;
+    const by = new Map<string, number>();
+    for (const r of m.run.results) {
+      if (r.target !== t.target.name || r.verdict !== "pass") continue;
+      const seen = seenThrough(r, true);
+      for (const o of seen.length === 0 ? ["transport trace"] : seen) {
+        by.set(o, (by.get(o) ?? 0) + 1);
+      }
+    }
+    const own = t.target.kind === "device" && t.target.open === undefined;
+    rows.push([
+      code(t.target.name),
+      String(t.counts.pass),
+      [...by].sort((a, b) => b[1] - a[1]).map(([o, n]) =>
+        `${o}${o === "host-view" && own ? " (self-reported)" : ""} ${n}`
+      ).join(", "),
+    ]);
+  }
+  if (rows.length === 0) return [];
+  return [
+    "",
+    "## What the passes rest on",
+    "",
+    "Each pass counted under every observation its findings name (`transport trace`: the suite's own" +
+    " side of the transport, as device or driver, saw it).",
+    "",
+    ...table(["target", "passes", "observed through"], rows),
+  ];
+}
+
 function matrix(m: ReportModel): string[] {
   const { run } = m;
   const columns = run.targets.length <= MAX_COLUMNS
@@ -376,6 +423,8 @@ function failures(m: ReportModel): string[] {
       lines.push(`- **${ruleLink(m, id)}** ${rule(id).level}: ${rule(id).statement}`);
     }
     lines.push(`- Observed: ${d.message}`);
+    const through = seenThrough(r, false);
+    if (through.length > 0) lines.push(`- Seen through: ${through.join(", ")}`);
     const others = r.findings.filter((f) => !f.ok).slice(1, 6);
     for (const f of others) lines.push(`  - also ${f.rule}: ${f.message}`);
     if (d.expected !== undefined) lines.push(`- Expected: ${d.expected}`);
@@ -412,6 +461,7 @@ export function markdownReport(run: SuiteRun, context: ReportContext): string {
   return [
     ...facts(m),
     ...summary(m),
+    ...passBasis(m),
     ...matrix(m),
     ...kills(m),
     ...defects(m),

@@ -9,7 +9,9 @@ import { type ReportContext, reportModel, SUITE_VERSION } from "./model.ts";
 import { terminalReport } from "./terminal.ts";
 import { runSuite, type SuiteRun } from "../run/suite.ts";
 import {
+  REFERENCE_DEVICE,
   REFERENCE_DRIVER,
+  referenceDeviceTarget,
   referenceDriverTarget,
   V3_AS_POSTED,
 } from "../targets/reference/reference.ts";
@@ -329,4 +331,16 @@ Deno.test("a driver that never writes actual fails on one cause, named once with
   assert.match(markdownReport(run, context), /^## Shared causes$/m);
   assert.equal(JSON.parse(jsonReport(run, context)).groups.length, m.groups.length);
   assert.match(junitReport(run, context), /cause: {4}the driver never wrote actual/);
+});
+
+Deno.test("the Markdown report says what each target's passes rest on, and what a failure was seen through", () => {
+  const device = CASES.filter((k) =>
+    k.id === "device.pfn.inflate" || k.id === "device.pfn.deflate"
+  );
+  const mine = referenceDeviceTarget("my-device", "never acks an inflate", ["never-ack-inflate"]);
+  const r = runSuite({ cases: device, targets: [REFERENCE_DEVICE, mine] });
+  const md = markdownReport(r, { ...context, startedAt: new Date(0) });
+  const basis = md.slice(md.indexOf("## What the passes rest on"));
+  assert.match(basis, /`reference-device` \| 2 \| [^\n]*host-view \(self-reported\) \d/);
+  assert.match(md, /- Seen through: (ring|host-view|guest-memory)/);
 });

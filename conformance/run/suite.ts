@@ -309,6 +309,13 @@ export function runSuite(options: RunOptions): SuiteRun {
         });
         continue;
       }
+      // a device case that rests on one observation was judged through it
+      const only = k.role === "device" && k.observes?.length === 1 ? k.observes[0] : undefined;
+      if (only !== undefined) {
+        findings = findings.map((f) =>
+          f.observation === undefined ? { ...f, observation: only } : f
+        );
+      }
       const { verdict, level } = verdictOf(findings, strict);
       const failing = findings.filter((f) => !f.ok);
       const defects = verdict === "pass" || !("defects" in job.target)

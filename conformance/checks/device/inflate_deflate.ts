@@ -53,7 +53,10 @@ export function appliedFindings(run: DeviceRun, s: SendResult, rule: string): Fi
   const out: Finding[] = [];
   if (!s.used) {
     out.push(
-      bad(rule, `"${label}" was never used`, { expected: "the buffer used after processing" }),
+      bad(rule, `"${label}" was never used`, {
+        expected: "the buffer used after processing",
+        observation: "ring",
+      }),
     );
   }
   const change = hostChange(run, s);
@@ -137,7 +140,7 @@ export const appliedBeforeUse: DeviceCheckDef<{ readonly label: string }> = devi
   const label = p.label;
   const s = sendOf(run, label);
   if (s === undefined || s.pages === undefined) return missing(rule, label);
-  if (!s.used) return [bad(rule, `"${label}" was never used`)];
+  if (!s.used) return [bad(rule, `"${label}" was never used`, { observation: "ring" })];
   // in-process: the host view at the moment the device used the buffer; else
   // guest memory at the moment the suite saw it used
   const watched = s.watched === undefined ? s.pages : s.pages.intersection(s.watched);
@@ -201,6 +204,7 @@ export const rejected: DeviceCheckDef<RejectedParams> = deviceCheck<RejectedPara
           {
             expected: "the buffer used (length 0)",
             evidence: evidence(run, s, field),
+            observation: "ring",
           },
         ),
       );
@@ -245,7 +249,13 @@ export const writableNotRead: DeviceCheckDef<{ readonly label: string }> = devic
     );
   }
   const usable = rules.find((r) => r === "S-03") ?? rule;
-  if (!s.used) out.push(bad(usable, `"${label}" was never used: the driver would wait for ever`));
+  if (!s.used) {
+    out.push(
+      bad(usable, `"${label}" was never used: the driver would wait for ever`, {
+        observation: "ring",
+      }),
+    );
+  }
   return out.length > 0 ? out : [{
     ...ok(rule, `"${label}" used; no page named only in its device-writable buffer was ballooned`),
     observation: change.observation,
@@ -268,8 +278,8 @@ export const usedLenZero: DeviceCheckDef = deviceCheck("used-len-zero", (run, { 
       bad(
         rule,
         `"${s.label}" was used with length ${s.len} though it has no device-writable bytes`,
-        { expected: "0", actual: `${s.len}` },
+        { expected: "0", actual: `${s.len}`, observation: "ring" },
       )
     )
-    : [ok(rule, `${used.length} chains used with length 0`)];
+    : [{ ...ok(rule, `${used.length} chains used with length 0`), observation: "ring" }];
 });

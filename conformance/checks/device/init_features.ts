@@ -97,5 +97,5 @@ export const notBeforeDriverOk: DeviceCheckDef<{ readonly label: string }> = dev
   }
   return s.used
     ? [ok(rule, `"${label}" waited for DRIVER_OK`)]
-    : [bad(rule, `"${label}" was never used, even after DRIVER_OK`)];
+    : [bad(rule, `"${label}" was never used, even after DRIVER_OK`, { observation: "ring" })];
 });

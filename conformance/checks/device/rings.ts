@@ -80,7 +80,7 @@ export const notifiedWhenAsked: DeviceCheckDef<{ readonly label: string }> = dev
 >("notified-when-asked", (run, { rule, params: p }) => {
   const s = sendOf(run, p.label);
   if (s === undefined) return missing(rule, p.label);
-  if (!s.used) return [bad(rule, `"${p.label}" was never used`)];
+  if (!s.used) return [bad(rule, `"${p.label}" was never used`, { observation: "ring" })];
   return s.interrupts > 0
     ? [{ ...ok(rule, `"${p.label}" was used with a notification`), observation: "ring" }]
     : [bad(rule, `"${p.label}" was used without a used-buffer notification`, {
@@ -96,7 +96,7 @@ export const quietWhenSuppressed: DeviceCheckDef<{ readonly label: string }> = d
 >("quiet-when-suppressed", (run, { rule, params: p }) => {
   const s = sendOf(run, p.label);
   if (s === undefined) return missing(rule, p.label);
-  if (!s.used) return [bad(rule, `"${p.label}" was never used`)];
+  if (!s.used) return [bad(rule, `"${p.label}" was never used`, { observation: "ring" })];
   return s.interrupts === 0
     ? [{ ...ok(rule, `"${p.label}" was used without a notification`), observation: "ring" }]
     : [bad(rule, `"${p.label}" was used with ${s.interrupts} used-buffer notifications`, {
