@@ -5,6 +5,12 @@
  * order-0 frees. Bulk operations work a block or a 32-page word at a time,
  * so an 8 GiB or 1 TiB guest is modelled at full size.
  *
+ * Longer than our ~600-line guideline on purpose: it is one state machine
+ * (the free lists, pageblock types and the pcp list change together on
+ * every call, and the invariants its property tests check span all of
+ * them); its bit-level helpers already live in `_free_list.ts`,
+ * `_block_bits.ts`, `_page_bits.ts` and `_aligned_blocks.ts`.
+ *
  * @module
  */
 

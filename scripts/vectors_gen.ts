@@ -3,6 +3,11 @@
  * spec tables. `scripts/vectors.ts` writes them to `vectors/`; a test checks
  * that the checked-in files are what this produces.
  *
+ * Longer than our ~600-line guideline on purpose: it is mostly data, one
+ * generator per vector family (struct fields, PFN arrays, bitmap headers,
+ * misc requests, stats, the standard profile's ids and reports) and the
+ * schema they share, read top to bottom against `vectors/vectors.json`.
+ *
  * @module
  */
 
