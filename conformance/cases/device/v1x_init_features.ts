@@ -9,11 +9,7 @@
 
 import type { CaseDef } from "../../model/types.ts";
 import { deviceCase } from "../define.ts";
-import {
-  acceptsSubset,
-  offersAnyLayout,
-  offersVersion1,
-} from "../../checks/device/init_features.ts";
+import { acceptsSubset, offersVersion1 } from "../../checks/device/init_features.ts";
 import { hintTaken } from "../../checks/device/free_page_hint.ts";
 import { reportTaken } from "../../checks/device/page_reporting.ts";
 import { statsSpecTagsKept } from "../../checks/device/stats.ts";
