@@ -646,7 +646,12 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
             errors.push("unused: the device port has no unused-page request");
             break;
           }
-          host.requestUnusedPages(lastParam);
+          // a port without a self-report says itself whether dirty logging was on at the issue
+          if (host.requestUnusedPages(lastParam) && selfReport === undefined) {
+            if (port.observations.has("dirty-log")) {
+              dirtyAtRequest.push(host.dirtyLogging?.() ?? false);
+            }
+          }
           settle();
           collect();
           break;
