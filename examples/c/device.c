@@ -6,7 +6,8 @@
  * descriptor, ring field and payload it touches is read or written in the
  * suite's guest memory with mem.read / mem.write messages.
  *
- * Offers VERSION_1, ANY_LAYOUT, INDIRECT_DESC and EVENT_IDX; queues inflateq
+ * Offers VERSION_1, ANY_LAYOUT, INDIRECT_DESC, EVENT_IDX, MUST_TELL_HOST and
+ * DEFLATE_ON_OOM (neither changes what a device does); queues inflateq
  * and deflateq with PFN arrays; num_pages and actual in the config space.
  * No stats queue, no page bitmaps, no MISC_VQ: the suite reports the cases
  * about them as unsupported (the device does not offer them).
@@ -18,9 +19,10 @@
  *   -DBREAK_USED_LEN      used length = bytes read, not 0 (device.pfn.used-len)
  *   -DBREAK_USED_EARLY    the buffer is used before the pages are applied (device.pfn.used-after-apply)
  *   -DBREAK_ONE_PER_KICK  one chain per notification (device.ring.several-in-flight)
- *   -DBREAK_NO_WRAP       stops when the avail index wraps past 65535 (device.ring.wrap)
- *   -DBREAK_ALWAYS_IRQ    interrupts despite NO_INTERRUPT / used_event (device.notify.*.suppressed)
- *   -DBREAK_WRITABLE      applies chains with device-writable descriptors (robustness.pfn.writable)
+ *   -DBREAK_NO_WRAP       stops at the end of the ring instead of going round (device.ring.wrap)
+ *   -DBREAK_ALWAYS_IRQ    interrupts despite NO_INTERRUPT / used_event
+ *                         (device.notify.*.suppressed: SHOULD rules, so warnings; --strict fails them)
+ *   -DBREAK_WRITABLE      reads device-writable buffers as PFNs (robustness.pfn.writable)
  *
  * The numbers and offsets come from balloon_spec.h, generated from the
  * suite's spec tables (deno task testee-doc).
@@ -247,6 +249,9 @@ static long read_chain(struct queue *q, uint16_t head, uint8_t *buf, int *writab
       seen = 0;
       continue;
     }
+#ifdef BREAK_WRITABLE
+    flags &= (uint16_t)~VIRTQ_DESC_F_WRITE; /* reads device-writable buffers as PFNs */
+#endif
     if (flags & VIRTQ_DESC_F_WRITE) {
       *writable = 1;
     } else {
@@ -312,7 +317,7 @@ static void process(unsigned qi) {
     uint16_t avail = (uint16_t)rd(q->avail + OFF_VIRTQ_AVAIL_HDR_IDX, 2);
     if (avail == q->last_avail) break;
 #ifdef BREAK_NO_WRAP
-    if (avail < q->last_avail) break;
+    if (q->last_avail >= q->size) break; /* never goes round the ring */
 #endif
     uint16_t head = (uint16_t)rd(q->avail + SIZEOF_VIRTQ_AVAIL_HDR +
                                      (uint64_t)(q->last_avail % q->size) * RING_ENTRY_BYTES,
@@ -320,15 +325,13 @@ static void process(unsigned qi) {
     q->last_avail++;
     int writable;
     long n = read_chain(q, head, chain_buf, &writable);
-#ifdef BREAK_WRITABLE
-    writable = 0;
-#endif
     uint32_t used_len = 0;
 #ifdef BREAK_USED_LEN
     used_len = n > 0 ? (uint32_t)n : 0;
 #endif
 #ifdef BREAK_USED_EARLY
     use(q, head, used_len);
+    raise_used(qi); /* the driver sees the buffer used before its pages are applied */
     if (!writable) apply(qi, chain_buf, n);
 #else
     if (!writable) apply(qi, chain_buf, n);
@@ -402,7 +405,8 @@ static void handle(const char *l) {
     free(dev.balloon);
     dev.balloon = calloc(dev.pages / 8 + 1, 1);
     dev.guest_be = str_is(l, "endian", "be");
-    dev.offered = 1ull << VB_F_VERSION_1 | 1ull << VB_F_ANY_LAYOUT |
+    dev.offered = 1ull << VB_F_VERSION_1 | 1ull << VB_F_ANY_LAYOUT | 1ull << VB_F_MUST_TELL_HOST |
+                  1ull << VB_F_DEFLATE_ON_OOM |
                   1ull << VB_F_INDIRECT_DESC | 1ull << VB_F_EVENT_IDX;
     memset(dev.config, 0, sizeof dev.config);
     dev.generation = 0;

@@ -15,16 +15,21 @@
  * Interrupts are `event` lines, delivered to the driver's callbacks as they
  * arrive (in the middle of the request the testee is handling, as a real
  * interrupt is taken when it is raised); the suite waits for a device's work
- * with `settle` requests (the testee's bounded wait).
+ * with `settle` requests (the testee's bounded wait). A `mem.write` to a used
+ * ring's index is reported too ({@link DevicePort.onUsedIndexWrite}): the
+ * suite looks at guest memory the moment the device hands a buffer back.
  *
  * @module
  */
 
-import { featureMask, PageSet, type ProfileId } from "../../../spec/mod.ts";
+import { featureMask, fieldOf, PageSet, type ProfileId, wireSize } from "../../../spec/mod.ts";
 import type { RingLayout } from "../../../impl/mod.ts";
 import type { DevicePort, HostPort, Observation, PortInterrupts } from "../../model/ports.ts";
 import { fromBase64, hex64, toBase64 } from "./protocol.ts";
 import type { MemoryAccess, TesteeSession } from "./session.ts";
+
+const USED_IDX_FIELD = fieldOf("virtq_used_hdr", "idx");
+const USED_IDX = { offset: USED_IDX_FIELD.offset, size: wireSize(USED_IDX_FIELD.type) } as const;
 
 /** Options of {@link testeeDevicePort}. */
 export interface TesteeDevicePortOptions {
@@ -85,6 +90,13 @@ export function testeeDevicePort(
       if (e.event === "used") handlers?.used(e.queue);
       else handlers?.config();
     }
+  };
+  // the used index of each queue set up: a write to it hands buffers back
+  const usedIdx = new Map<number, number>();
+  let onUsed: ((queueIndex: number) => void) | undefined;
+  session.onWrite = (addr, len) => {
+    if (onUsed === undefined) return;
+    for (const [q, at] of usedIdx) if (addr < at + USED_IDX.size && at < addr + len) onUsed(q);
   };
   // interrupts reach the driver as they are raised, in the middle of the request being handled
   session.onEvent = (e) => {
@@ -148,7 +160,10 @@ export function testeeDevicePort(
     host,
     readStatus: () => req("status.read").value as number,
     writeStatus: (value) => {
-      if (value === 0) written = 0n;
+      if (value === 0) {
+        written = 0n;
+        usedIdx.clear();
+      }
       req("status.write", { value });
     },
     readDeviceFeatures: () => BigInt(req("features.read").value as string),
@@ -164,8 +179,9 @@ export function testeeDevicePort(
     writeConfig: (offset, bytes) => void req("config.write", { offset, data: toBase64(bytes) }),
     configGeneration: () => ((written & VERSION_1) === 0n ? undefined : generation),
     queueMaxSize: (index) => req("queue.max", { queue: index }).size as number,
-    setupQueue: (index: number, layout: RingLayout, features) =>
-      void req("queue.setup", {
+    setupQueue: (index: number, layout: RingLayout, features) => {
+      usedIdx.set(index, layout.used + USED_IDX.offset);
+      req("queue.setup", {
         queue: index,
         size: layout.size,
         desc: hex64(layout.desc),
@@ -173,7 +189,11 @@ export function testeeDevicePort(
         used: hex64(layout.used),
         eventIdx: features.eventIdx,
         indirect: features.indirect,
-      }),
+      });
+    },
+    onUsedIndexWrite: (listener) => {
+      onUsed = listener;
+    },
     notify: (index) => void req("notify", { queue: index }),
     onInterrupt: (h) => {
       handlers = h;

@@ -160,6 +160,8 @@ export class TesteeSession {
    * real one does); it must not send requests.
    */
   onEvent: ((e: TesteeEvent) => void) | undefined;
+  /** Called after each `mem.write` of the testee is applied (it must not send requests). */
+  onWrite: ((addr: number, len: number) => void) | undefined;
   /** Every memory access of the current scenario. */
   accesses: MemoryAccess[] = [];
   /** The hello reply. */
@@ -241,6 +243,7 @@ export class TesteeSession {
     this.accesses = [];
     this.events.length = 0;
     this.onEvent = undefined;
+    this.onWrite = undefined;
     this.memory = new GuestMemory({ pages });
     this.request("reset", { pages, endian });
   }
@@ -342,6 +345,7 @@ export class TesteeSession {
     this.#inside(op, addr, data.length);
     this.accesses.push({ op: "write", addr, len: data.length, during, line });
     this.memory.write(addr, data, "device");
+    this.onWrite?.(addr, data.length);
     return "";
   }
 
