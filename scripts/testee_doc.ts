@@ -31,8 +31,8 @@ import {
 import {
   type FieldDef,
   MESSAGES,
-  protocolSchema,
   PROTOCOL_VERSION,
+  protocolSchema,
   REPLY_OUTCOMES,
 } from "../conformance/targets/testee/protocol.ts";
 
@@ -78,9 +78,14 @@ export function messageTables(): string {
       } | ${cell(m.doc)} |`,
     );
   }
-  lines.push("", "Types: hex64 a string `\"0x…\"` (1 to 16 hex digits); uint an integer 0 to 2^32-1;");
-  lines.push("base64 RFC 4648 with padding; runs an array of `[first page, count]`; stats an array");
-  lines.push("of `{\"tag\": n, \"val\": hex64}`; `?` marks an optional field.", "", END);
+  lines.push(
+    "",
+    'Types: hex64 a string `"0x…"` (1 to 16 hex digits); uint an integer 0 to 2^32-1;',
+  );
+  lines.push(
+    "base64 RFC 4648 with padding; runs an array of `[first page, count]`; stats an array",
+  );
+  lines.push('of `{"tag": n, "val": hex64}`; `?` marks an optional field.', "", END);
   return lines.join("\n");
 }
 

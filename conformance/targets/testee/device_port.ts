@@ -64,7 +64,12 @@ export function testeeDevicePort(
   session: TesteeSession,
   options: TesteeDevicePortOptions,
 ): TesteeDevicePort {
-  const req = (op: string, fields: Record<string, unknown> = {}) => session.request(op, fields);
+  // what host.state said, until the next request (only a request lets the testee change it)
+  let cachedState: Record<string, unknown> | undefined;
+  const req = (op: string, fields: Record<string, unknown> = {}) => {
+    cachedState = undefined;
+    return session.request(op, fields);
+  };
   const VERSION_1 = featureMask(options.profile, ["VERSION_1"]);
   const hostOps = new Set(session.hello.host);
   const state = new Set(hostOps.has("state") ? session.hello.state : []);
@@ -83,7 +88,7 @@ export function testeeDevicePort(
   let handlers: PortInterrupts | undefined;
   const waitMs = options.waitMs ?? 2_000;
   const settleMs = options.settleMs ?? 0;
-  const hostState = () => req("host.state");
+  const hostState = () => (cachedState ??= session.request("host.state", {}));
 
   const deliver = () => {
     for (const e of session.events.splice(0)) {

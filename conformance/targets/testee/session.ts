@@ -147,6 +147,7 @@ export class TesteeSession {
   readonly #label: string;
   readonly #transcriptDir: string | undefined;
   #seq = 1;
+  #early: string[] = [];
   #broken: TargetError | undefined;
   #transcript: string[] = [];
   #scenario = "";
@@ -256,6 +257,14 @@ export class TesteeSession {
    */
   request(op: string, fields: Readonly<Record<string, unknown>>): Record<string, unknown> {
     if (this.#broken !== undefined) throw this.#broken;
+    if (this.#early.length > 0) {
+      throw this.#fail(
+        "bad-reply",
+        `the testee wrote a line after its reply, outside any request (events and memory messages belong inside one): ${
+          clip(this.#early[0] as string)
+        }`,
+      );
+    }
     const seq = this.#seq++;
     const line = JSON.stringify({ seq, op, ...fields });
     const deadline = performance.now() + this.#stepMs;
@@ -265,8 +274,17 @@ export class TesteeSession {
       const left = Math.max(1, Math.round(deadline - performance.now()));
       let got: string;
       try {
-        got = (this.#bridge.call("io", out, { lines: 1, timeoutMs: left }))[0] ?? "";
+        if (out !== "" && this.#early.length > 0) {
+          throw new ProtocolViolation(
+            `the testee wrote a line after a mem.read before the suite answered it: ${
+              clip(this.#early[0] as string)
+            }`,
+          );
+        }
+        const early = out === "" ? this.#early.shift() : undefined;
+        got = early ?? (this.#bridge.call("io", out, { lines: 1, timeoutMs: left }))[0] ?? "";
       } catch (e) {
+        if (e instanceof ProtocolViolation) throw this.#fail("bad-reply", e.message);
         if (!(e instanceof TargetError)) throw e;
         const what = e.kind === "timeout"
           ? `No reply to ${op} (seq ${seq}) from ${this.#label} within the step timeout of ${this.#stepMs} ms`
@@ -279,6 +297,10 @@ export class TesteeSession {
       }
       out = "";
       this.#transcript.push(`< ${got}`);
+      // a line that is not a reply and needs no answer comes with more: take what already arrived
+      if (this.#early.length === 0 && !got.startsWith('{"seq"') && !got.includes('"mem.read"')) {
+        this.#early.push(...this.#drain());
+      }
       try {
         const parsed = checkTesteeLine(got, { op, seq });
         if (parsed.kind === "reply") {
@@ -308,6 +330,15 @@ export class TesteeSession {
         if (e instanceof ProtocolViolation) throw this.#fail("bad-reply", e.message);
         throw e;
       }
+    }
+  }
+
+  /** Lines that arrived and are not read yet (no request can be sent while there are any). */
+  #drain(): string[] {
+    try {
+      return this.#bridge.drain("io");
+    } catch {
+      return []; // the next call reports what is wrong
     }
   }
 
