@@ -63,7 +63,7 @@ export function messageTables(): string {
     lines.push(
       `| \`${m.op}\` | ${cell(fieldRows(m.fields))} | ${cell(fieldRows(m.result ?? []))} | ${
         cell(m.doc)
-      } |`,
+      }${m.pipelined ? " **Pipelined.**" : ""} |`,
     );
   }
   lines.push("", "### Replies (testee → suite): `seq` and exactly one of", "");

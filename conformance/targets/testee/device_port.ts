@@ -26,7 +26,7 @@ import { featureMask, fieldOf, PageSet, type ProfileId, wireSize } from "../../.
 import type { RingLayout } from "../../../impl/mod.ts";
 import type { DevicePort, HostPort, Observation, PortInterrupts } from "../../model/ports.ts";
 import { fromBase64, hex64, toBase64 } from "./protocol.ts";
-import type { MemoryAccess, TesteeSession } from "./session.ts";
+import { type MemoryAccess, PIPELINED, type TesteeSession } from "./session.ts";
 
 const USED_IDX_FIELD = fieldOf("virtq_used_hdr", "idx");
 const USED_IDX = { offset: USED_IDX_FIELD.offset, size: wireSize(USED_IDX_FIELD.type) } as const;
@@ -69,6 +69,12 @@ export function testeeDevicePort(
   const req = (op: string, fields: Record<string, unknown> = {}) => {
     cachedState = undefined;
     return session.request(op, fields);
+  };
+  // pipelined requests go out with the next one (see PIPELINED)
+  const post = (op: string, fields: Record<string, unknown>) => {
+    cachedState = undefined;
+    if (PIPELINED.includes(op)) session.post(op, fields);
+    else session.request(op, fields);
   };
   const VERSION_1 = featureMask(options.profile, ["VERSION_1"]);
   const hostOps = new Set(session.hello.host);
@@ -169,24 +175,24 @@ export function testeeDevicePort(
         written = 0n;
         usedIdx.clear();
       }
-      req("status.write", { value });
+      post("status.write", { value });
     },
     readDeviceFeatures: () => BigInt(req("features.read").value as string),
     writeDriverFeatures: (value) => {
       written = value;
-      req("features.write", { value: hex64(value) });
+      post("features.write", { value: hex64(value) });
     },
     readConfig: (offset, length) => {
       const r = req("config.read", { offset, length });
       generation = r.generation as number | undefined;
       return fromBase64(r.data as string);
     },
-    writeConfig: (offset, bytes) => void req("config.write", { offset, data: toBase64(bytes) }),
+    writeConfig: (offset, bytes) => post("config.write", { offset, data: toBase64(bytes) }),
     configGeneration: () => ((written & VERSION_1) === 0n ? undefined : generation),
     queueMaxSize: (index) => req("queue.max", { queue: index }).size as number,
     setupQueue: (index: number, layout: RingLayout, features) => {
       usedIdx.set(index, layout.used + USED_IDX.offset);
-      req("queue.setup", {
+      post("queue.setup", {
         queue: index,
         size: layout.size,
         desc: hex64(layout.desc),
@@ -212,6 +218,12 @@ export function testeeDevicePort(
         if (until() || performance.now() >= end) return errors;
       }
     },
-    close: () => options.onClose?.(),
+    close: () => {
+      try {
+        if (!session.broken) session.flush();
+      } finally {
+        options.onClose?.();
+      }
+    },
   };
 }

@@ -63,6 +63,12 @@ export interface MessageDef {
   readonly fields: readonly FieldDef[];
   /** Requests: the fields of `result` in a successful reply. `mem.read`: the fields of the suite's answer. */
   readonly result?: readonly FieldDef[];
+  /**
+   * Requests the suite may pipeline: it may send the next request before
+   * reading this one's reply, so while handling it the testee may write
+   * memory but must not read it or raise events.
+   */
+  readonly pipelined?: boolean;
 }
 
 const f = (name: string, type: FieldType, doc: string, required = true): FieldDef => ({
@@ -122,6 +128,7 @@ export const MESSAGES: readonly MessageDef[] = [
   {
     op: "status.write",
     kind: "request",
+    pipelined: true,
     doc: "Writes the device status (0 resets the device).",
     fields: [f("value", "uint", "device status")],
     result: [],
@@ -136,6 +143,7 @@ export const MESSAGES: readonly MessageDef[] = [
   {
     op: "features.write",
     kind: "request",
+    pipelined: true,
     doc: "Writes the features the driver accepts.",
     fields: [f("value", "hex64", "driver features")],
     result: [],
@@ -153,6 +161,7 @@ export const MESSAGES: readonly MessageDef[] = [
   {
     op: "config.write",
     kind: "request",
+    pipelined: true,
     doc: "Writes device config bytes (one access).",
     fields: [f("offset", "uint", "byte offset"), f("data", "base64", "the bytes")],
     result: [],
@@ -167,6 +176,7 @@ export const MESSAGES: readonly MessageDef[] = [
   {
     op: "queue.setup",
     kind: "request",
+    pipelined: true,
     doc:
       "Sets a queue's size and ring addresses in guest memory and enables it (after FEATURES_OK, before DRIVER_OK).",
     fields: [

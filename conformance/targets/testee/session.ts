@@ -25,6 +25,7 @@ import {
   checkTesteeLine,
   fromBase64,
   MEM_READ_MAX,
+  MESSAGES,
   PROTOCOL_VERSION,
   ProtocolViolation,
   toBase64,
@@ -89,6 +90,14 @@ export interface Hello {
   readonly state: readonly string[];
 }
 
+/**
+ * Requests the suite may pipeline ({@link TesteeSession.post}): their result
+ * is empty, and while handling them a testee may write memory but must not
+ * read it or raise events (what they start happens at the next `notify` or
+ * `settle`).
+ */
+export const PIPELINED: readonly string[] = MESSAGES.filter((m) => m.pipelined).map((m) => m.op);
+
 /** Lines of the transcript quoted in an error. */
 const QUOTED_LINES = 6;
 const QUOTE_CHARS = 200;
@@ -148,6 +157,8 @@ export class TesteeSession {
   readonly #transcriptDir: string | undefined;
   #seq = 1;
   #early: string[] = [];
+  #outbox = "";
+  #pending: { readonly op: string; readonly seq: number }[] = [];
   #broken: TargetError | undefined;
   #transcript: string[] = [];
   #scenario = "";
@@ -256,6 +267,26 @@ export class TesteeSession {
    * a result throws a {@link TargetError}.
    */
   request(op: string, fields: Readonly<Record<string, unknown>>): Record<string, unknown> {
+    const seq = this.#queue(op, fields);
+    return this.#exchange(seq) as Record<string, unknown>;
+  }
+
+  /**
+   * Sends a request without waiting for its reply (a pipelined request, see
+   * {@link PIPELINED}): it goes out with the next request, and its reply is
+   * read (and checked) before that one's. The testee may write memory while
+   * it handles it, but must not read memory or raise events.
+   */
+  post(op: string, fields: Readonly<Record<string, unknown>>): void {
+    this.#queue(op, fields);
+  }
+
+  /** Reads the replies of every request posted and not yet answered. */
+  flush(): void {
+    if (this.#pending.length > 0 && this.#broken === undefined) this.#exchange(undefined);
+  }
+
+  #queue(op: string, fields: Readonly<Record<string, unknown>>): number {
     if (this.#broken !== undefined) throw this.#broken;
     if (this.#early.length > 0) {
       throw this.#fail(
@@ -267,10 +298,21 @@ export class TesteeSession {
     }
     const seq = this.#seq++;
     const line = JSON.stringify({ seq, op, ...fields });
-    const deadline = performance.now() + this.#stepMs;
-    let out = `${line}\n`;
+    this.#outbox += `${line}\n`;
+    this.#pending.push({ op, seq });
     this.#transcript.push(`> ${line}`);
+    return seq;
+  }
+
+  /** Sends what is queued and reads until the reply of `target` (or every pending reply) is in. */
+  #exchange(target: number | undefined): Record<string, unknown> | undefined {
+    const deadline = performance.now() + this.#stepMs;
+    let out = this.#outbox;
+    this.#outbox = "";
     for (;;) {
+      const awaited = this.#pending[0];
+      if (awaited === undefined) return undefined;
+      const { op, seq } = awaited;
       const left = Math.max(1, Math.round(deadline - performance.now()));
       let got: string;
       try {
@@ -297,15 +339,21 @@ export class TesteeSession {
       }
       out = "";
       this.#transcript.push(`< ${got}`);
-      // a line that is not a reply and needs no answer comes with more: take what already arrived
-      if (this.#early.length === 0 && !got.startsWith('{"seq"') && !got.includes('"mem.read"')) {
+      const last = seq === target && got.startsWith('{"seq"');
+      // a line that is not the last and needs no answer comes with more: take what already arrived
+      if (this.#early.length === 0 && !last && !got.includes('"mem.read"')) {
         this.#early.push(...this.#drain());
       }
       try {
         const parsed = checkTesteeLine(got, { op, seq });
+        const pipelined = seq !== target;
         if (parsed.kind === "reply") {
+          this.#pending.shift();
           const o = parsed.outcome;
-          if ("result" in o) return o.result;
+          if ("result" in o) {
+            if (!pipelined) return o.result;
+            continue;
+          }
           if ("unsupported" in o) {
             throw new UnsupportedScenarioError(
               `the testee answered ${op} with unsupported: ${o.unsupported}`,
@@ -315,6 +363,11 @@ export class TesteeSession {
           throw this.#fail("refused", `the testee answered ${op} with errored: ${o.errored}`, {
             breaks: false,
           });
+        }
+        if (pipelined && (parsed.kind === "event" || parsed.op === "mem.read")) {
+          throw new ProtocolViolation(
+            `${parsed.op} from the testee while it handled ${op} (seq ${seq}), which must not read memory or raise events (the suite sends the next request before its reply)`,
+          );
         }
         if (parsed.kind === "event") {
           const m = parsed.msg;

@@ -124,10 +124,10 @@ function targetError(fn: () => unknown): TargetError {
   assert.fail("expected a TargetError, nothing was thrown");
 }
 
-function misbehave(mode: string, timeoutMs = 5_000): TargetError {
+function misbehave(mode: string, timeoutMs = 5_000, op = "notify"): TargetError {
   const s = targetError(() => {
     const s = TesteeSession.start({
-      ...badTestee(mode),
+      ...badTestee(mode, op),
       role: "device",
       profile: "v3",
       stepTimeoutMs: timeoutMs,
@@ -135,7 +135,10 @@ function misbehave(mode: string, timeoutMs = 5_000): TargetError {
     });
     try {
       s.begin("scenario", 16, "le");
-      s.request("notify", { queue: 0 });
+      if (op === "status.write") {
+        s.post("status.write", { value: 1 });
+        s.request("status.read", {});
+      } else s.request("notify", { queue: 0 });
     } finally {
       s.close();
     }
@@ -195,6 +198,23 @@ Deno.test("testee: a reply with another seq, or with two outcomes, is an error n
     misbehave("two-outcomes").message,
     /has result and errored of result, unsupported, errored; expected exactly one/,
   );
+});
+
+Deno.test("testee: an event while a pipelined request is handled is an error naming both", () => {
+  const e = misbehave("event", 5_000, "status.write");
+  assert.match(
+    e.message,
+    /event from the testee while it handled status\.write \(seq \d+\), which must not read memory or raise events/,
+  );
+  // the same event inside a request that is not pipelined is delivered
+  const s = TesteeSession.start({ ...badTestee("event", "notify"), role: "device", profile: "v3" });
+  try {
+    s.begin("scenario", 16, "le");
+    s.request("notify", { queue: 0 });
+    assert.deepEqual(s.events, [{ event: "config" }]);
+  } finally {
+    s.close();
+  }
 });
 
 Deno.test("testee: another protocol version in the hello is an error naming the field", () => {

@@ -8,7 +8,8 @@
  * `hang` (no reply), `crash` (exits 3 with a message on stderr),
  * `crash-once` (crashes the first time only: `BAD_TESTEE_MARK` names a
  * file it creates), `unsupported`, `errored`, `wrong-seq`, `two-outcomes`,
- * `bad-type` (a mem.read whose len is a string).
+ * `bad-type` (a mem.read whose len is a string), `event` (an event, then
+ * the reply).
  *
  * @module
  */
@@ -98,6 +99,10 @@ for (;;) {
       out({ seq: m.seq, result: defaults(m.op) });
       break;
     }
+    case "event":
+      out({ op: "event", event: "config" });
+      out({ seq: m.seq, result: defaults(m.op) });
+      break;
     case "unsupported":
       out({ seq: m.seq, unsupported: `${m.op} is not implemented here` });
       break;
