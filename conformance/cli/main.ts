@@ -639,7 +639,7 @@ async function main(args: readonly string[]): Promise<number> {
     targets,
     { strict: o.strict, jobs: o.jobs, onProgress: bar.update },
   );
-  closeProcessTargets(targets);
+  for (const note of closeProcessTargets(targets)) console.error(note);
   const extra = attribution(run, (d, t, l) => bar.update(d, t, `attributing defects: ${l}`));
   bar.clear();
   const context: ReportContext = {

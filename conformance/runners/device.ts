@@ -239,6 +239,7 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
     ? target.open({
       guestPages: scenario.guestPages,
       profile: scenario.profile,
+      scenario: scenario.id,
       ...(scenario.guestEndian === undefined ? {} : { guestEndian: scenario.guestEndian }),
     })
     : inProcessDevicePort(target, {

@@ -405,6 +405,7 @@ static void handle(const char *l) {
     free(dev.balloon);
     dev.balloon = calloc(dev.pages / 8 + 1, 1);
     dev.guest_be = str_is(l, "endian", "be");
+    mem_id = 0; /* ids count from 1 in each scenario: its transcript replays alone */
     dev.offered = 1ull << VB_F_VERSION_1 | 1ull << VB_F_ANY_LAYOUT | 1ull << VB_F_MUST_TELL_HOST |
                   1ull << VB_F_DEFLATE_ON_OOM |
                   1ull << VB_F_INDIRECT_DESC | 1ull << VB_F_EVENT_IDX;

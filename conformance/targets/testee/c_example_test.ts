@@ -13,6 +13,7 @@ import assert from "node:assert/strict";
 import { CASES } from "../../cases/cases.ts";
 import { runSuite } from "../../run/suite.ts";
 import { processDeviceTarget } from "./target.ts";
+import { parseTranscript, replay } from "./replay.ts";
 
 const ROOT = new URL("../../../", import.meta.url).pathname;
 const SOURCE = `${ROOT}examples/c/device.c`;
@@ -132,4 +133,39 @@ Deno.test("examples/c: bad --device-cmd and --step-timeout values are usage erro
   for (const r of [missing, quote, empty, timeout, both]) {
     assert.doesNotMatch(r.err, /\n\s+at /, "no stack trace");
   }
+});
+
+Deno.test("examples/c: a scenario's transcript replays exactly, and a broken build differs at the used length", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "c-example-transcripts-" });
+  const bin = build();
+  const t = processDeviceTarget({ command: bin, transcriptDir: dir, transcripts: "all" });
+  try {
+    runSuite({ cases: DEVICE_CASES.filter((k) => k.id === "device.pfn.used-len"), targets: [t] });
+  } finally {
+    t.close();
+  }
+  const files = [...Deno.readDirSync(dir)].map((e) => `${dir}/${e.name}`);
+  assert.equal(files.length, 1);
+  const lines = parseTranscript(Deno.readTextFileSync(files[0] as string));
+  assert.equal(lines[0]?.dir, ">");
+  assert.match(lines[0]?.text ?? "", /"op":"hello"/);
+  const run = async (binary: string) => {
+    const child = new Deno.Command(binary, { stdin: "piped", stdout: "piped", stderr: "null" })
+      .spawn();
+    try {
+      return await replay(lines, child);
+    } finally {
+      child.kill("SIGTERM");
+      await child.status;
+    }
+  };
+  assert.equal(await run(bin), undefined);
+  const diff = await run(build(["BREAK_USED_LEN"]));
+  assert.ok(diff !== undefined);
+  assert.match(diff.expected, /"op":"mem\.write"/);
+  assert.notEqual(diff.got, diff.expected);
+  assert.throws(
+    () => parseTranscript("> {}\nnot a line\n"),
+    /line 2 of the transcript starts with "no"/,
+  );
 });

@@ -62,7 +62,7 @@ export function deviceCmdTargets(
       );
     }
   }
-  return commands.map((c) => {
+  return commands.map((c, i) => {
     let program: string;
     try {
       program = parseCommand(c).command;
@@ -87,18 +87,32 @@ export function deviceCmdTargets(
         );
       }
     }
+    const slug = commands.length === 1 ? "" : `/${i + 1}`;
     return processDeviceTarget({
       command: c,
       profile: options.profiles[0] as ProfileId,
-      transcriptDir: `${options.out.replace(/[\\/]+$/, "")}/testee-transcripts`,
+      transcriptDir: `${options.out.replace(/[\\/]+$/, "")}/testee-transcripts${slug}`,
+      transcripts: "all",
       ...(stepTimeoutMs === undefined ? {} : { stepTimeoutMs }),
     });
   });
 }
 
-/** Stops the processes of the process targets among `targets`. */
-export function closeProcessTargets(targets: readonly Target[]): void {
+/**
+ * Stops the processes of the process targets among `targets`; returns a
+ * note for each that wrote transcripts (where, and how to replay one).
+ */
+export function closeProcessTargets(targets: readonly Target[]): string[] {
+  const notes: string[] = [];
   for (const t of targets) {
-    if ("close" in t && typeof t.close === "function") (t as ProcessDeviceTarget).close();
+    if (!("close" in t) || typeof t.close !== "function") continue;
+    const p = t as ProcessDeviceTarget;
+    p.close();
+    if (p.transcriptDir !== undefined && p.opened > 0) {
+      notes.push(
+        `note: ${p.name}: every line of each scenario is in ${p.transcriptDir}/<scenario>.txt; replay one with: deno task testee-replay ${p.transcriptDir}/<scenario>.txt -- ${p.commandLine}`,
+      );
+    }
   }
+  return notes;
 }

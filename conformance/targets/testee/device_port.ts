@@ -221,6 +221,7 @@ export function testeeDevicePort(
     close: () => {
       try {
         if (!session.broken) session.flush();
+        session.keepTranscript();
       } finally {
         options.onClose?.();
       }

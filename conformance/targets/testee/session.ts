@@ -55,6 +55,8 @@ export interface TesteeSessionOptions extends TesteeCommand {
   readonly label?: string;
   /** Directory for transcripts of failed scenarios (default: a temporary directory). */
   readonly transcriptDir?: string;
+  /** Which scenarios' transcripts are written: only failed ones (default) or every one. */
+  readonly transcripts?: "errors" | "all";
 }
 
 /** One memory access of the testee, as the suite served it. */
@@ -155,12 +157,15 @@ export class TesteeSession {
   readonly #stepMs: number;
   readonly #label: string;
   readonly #transcriptDir: string | undefined;
+  readonly #transcriptsAll: boolean;
   #seq = 1;
   #early: string[] = [];
   #outbox = "";
   #pending: { readonly op: string; readonly seq: number }[] = [];
   #broken: TargetError | undefined;
   #transcript: string[] = [];
+  /** The handshake, at the head of every scenario's transcript (a replay starts with it). */
+  #helloLines: string[] = [];
   #scenario = "";
   /** Guest RAM of the current scenario (the suite's; the testee reaches it only by messages). */
   memory: GuestMemory = new GuestMemory({ pages: 1 });
@@ -184,6 +189,7 @@ export class TesteeSession {
     this.#stepMs = options.stepTimeoutMs ?? DEFAULT_STEP_MS;
     this.#label = options.label ?? bridge.label;
     this.#transcriptDir = options.transcriptDir;
+    this.#transcriptsAll = options.transcripts === "all";
     this.hello = { protocol: 0, role: "", name: "", host: [], state: [] };
   }
 
@@ -219,6 +225,7 @@ export class TesteeSession {
           }, expected "${options.role}" (the side under test)`,
         );
       }
+      s.#helloLines = [...s.#transcript];
       (s as { hello: Hello }).hello = {
         protocol: r.protocol as number,
         role: r.role as string,
@@ -251,7 +258,7 @@ export class TesteeSession {
   /** Starts a scenario: a fresh transcript, guest memory and access record, then `reset`. */
   begin(scenario: string, pages: number, endian: "le" | "be"): void {
     this.#scenario = scenario;
-    this.#transcript = [];
+    this.#transcript = [...this.#helloLines];
     this.accesses = [];
     this.events.length = 0;
     this.onEvent = undefined;
@@ -482,12 +489,20 @@ export class TesteeSession {
     return e;
   }
 
+  /**
+   * Writes the current scenario's transcript when every one is kept (a
+   * target calls it when the scenario ends); returns its path.
+   */
+  keepTranscript(): string | undefined {
+    return this.#transcriptsAll && this.#broken === undefined ? this.#saveTranscript() : undefined;
+  }
+
   #saveTranscript(): string | undefined {
     try {
       const dir = this.#transcriptDir ?? Deno.makeTempDirSync({ prefix: "testee-transcript-" });
       Deno.mkdirSync(dir, { recursive: true });
       const name = (this.#scenario || "start").replace(/[^A-Za-z0-9_.-]/g, "_");
-      const path = `${dir}/${name}.${this.#bridge.pid}.txt`;
+      const path = `${dir}/${name}.txt`;
       Deno.writeTextFileSync(path, this.#transcript.join("\n") + "\n");
       return path;
     } catch {

@@ -24,8 +24,10 @@ export interface ProcessDeviceTargetOptions {
   readonly name?: string;
   /** Longest time one request may take, in ms (default 5000). */
   readonly stepTimeoutMs?: number;
-  /** Directory for transcripts of failed scenarios. */
+  /** Directory for transcripts (default: a temporary one, for failed scenarios). */
   readonly transcriptDir?: string;
+  /** Which scenarios' transcripts are written: failed ones (default) or every one. */
+  readonly transcripts?: "errors" | "all";
   /** How reports rerun it (default: `--device-cmd '<command line>'`). */
   readonly rerunAs?: string;
   /** Called with the pid of every process the target starts. */
@@ -38,6 +40,12 @@ export interface ProcessDeviceTarget extends DeviceTarget {
   close(): void;
   /** The live session, if any (tests). */
   readonly session: TesteeSession | undefined;
+  /** Where transcripts go, if set. */
+  readonly transcriptDir: string | undefined;
+  /** Scenarios opened so far. */
+  readonly opened: number;
+  /** The command line. */
+  readonly commandLine: string;
 }
 
 function shellQuote(s: string): string {
@@ -88,13 +96,14 @@ export function processDeviceTarget(options: ProcessDeviceTargetOptions): Proces
         label: `${cmd.command.split("/").pop()}`,
         ...(options.stepTimeoutMs === undefined ? {} : { stepTimeoutMs: options.stepTimeoutMs }),
         ...(options.transcriptDir === undefined ? {} : { transcriptDir: options.transcriptDir }),
+        ...(options.transcripts === undefined ? {} : { transcripts: options.transcripts }),
       });
       options.onStart?.(session.pid);
     }
     const s = session;
     scenarios++;
     try {
-      s.begin(`scenario-${scenarios}`, ctx.guestPages, ctx.guestEndian ?? "le");
+      s.begin(ctx.scenario ?? `scenario-${scenarios}`, ctx.guestPages, ctx.guestEndian ?? "le");
     } catch (e) {
       if (s.broken) {
         s.close();
@@ -123,6 +132,11 @@ export function processDeviceTarget(options: ProcessDeviceTargetOptions): Proces
     get session() {
       return session;
     },
+    transcriptDir: options.transcriptDir,
+    get opened() {
+      return scenarios;
+    },
+    commandLine: line,
     close: () => {
       session?.close();
       session = undefined;
