@@ -398,7 +398,7 @@ static void handle(const char *l) {
       answer(seq, "unsupported", "this device implements profile v3 only");
     } else {
       result(seq, "\"protocol\":1,\"role\":\"device\",\"name\":\"c-example\","
-                  "\"host\":[\"state\"],\"state\":[\"ballooned\",\"actual\"]");
+                  "\"synchronous\":true,\"host\":[\"state\"],\"state\":[\"ballooned\",\"actual\"]");
     }
   } else if (str_is(l, "op", "reset")) {
     dev.pages = (uint32_t)num(l, "pages");

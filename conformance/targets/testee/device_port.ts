@@ -210,6 +210,8 @@ export function testeeDevicePort(
       handlers = h;
     },
     settle: (until) => {
+      // a synchronous testee has nothing left to do once it replied
+      if (until === undefined && session.hello.synchronous && settleMs === 0) return [];
       if (until === undefined) return settleOnce(settleMs);
       const errors: string[] = [];
       const end = performance.now() + waitMs;

@@ -100,6 +100,12 @@ export const MESSAGES: readonly MessageDef[] = [
         "optional host operations it implements: any of `unused`, `hint`, `state`",
       ),
       f(
+        "synchronous",
+        "bool",
+        "true when the testee does all the work a request causes before it replies, so a `settle` could never change anything: the suite then sends none",
+        false,
+      ),
+      f(
         "state",
         "strings",
         "what `host.state` reports: any of `ballooned`, `actual`, `stats`, `hinted`, `reported`; and `dirty-log` when `host.unused` says whether dirty logging was on",
@@ -110,6 +116,7 @@ export const MESSAGES: readonly MessageDef[] = [
   {
     op: "reset",
     kind: "request",
+    pipelined: true,
     doc:
       "Starts a scenario: a fresh device (as just plugged in) on guest RAM of `pages` 4 KiB pages from address 0.",
     fields: [

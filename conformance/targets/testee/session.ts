@@ -90,6 +90,8 @@ export interface Hello {
   readonly host: readonly string[];
   /** What its host.state reports. */
   readonly state: readonly string[];
+  /** Whether it does all its work before replying (no settle needed). */
+  readonly synchronous: boolean;
 }
 
 /**
@@ -190,7 +192,7 @@ export class TesteeSession {
     this.#label = options.label ?? bridge.label;
     this.#transcriptDir = options.transcriptDir;
     this.#transcriptsAll = options.transcripts === "all";
-    this.hello = { protocol: 0, role: "", name: "", host: [], state: [] };
+    this.hello = { protocol: 0, role: "", name: "", host: [], state: [], synchronous: false };
   }
 
   /** Starts the process and exchanges hellos; throws a {@link TargetError} when it cannot. */
@@ -232,6 +234,7 @@ export class TesteeSession {
         name: r.name as string,
         host: r.host as string[],
         state: (r.state as string[] | undefined) ?? [],
+        synchronous: r.synchronous === true,
       };
     } catch (e) {
       s.close();
@@ -264,7 +267,7 @@ export class TesteeSession {
     this.onEvent = undefined;
     this.onWrite = undefined;
     this.memory = new GuestMemory({ pages });
-    this.request("reset", { pages, endian });
+    this.post("reset", { pages, endian });
   }
 
   /**
