@@ -62,6 +62,7 @@ import { defaultConcurrency, runSuiteInWorkers } from "../run/parallel.ts";
 import { verdictMatrix } from "../report/matrix.ts";
 import type { CaseDef, CaseResult, Target } from "../model/types.ts";
 import {
+  checkDriverCmd,
   closeProcessTargets,
   deviceCmdTargets,
   TESTEE_USAGE,
@@ -358,6 +359,7 @@ async function parseOptions(args: readonly string[]): Promise<Options | "help"> 
         jobs: { type: "string" },
         "device-cmd": { type: "string", multiple: true },
         "step-timeout": { type: "string" },
+        "driver-cmd": { type: "string", multiple: true },
         help: { type: "boolean", short: "h" },
       },
     }).values;
@@ -393,6 +395,7 @@ async function parseOptions(args: readonly string[]): Promise<Options | "help"> 
     ? { targets: [] as Target[], explicit: new Set<string>() }
     : await resolveTargets(v.target ?? [], profiles);
   try {
+    checkDriverCmd(v["driver-cmd"]);
     const processes = deviceCmdTargets(commands, {
       profiles,
       stepTimeout: v["step-timeout"],

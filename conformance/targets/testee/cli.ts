@@ -28,6 +28,16 @@ export class TesteeUsageError extends Error {
   }
 }
 
+/** `--driver-cmd`: not there yet; a usage error saying so. */
+export function checkDriverCmd(values: readonly string[] | undefined): void {
+  if (values === undefined || values.length === 0) return;
+  throw new TesteeUsageError(
+    `--driver-cmd '${
+      values[0]
+    }': drivers in another process are not supported yet; expected --device-cmd (a device in another process) or --target ./my_driver.ts (a TypeScript driver)`,
+  );
+}
+
 /** The process targets of the flags' values. */
 export function deviceCmdTargets(
   commands: readonly string[],
