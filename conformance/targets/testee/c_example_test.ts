@@ -130,7 +130,13 @@ Deno.test("examples/c: bad --device-cmd and --step-timeout values are usage erro
   );
   const both = conform("--device-cmd", build(), "--profile", "all");
   assert.match(both.err, /--device-cmd runs one profile at a time/);
-  for (const r of [missing, quote, empty, timeout, both]) {
+  const driver = conform("--driver-cmd", "./my-driver");
+  assert.equal(driver.code, 2);
+  assert.match(
+    driver.err,
+    /--driver-cmd '\.\/my-driver': drivers in another process are not supported yet/,
+  );
+  for (const r of [missing, quote, empty, timeout, both, driver]) {
     assert.doesNotMatch(r.err, /\n\s+at /, "no stack trace");
   }
 });
