@@ -17,6 +17,7 @@
 
 import {
   ENUMS,
+  enumValues,
   featureBit,
   featuresOf,
   fieldOf,
@@ -122,6 +123,7 @@ export function cHeader(): string {
       "virtq_used_hdr",
       "virtq_used_elem",
       "virtio_balloon_config",
+      "virtio_balloon_stat",
     ] as const
   ) {
     out.push(define(`SIZEOF_${s.toUpperCase()}`, structSize(s, "v3")));
@@ -131,10 +133,14 @@ export function cHeader(): string {
       );
     }
   }
-  out.push("", "/* queue indexes with no optional queue negotiated, profile v3 */");
-  for (const q of queueLayout("v3", new Set())) {
+  out.push("", "/* queue indexes with STATS_VQ negotiated (and no other optional queue), profile v3 */");
+  for (const q of queueLayout("v3", new Set(["STATS_VQ"]))) {
     out.push(define(`VB_Q_${q.name.toUpperCase()}`, q.index));
   }
+  out.push("", "/* statistics tags the host keeps (others are ignored), profile v3 */");
+  const tags = enumValues("stats_tag", "v3");
+  for (const t of tags) out.push(define(t.name, t.value));
+  out.push(define("VB_STATS_TAGS", `{${tags.map((t) => t.value).join(", ")}}`));
   out.push("", "/* PFN arrays */");
   out.push(define("VIRTIO_BALLOON_PFN_SHIFT", VIRTIO_BALLOON_PFN_SHIFT));
   out.push(define("VIRTIO_BALLOON_ARRAY_PFNS_MAX", VIRTIO_BALLOON_ARRAY_PFNS_MAX));

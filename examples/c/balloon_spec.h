@@ -61,10 +61,24 @@
 #define SIZEOF_VIRTIO_BALLOON_CONFIG             8
 #define OFF_VIRTIO_BALLOON_CONFIG_NUM_PAGES      0 /* le32 */
 #define OFF_VIRTIO_BALLOON_CONFIG_ACTUAL         4 /* le32 */
+#define SIZEOF_VIRTIO_BALLOON_STAT               10
+#define OFF_VIRTIO_BALLOON_STAT_TAG              0 /* virtio16 */
+#define OFF_VIRTIO_BALLOON_STAT_VAL              2 /* virtio64 */
 
-/* queue indexes with no optional queue negotiated, profile v3 */
+/* queue indexes with STATS_VQ negotiated (and no other optional queue), profile v3 */
 #define VB_Q_INFLATEQ                            0
 #define VB_Q_DEFLATEQ                            1
+#define VB_Q_STATSQ                              2
+
+/* statistics tags the host keeps (others are ignored), profile v3 */
+#define VIRTIO_BALLOON_S_SWAP_IN                 0
+#define VIRTIO_BALLOON_S_SWAP_OUT                1
+#define VIRTIO_BALLOON_S_MAJFLT                  2
+#define VIRTIO_BALLOON_S_MINFLT                  3
+#define VIRTIO_BALLOON_S_MEMFREE                 4
+#define VIRTIO_BALLOON_S_MEMTOT                  5
+#define VIRTIO_BALLOON_S_AVAIL                   6
+#define VB_STATS_TAGS                            {0, 1, 2, 3, 4, 5, 6}
 
 /* PFN arrays */
 #define VIRTIO_BALLOON_PFN_SHIFT                 12

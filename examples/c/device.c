@@ -9,8 +9,9 @@
  * Offers VERSION_1, ANY_LAYOUT, INDIRECT_DESC, EVENT_IDX, MUST_TELL_HOST and
  * DEFLATE_ON_OOM (neither changes what a device does); queues inflateq
  * and deflateq with PFN arrays; num_pages and actual in the config space.
- * No stats queue, no page bitmaps, no MISC_VQ: the suite reports the cases
- * about them as unsupported (the device does not offer them).
+ * and the stats queue (STATS_VQ: a buffer is held until the host asks, known
+ * tags kept). No page bitmaps, no MISC_VQ: the suite reports the cases about
+ * them as unsupported (the device does not offer them).
  *
  * Build:  cc -O2 -Wall -Wextra -o examples/c/device examples/c/device.c
  * Test:   deno task conform --device-cmd ./examples/c/device
@@ -34,7 +35,7 @@
 
 #include "balloon_spec.h"
 
-#define QUEUES 2
+#define QUEUES 3 /* inflateq, deflateq, statsq */
 #define QUEUE_MAX 256
 #define MAX_CHAIN_BYTES (1u << 20)
 
@@ -194,11 +195,16 @@ static struct {
   uint32_t pages;    /* guest RAM in 4 KiB pages */
   uint8_t *balloon;  /* one bit per guest page */
   int guest_be;
+  int stats_held;    /* a stats buffer is held until the host asks */
+  uint16_t stats_head;
+  int stats_count;   /* entries kept from the last well-formed stats buffer (-1: none yet) */
+  struct { uint16_t tag; uint64_t val; } stats[64];
 } dev;
 
 static int has(int bit) { return (dev.driver >> bit) & 1; }
 
 static void reset_device(void) {
+  dev.stats_held = 0;
   dev.status = 0;
   dev.driver = 0;
   memset(dev.q, 0, sizeof dev.q);
@@ -309,6 +315,31 @@ static void use(struct queue *q, uint16_t head, uint32_t len) {
 
 static uint8_t chain_buf[MAX_CHAIN_BYTES];
 
+static int known_tag(uint16_t tag) {
+  static const int tags[] = VB_STATS_TAGS;
+  for (size_t i = 0; i < sizeof tags / sizeof tags[0]; i++) {
+    if (tags[i] == tag) return 1;
+  }
+  return 0;
+}
+
+/* a stats buffer: kept (known tags only) when whole entries; held until the host asks */
+static void take_stats(struct queue *q, uint16_t head, const uint8_t *buf, long n) {
+  if (dev.stats_held) use(q, dev.stats_head, 0); /* a second buffer: the old one goes back */
+  if (n >= 0 && n % SIZEOF_VIRTIO_BALLOON_STAT == 0) {
+    dev.stats_count = 0;
+    for (long i = 0; i < n && dev.stats_count < 64; i += SIZEOF_VIRTIO_BALLOON_STAT) {
+      uint16_t tag = (uint16_t)get(buf + i + OFF_VIRTIO_BALLOON_STAT_TAG, 2);
+      if (!known_tag(tag)) continue; /* unknown tags are ignored */
+      dev.stats[dev.stats_count].tag = tag;
+      dev.stats[dev.stats_count].val = get(buf + i + OFF_VIRTIO_BALLOON_STAT_VAL, 8);
+      dev.stats_count++;
+    }
+  }
+  dev.stats_held = 1;
+  dev.stats_head = head;
+}
+
 static void process(unsigned qi) {
   struct queue *q = &dev.q[qi];
   if (qi >= QUEUES || !q->ready || !(dev.status & VB_S_DRIVER_OK)) return;
@@ -325,6 +356,10 @@ static void process(unsigned qi) {
     q->last_avail++;
     int writable;
     long n = read_chain(q, head, chain_buf, &writable);
+    if (qi == VB_Q_STATSQ) {
+      take_stats(q, head, chain_buf, n);
+      continue;
+    }
     uint32_t used_len = 0;
 #ifdef BREAK_USED_LEN
     used_len = n > 0 ? (uint32_t)n : 0;
@@ -377,8 +412,16 @@ static void host_state(uint64_t seq) {
     len += (size_t)sprintf(s + len, "%s[%u,%u]", first ? "" : ",", start, p - start);
     first = 0;
   }
-  s = realloc(s, len + 64);
-  strcpy(s + len, "]");
+  s = realloc(s, len + 64 + 48 * 64);
+  len += (size_t)sprintf(s + len, "]");
+  if (dev.stats_count >= 0) {
+    len += (size_t)sprintf(s + len, ",\"stats\":[");
+    for (int i = 0; i < dev.stats_count; i++) {
+      len += (size_t)sprintf(s + len, "%s{\"tag\":%u,\"val\":\"0x%llx\"}", i ? "," : "",
+                             dev.stats[i].tag, (unsigned long long)dev.stats[i].val);
+    }
+    len += (size_t)sprintf(s + len, "]");
+  }
   char *o = malloc(len + 128);
   sprintf(o, "{\"seq\":%llu,\"result\":{%s}}", (unsigned long long)seq, s);
   out_line(o);
@@ -398,7 +441,7 @@ static void handle(const char *l) {
       answer(seq, "unsupported", "this device implements profile v3 only");
     } else {
       result(seq, "\"protocol\":1,\"role\":\"device\",\"name\":\"c-example\","
-                  "\"synchronous\":true,\"host\":[\"state\"],\"state\":[\"ballooned\",\"actual\"]");
+                  "\"synchronous\":true,\"host\":[\"state\"],\"state\":[\"ballooned\",\"actual\",\"stats\"]");
     }
   } else if (str_is(l, "op", "reset")) {
     dev.pages = (uint32_t)num(l, "pages");
@@ -407,11 +450,12 @@ static void handle(const char *l) {
     dev.guest_be = str_is(l, "endian", "be");
     mem_id = 0; /* ids count from 1 in each scenario: its transcript replays alone */
     dev.offered = 1ull << VB_F_VERSION_1 | 1ull << VB_F_ANY_LAYOUT | 1ull << VB_F_MUST_TELL_HOST |
-                  1ull << VB_F_DEFLATE_ON_OOM |
+                  1ull << VB_F_DEFLATE_ON_OOM | 1ull << VB_F_STATS_VQ |
                   1ull << VB_F_INDIRECT_DESC | 1ull << VB_F_EVENT_IDX;
     memset(dev.config, 0, sizeof dev.config);
     dev.generation = 0;
     dev.actual = 0;
+    dev.stats_count = -1;
     reset_device();
     result(seq, "");
   } else if (str_is(l, "op", "status.read")) {
@@ -490,7 +534,15 @@ static void handle(const char *l) {
     out_line("{\"op\":\"event\",\"event\":\"config\"}");
     result(seq, "");
   } else if (str_is(l, "op", "host.stats")) {
-    result(seq, "\"held\":false"); /* no stats queue */
+    int held = dev.stats_held;
+    if (held) {
+      struct queue *q = &dev.q[VB_Q_STATSQ];
+      uint16_t old = q->used_idx;
+      dev.stats_held = 0;
+      use(q, dev.stats_head, 0);
+      if (wants_interrupt(q, old, q->used_idx)) raise_used(VB_Q_STATSQ);
+    }
+    result(seq, held ? "\"held\":true" : "\"held\":false");
   } else if (str_is(l, "op", "host.state")) {
     host_state(seq);
   } else {
