@@ -133,7 +133,10 @@ export function cHeader(): string {
       );
     }
   }
-  out.push("", "/* queue indexes with STATS_VQ negotiated (and no other optional queue), profile v3 */");
+  out.push(
+    "",
+    "/* queue indexes with STATS_VQ negotiated (and no other optional queue), profile v3 */",
+  );
   for (const q of queueLayout("v3", new Set(["STATS_VQ"]))) {
     out.push(define(`VB_Q_${q.name.toUpperCase()}`, q.index));
   }
