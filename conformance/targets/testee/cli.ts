@@ -17,7 +17,8 @@ export const TESTEE_USAGE =
                     (docs/TESTEE-PROTOCOL.md), e.g. --device-cmd ./examples/c/device
                     (repeatable; one profile at a time)
   --step-timeout MS longest time a --device-cmd process may take for one
-                    request, memory traffic included (default 5000)`;
+                    request, memory traffic included (default 5000)
+  --driver-cmd CMD  drivers in another process: not supported yet`;
 
 /** A bad value of one of the flags. */
 export class TesteeUsageError extends Error {
