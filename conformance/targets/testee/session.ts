@@ -482,8 +482,8 @@ export class TesteeSession {
     const e = new TargetError({
       kind,
       target: this.#label,
-      message: `${message}; last lines of the conversation:\n  ${last.join("\n  ")}${
-        file === undefined ? "" : `\n  (every line of the scenario: ${file})`
+      message: `${message}; last lines of the conversation: ${last.join(" | ")}${
+        file === undefined ? "" : ` (every line of the scenario: ${file})`
       }`,
       stderrTail: tail,
       pid: this.#bridge.pid,

@@ -153,7 +153,7 @@ Deno.test("testee: a line that is not JSON is an error naming the request awaite
   assert.match(e.message, /this is not json \{/);
   assert.match(
     e.message,
-    /last lines of the conversation:\n(.*\n)* {2}> \{"seq":\d+,"op":"notify"/,
+    /last lines of the conversation: .*> \{"seq":\d+,"op":"notify".* \| < this is not json \{/,
   );
 });
 
