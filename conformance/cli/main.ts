@@ -62,6 +62,13 @@ import { ensureQemu } from "../targets/qemu/setup.ts";
 import { defaultConcurrency, runSuiteInWorkers } from "../run/parallel.ts";
 import { verdictMatrix } from "../report/matrix.ts";
 import type { CaseDef, CaseResult, Target } from "../model/types.ts";
+import {
+  checkDriverCmd,
+  closeProcessTargets,
+  deviceCmdTargets,
+  TESTEE_USAGE,
+  TesteeUsageError,
+} from "../targets/testee/cli.ts";
 
 /** The variant names for --help, wrapped under the flag's text. */
 function variantLines(): string {
@@ -104,6 +111,7 @@ ${variantLines()};
                     named alone picks its own profile
   --filter F        only cases matching F (repeatable): a case id, a glob with *
                     ('inflate.*') or a rule id ('R-12a', 'B14': the cases citing it)
+${TESTEE_USAGE}
   --strict          SHOULD / SHOULD NOT failures fail the run (default: warnings)
   --list            print the selected targets and cases (id, rules, level, role,
                     scenario, title) and exit without running
@@ -138,7 +146,8 @@ Examples:
   deno task conform --list --target mutants
   deno task conform --target qemu-device --expect-fail conformance/targets/qemu-device/expected-failures.txt
   deno task conform --target qemu-device:legacy-only --filter 'device.pfn.*'
-  deno task conform --export cases/`;
+  deno task conform --export cases/
+  deno task conform --device-cmd ./examples/c/device`;
 
 /** A usage error: printed as one line, exit code 2. */
 class UsageError extends Error {}
@@ -342,6 +351,9 @@ async function parseOptions(args: readonly string[]): Promise<Options | "help"> 
         "expect-fail": { type: "string" },
         export: { type: "string" },
         jobs: { type: "string" },
+        "device-cmd": { type: "string", multiple: true },
+        "step-timeout": { type: "string" },
+        "driver-cmd": { type: "string", multiple: true },
         help: { type: "boolean", short: "h" },
       },
     }).values;
@@ -371,7 +383,24 @@ async function parseOptions(args: readonly string[]): Promise<Options | "help"> 
     }
   }
   const filters = v.filter ?? [];
-  const { targets, explicit } = await resolveTargets(v.target ?? [], profiles);
+  const commands = v["device-cmd"] ?? [];
+  // --device-cmd alone tests that device only (no default reference targets)
+  const { targets, explicit } = commands.length > 0 && v.target === undefined
+    ? { targets: [] as Target[], explicit: new Set<string>() }
+    : await resolveTargets(v.target ?? [], profiles);
+  try {
+    checkDriverCmd(v["driver-cmd"]);
+    const processes = deviceCmdTargets(commands, {
+      profiles,
+      stepTimeout: v["step-timeout"],
+      out: v.out ?? "conformance-report",
+    });
+    for (const t of processes) explicit.add(t.name);
+    targets.push(...processes);
+  } catch (e) {
+    if (e instanceof TesteeUsageError) throw new UsageError(e.message);
+    throw e;
+  }
   const jobs = v.jobs === undefined ? defaultConcurrency() : Number(v.jobs);
   if (!Number.isSafeInteger(jobs) || jobs < 1 || !/^\s*\d+\s*$/.test(v.jobs ?? "1")) {
     throw new UsageError(
@@ -591,6 +620,7 @@ async function main(args: readonly string[]): Promise<number> {
     targets,
     { strict: o.strict, jobs: o.jobs, onProgress: bar.update },
   );
+  for (const note of closeProcessTargets(targets)) console.error(note);
   const extra = attribution(run, (d, t, l) => bar.update(d, t, `attributing defects: ${l}`));
   bar.clear();
   const context: ReportContext = {

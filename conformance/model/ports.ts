@@ -129,6 +129,14 @@ export interface DevicePort {
   /** Registers the driver's interrupt callbacks. */
   onInterrupt(handlers: PortInterrupts): void;
   /**
+   * Ports that see each of the device's memory writes (a device in another
+   * process): calls `listener` when the device writes a used ring's index,
+   * the moment it hands buffers back, whether or not it interrupts (so the
+   * suite can look at guest memory then, as an in-process port's trace
+   * does).
+   */
+  onUsedIndexWrite?(listener: (queueIndex: number) => void): void;
+  /**
    * Lets the device work until it is quiet (in-process: the scheduler runs to
    * idle; another process: until `until()` holds or the port's bounded wait
    * ends), delivering interrupts to the callbacks. Returns the errors the

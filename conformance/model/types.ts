@@ -387,6 +387,8 @@ export interface DeviceOpenContext {
   readonly guestEndian?: "le" | "be";
   /** The scenario's profile. */
   readonly profile: ProfileId;
+  /** The scenario's id (for a target's logs and transcripts). */
+  readonly scenario?: string;
 }
 
 /** Any target. */

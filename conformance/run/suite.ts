@@ -71,7 +71,11 @@ export function verdictOf(
   return { verdict: strict ? "fail" : "warn", level: levels[0] as Level };
 }
 
-/** The one-line command that reruns one case on one target (of a profile other than v3: with `--profile`). */
+/**
+ * The one-line command that reruns one case on one target (of a profile
+ * other than v3: with `--profile`); a `target` starting with `--` is the
+ * flags that name it (`--device-cmd ./dev`).
+ */
 export function rerunCommand(
   caseId: string,
   target: string,
@@ -80,6 +84,8 @@ export function rerunCommand(
   const profile = options.profile === undefined || options.profile === "v3"
     ? ""
     : ` --profile ${options.profile}`;
+  // a target named by flags of its own (`--device-cmd './dev'`) reruns with them
+  if (target.startsWith("--")) return `deno task conform${profile} ${target} --filter '${caseId}'`;
   const t = /^[A-Za-z0-9_.:\/#+-]+$/.test(target) ? target : `'${target.replaceAll("'", "'\\''")}'`;
   return `deno task conform${profile} --target ${t} --filter '${caseId}'`;
 }

@@ -28,6 +28,7 @@ import {
   PFNS_PER_BMAP,
   queueLayout,
   type QueueName,
+  readScalar,
   structSize,
   wireSize,
 } from "../../spec/mod.ts";
@@ -37,6 +38,7 @@ import {
   GuestMemory,
   type LoggedEvent,
   ringBytes,
+  type RingLayout,
   ringLayout,
   type Segment,
   STATUS,
@@ -171,6 +173,8 @@ export interface DeviceRun {
 }
 
 const REQ_SIZE = structSize("balloon_req_hdr");
+const USED_IDX_FIELD = fieldOf("virtq_used_hdr", "idx");
+const USED_ID_FIELD = fieldOf("virtq_used_elem", "id");
 const PAGE = 4096;
 
 function roundUp(x: number, m: number): number {
@@ -235,6 +239,7 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
     ? target.open({
       guestPages: scenario.guestPages,
       profile: scenario.profile,
+      scenario: scenario.id,
       ...(scenario.guestEndian === undefined ? {} : { guestEndian: scenario.guestEndian }),
     })
     : inProcessDevicePort(target, {
@@ -261,7 +266,10 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
   const cmdIds: { step: "hint-start" | "hint-stop" | "hint-done"; value: number }[] = [];
   const guestChecks = new Map<string, ReadBack>();
   const contents = new GuestContents(port);
-  const queues = new Map<QueueName, { index: number; vq: DriverQueue<string> }>();
+  const queues = new Map<
+    QueueName,
+    { index: number; vq: DriverQueue<string>; layout: RingLayout }
+  >();
   let offered = 0n;
   let written = 0n;
   let featuresOk = false;
@@ -320,7 +328,8 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
           r.used = true;
           r.len = u.len;
           r.usedBeforeDriverOk = (status & STATUS.DRIVER_OK) === 0;
-          if (r.watched !== undefined) r.discardedAtUse = zeroed(r.watched);
+          // (already looked at when the device wrote the used index, on a port that reports it)
+          if (r.watched !== undefined) r.discardedAtUse ??= zeroed(r.watched);
         } else if (u.token === "request") {
           requestLens.push(u.len);
           requestBytes.push(port.memory.read(requestAddr, REQ_SIZE));
@@ -328,6 +337,28 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
         void name;
       }
     }
+  };
+
+  // used-ring entries read when a port reported a used-index write (without consuming them)
+  const peeked = new Map<number, number>();
+  const scalar = (addr: number, field: typeof USED_IDX_FIELD): number => {
+    const b = port.memory.read(addr + field.offset, wireSize(field.type));
+    return Number(readScalar(new DataView(b.buffer, b.byteOffset), 0, field.type, order()));
+  };
+  const peekUsed = (index: number) => {
+    const q = [...queues.values()].find((x) => x.index === index);
+    if (q === undefined) return;
+    const { used, size } = q.layout;
+    const now = scalar(used, USED_IDX_FIELD);
+    for (let at = peeked.get(index) ?? 0; at !== now; at = (at + 1) & 0xffff) {
+      const elem = used + structSize("virtq_used_hdr") +
+        (at % size) * structSize("virtq_used_elem");
+      const r = pendingUse.get(`${index}:${scalar(elem, USED_ID_FIELD)}`);
+      if (r?.watched !== undefined && r.discardedAtUse === undefined && !r.used) {
+        r.discardedAtUse = zeroed(r.watched);
+      }
+    }
+    peeked.set(index, now);
   };
 
   const VERSION_1 = featureMask(profile, ["VERSION_1"]);
@@ -503,11 +534,15 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
             const base = buffer(ringBytes(size, geometry));
             const rl = ringLayout(base, size, geometry);
             port.setupQueue(slot.index, rl, { eventIdx, indirect });
+            peeked.set(slot.index, 0);
             queues.set(slot.name, {
+              layout: rl,
               index: slot.index,
               vq: new DriverQueue<string>(port.memory, rl, { order: order(), eventIdx, indirect }),
             });
           }
+          // a port that sees the device's writes: look at guest memory the moment a used index is written
+          port.onUsedIndexWrite?.((index) => peekUsed(index));
           port.onInterrupt({
             used: (i) => {
               for (const [r, index] of counting) if (index === i) r.interrupts++;
@@ -646,7 +681,12 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
             errors.push("unused: the device port has no unused-page request");
             break;
           }
-          host.requestUnusedPages(lastParam);
+          // a port without a self-report says itself whether dirty logging was on at the issue
+          if (host.requestUnusedPages(lastParam) && selfReport === undefined) {
+            if (port.observations.has("dirty-log")) {
+              dirtyAtRequest.push(host.dirtyLogging?.() ?? false);
+            }
+          }
           settle();
           collect();
           break;

@@ -5,7 +5,8 @@
  * `qemu-linux/` (Debian's real QEMU and Linux, booted and checked passively)
  * and `qemu-device/` (QEMU's real virtio-balloon-pci with the suite as its
  * guest driver, over qtest: PCI, modern and legacy virtio-pci transports,
- * guest RAM through qtest). Shared by them: `bridge/` (a synchronous bridge
+ * guest RAM through qtest) and `testee/` (a device in another process, in
+ * any language, over the testee protocol: `--device-cmd`). Shared by them: `bridge/` (a synchronous bridge
  * to a child process through a worker, and `TargetError`) and `qemu/`
  * (installing QEMU, QMP async and sync).
  *
@@ -33,3 +34,27 @@ export {
   inProcessDevicePort,
   type SelfReport,
 } from "./reference/device_port.ts";
+export {
+  type FieldDef,
+  type FieldType,
+  type MessageDef,
+  type MessageKind,
+  MESSAGES,
+  PROTOCOL_VERSION,
+  protocolSchema,
+} from "./testee/protocol.ts";
+export {
+  type ProcessDeviceTarget,
+  processDeviceTarget,
+  type ProcessDeviceTargetOptions,
+} from "./testee/target.ts";
+export {
+  type Hello,
+  type MemoryAccess,
+  PIPELINED,
+  splitCommand,
+  type TesteeCommand,
+  type TesteeEvent,
+  TesteeSession,
+  type TesteeSessionOptions,
+} from "./testee/session.ts";

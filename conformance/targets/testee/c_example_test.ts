@@ -1,0 +1,183 @@
+/**
+ * The C example device (`examples/c/device.c`), built with the system `cc`:
+ * it passes every device case it claims (no fail, warn or error; the rest
+ * unsupported because it does not offer their features), and each
+ * `-DBREAK_…` switch makes its case fail (or warn, for a SHOULD rule).
+ * Also: `--device-cmd` on the command line, its usage errors, and the
+ * rerun command of a failure.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { CASES } from "../../cases/cases.ts";
+import { runSuite } from "../../run/suite.ts";
+import { processDeviceTarget } from "./target.ts";
+import { parseTranscript, replay } from "./replay.ts";
+
+const ROOT = new URL("../../../", import.meta.url).pathname;
+const SOURCE = `${ROOT}examples/c/device.c`;
+const DIR = Deno.makeTempDirSync({ prefix: "c-example-" });
+
+function build(defines: readonly string[] = []): string {
+  const out = `${DIR}/device${defines.map((d) => `-${d}`).join("")}`;
+  let r: Deno.CommandOutput;
+  try {
+    r = new Deno.Command("cc", {
+      args: [
+        "-O2",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        ...defines.map((d) => `-D${d}`),
+        "-o",
+        out,
+        SOURCE,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).outputSync();
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    assert.fail("the C example needs the system C compiler, and cc is not on PATH");
+  }
+  assert.ok(r.success, `cc failed: ${new TextDecoder().decode(r.stderr)}`);
+  return out;
+}
+
+const DEVICE_CASES = CASES.filter((k) => k.role === "device" && k.profile === "v3");
+
+function run(binary: string, filter?: (id: string) => boolean) {
+  const t = processDeviceTarget({ command: binary });
+  try {
+    return runSuite({
+      cases: filter === undefined ? DEVICE_CASES : DEVICE_CASES.filter((k) => filter(k.id)),
+      targets: [t],
+    });
+  } finally {
+    t.close();
+  }
+}
+
+Deno.test("examples/c: the device passes every case it claims", () => {
+  const r = run(build());
+  const bad = r.results.filter((x) => x.verdict !== "pass" && x.verdict !== "unsupported");
+  assert.deepEqual(bad.map((x) => `${x.case}: ${x.verdict} ${x.message ?? ""}`), []);
+  const passed = r.results.filter((x) => x.verdict === "pass").length;
+  assert.ok(passed >= 25, `${passed} cases passed`);
+  // what is unsupported is so because the device does not offer a feature or host control
+  for (const x of r.results.filter((x) => x.verdict === "unsupported")) {
+    assert.match(x.message ?? "", /does not offer|cannot observe|cannot issue/, x.case);
+  }
+});
+
+const BREAKS: readonly (readonly [string, string, "fail" | "warn"])[] = [
+  ["BREAK_USED_LEN", "device.pfn.used-len", "fail"],
+  ["BREAK_USED_EARLY", "device.pfn.used-after-apply", "fail"],
+  ["BREAK_ONE_PER_KICK", "device.ring.several-in-flight", "fail"],
+  ["BREAK_NO_WRAP", "device.ring.wrap", "fail"],
+  ["BREAK_ALWAYS_IRQ", "device.notify.flags.suppressed", "warn"],
+  ["BREAK_WRITABLE", "robustness.pfn.writable", "warn"],
+];
+
+for (const [define, id, verdict] of BREAKS) {
+  Deno.test(`examples/c: -D${define} makes ${id} ${verdict}`, () => {
+    const r = run(build([define]), (k) => k === id);
+    assert.equal(r.results.find((x) => x.case === id)?.verdict, verdict);
+  });
+}
+
+const CLI = `${ROOT}conformance/cli/main.ts`;
+
+function conform(...args: string[]): { code: number; out: string; err: string } {
+  const r = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, ...args],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).outputSync();
+  const d = new TextDecoder();
+  return { code: r.code, out: d.decode(r.stdout), err: d.decode(r.stderr) };
+}
+
+Deno.test("examples/c: --device-cmd on the command line shows verdicts, evidence and the rerun command", () => {
+  const bin = build(["BREAK_USED_LEN"]);
+  const r = conform("--device-cmd", bin, "--filter", "device.pfn.*", "--report", "none");
+  assert.equal(r.code, 1, r.err);
+  assert.match(r.out, /FAIL device\.pfn\.used-len on device-cmd:/);
+  assert.match(
+    r.out,
+    /rerun: deno task conform --device-cmd .*device-BREAK_USED_LEN --filter 'device\.pfn\.used-len'/,
+  );
+  const ok = conform("--device-cmd", build(), "--filter", "device.pfn.*", "--report", "none");
+  assert.equal(ok.code, 0, ok.out + ok.err);
+});
+
+Deno.test("examples/c: bad --device-cmd and --step-timeout values are usage errors naming flag and value", () => {
+  const missing = conform("--device-cmd", "./no/such/device");
+  assert.equal(missing.code, 2);
+  assert.match(
+    missing.err,
+    /^error: --device-cmd '\.\/no\/such\/device': \.\/no\/such\/device is not an executable file/,
+  );
+  const quote = conform("--device-cmd", "./dev 'open");
+  assert.equal(quote.code, 2);
+  assert.match(
+    quote.err,
+    /--device-cmd '\.\/dev 'open' is not a command line: unterminated ' quote/,
+  );
+  const empty = conform("--device-cmd", "  ");
+  assert.match(empty.err, /--device-cmd ' {2}' is not a command line: the command is empty/);
+  const timeout = conform("--device-cmd", build(), "--step-timeout", "soon");
+  assert.equal(timeout.code, 2);
+  assert.match(
+    timeout.err,
+    /--step-timeout 'soon' is not a duration: expected a whole number of milliseconds/,
+  );
+  const both = conform("--device-cmd", build(), "--profile", "all");
+  assert.match(both.err, /--device-cmd runs one profile at a time/);
+  const driver = conform("--driver-cmd", "./my-driver");
+  assert.equal(driver.code, 2);
+  assert.match(
+    driver.err,
+    /--driver-cmd '\.\/my-driver': drivers in another process are not supported yet/,
+  );
+  for (const r of [missing, quote, empty, timeout, both, driver]) {
+    assert.doesNotMatch(r.err, /\n\s+at /, "no stack trace");
+  }
+});
+
+Deno.test("examples/c: a scenario's transcript replays exactly, and a broken build differs at the used length", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "c-example-transcripts-" });
+  const bin = build();
+  const t = processDeviceTarget({ command: bin, transcriptDir: dir, transcripts: "all" });
+  try {
+    runSuite({ cases: DEVICE_CASES.filter((k) => k.id === "device.pfn.used-len"), targets: [t] });
+  } finally {
+    t.close();
+  }
+  const files = [...Deno.readDirSync(dir)].map((e) => `${dir}/${e.name}`);
+  assert.equal(files.length, 1);
+  const lines = parseTranscript(Deno.readTextFileSync(files[0] as string));
+  assert.equal(lines[0]?.dir, ">");
+  assert.match(lines[0]?.text ?? "", /"op":"hello"/);
+  const run = async (binary: string) => {
+    const child = new Deno.Command(binary, { stdin: "piped", stdout: "piped", stderr: "null" })
+      .spawn();
+    try {
+      return await replay(lines, child);
+    } finally {
+      child.kill("SIGTERM");
+      await child.status;
+    }
+  };
+  assert.equal(await run(bin), undefined);
+  const diff = await run(build(["BREAK_USED_LEN"]));
+  assert.ok(diff !== undefined);
+  assert.match(diff.expected, /"op":"mem\.write"/);
+  assert.notEqual(diff.got, diff.expected);
+  assert.throws(
+    () => parseTranscript("> {}\nnot a line\n"),
+    /line 2 of the transcript starts with "no"/,
+  );
+});

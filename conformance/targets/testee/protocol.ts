@@ -1,0 +1,648 @@
+/**
+ * The testee protocol, as data: every message the suite and a testee (a
+ * device in another process, in any language) exchange, with its fields.
+ * The JSON Schema ({@link protocolSchema}), the message tables of
+ * `docs/TESTEE-PROTOCOL.md` (`scripts/testee_doc.ts`) and the suite's check
+ * of every line a testee sends ({@link checkTesteeLine}) are all built from
+ * {@link MESSAGES}, so they cannot disagree.
+ *
+ * Wire rules: one JSON object per line (NDJSON) on the testee's stdin (from
+ * the suite) and stdout (from the testee); stderr is the testee's log. 64-bit
+ * values (features, addresses, `param`, statistics) are hex strings
+ * (`"0x1f"`), bytes are base64 (RFC 4648, with padding).
+ *
+ * @module
+ */
+
+/** The protocol version a hello names; a testee that speaks another one must answer `errored`. */
+export const PROTOCOL_VERSION = 1;
+
+/** The type of a field. */
+export type FieldType =
+  | "hex64"
+  | "uint"
+  | "bool"
+  | "base64"
+  | "string"
+  | "runs"
+  | "stats"
+  | "strings"
+  | "role"
+  | "endian";
+
+/** One field of a message. */
+export interface FieldDef {
+  /** Name. */
+  readonly name: string;
+  /** Type. */
+  readonly type: FieldType;
+  /** Whether it must be present. */
+  readonly required: boolean;
+  /** What it means. */
+  readonly doc: string;
+}
+
+/** Who sends a message and how it is answered. */
+export type MessageKind =
+  /** The suite asks, the testee answers with one reply carrying the same `seq`. */
+  | "request"
+  /** The testee asks for guest memory while it handles a request; the suite answers `mem.read` only. */
+  | "memory"
+  /** The testee raises an interrupt: a line of its own, never inside a reply. */
+  | "event";
+
+/** One message. */
+export interface MessageDef {
+  /** The `op` value. */
+  readonly op: string;
+  /** Kind. */
+  readonly kind: MessageKind;
+  /** What it does. */
+  readonly doc: string;
+  /** Fields besides `op` and `seq`. */
+  readonly fields: readonly FieldDef[];
+  /** Requests: the fields of `result` in a successful reply. `mem.read`: the fields of the suite's answer. */
+  readonly result?: readonly FieldDef[];
+  /**
+   * Requests the suite may pipeline: it may send the next request before
+   * reading this one's reply, so while handling it the testee may write
+   * memory but must not read it or raise events.
+   */
+  readonly pipelined?: boolean;
+}
+
+const f = (name: string, type: FieldType, doc: string, required = true): FieldDef => ({
+  name,
+  type,
+  required,
+  doc,
+});
+
+/** Every message of protocol version {@link PROTOCOL_VERSION}, in the order the doc lists them. */
+export const MESSAGES: readonly MessageDef[] = [
+  {
+    op: "hello",
+    kind: "request",
+    doc:
+      "First line of every process. The testee answers with the version it speaks (it must equal the suite's), its role and what its host side can do.",
+    fields: [
+      f("protocol", "uint", "protocol version the suite speaks"),
+      f("role", "role", "the side the suite tests (`device`)"),
+      f("profile", "string", "the profile of the cases (`v3`, `virtio-1.x`)"),
+    ],
+    result: [
+      f("protocol", "uint", "protocol version the testee speaks"),
+      f("role", "role", "what the testee is (`device`)"),
+      f("name", "string", "the implementation's name, for reports"),
+      f(
+        "host",
+        "strings",
+        "optional host operations it implements: any of `unused`, `hint`, `state`",
+      ),
+      f(
+        "synchronous",
+        "bool",
+        "true when the testee does all the work a request causes before it replies, so a `settle` could never change anything: the suite then sends none",
+        false,
+      ),
+      f(
+        "state",
+        "strings",
+        "what `host.state` reports: any of `ballooned`, `actual`, `stats`, `hinted`, `reported`; and `dirty-log` when `host.unused` says whether dirty logging was on",
+        false,
+      ),
+    ],
+  },
+  {
+    op: "reset",
+    kind: "request",
+    pipelined: true,
+    doc:
+      "Starts a scenario: a fresh device (as just plugged in) on guest RAM of `pages` 4 KiB pages from address 0.",
+    fields: [
+      f("pages", "uint", "guest RAM in 4 KiB pages"),
+      f("endian", "endian", "the guest's byte order (legacy conversations)"),
+    ],
+    result: [],
+  },
+  {
+    op: "status.read",
+    kind: "request",
+    doc: "Reads the device status.",
+    fields: [],
+    result: [f("value", "uint", "device status")],
+  },
+  {
+    op: "status.write",
+    kind: "request",
+    pipelined: true,
+    doc: "Writes the device status (0 resets the device).",
+    fields: [f("value", "uint", "device status")],
+    result: [],
+  },
+  {
+    op: "features.read",
+    kind: "request",
+    doc: "Reads the 64 feature bits the device offers.",
+    fields: [],
+    result: [f("value", "hex64", "device features")],
+  },
+  {
+    op: "features.write",
+    kind: "request",
+    pipelined: true,
+    doc: "Writes the features the driver accepts.",
+    fields: [f("value", "hex64", "driver features")],
+    result: [],
+  },
+  {
+    op: "config.read",
+    kind: "request",
+    doc: "Reads device config bytes (one access).",
+    fields: [f("offset", "uint", "byte offset"), f("length", "uint", "byte count")],
+    result: [
+      f("data", "base64", "the bytes"),
+      f("generation", "uint", "config generation (modern interface)", false),
+    ],
+  },
+  {
+    op: "config.write",
+    kind: "request",
+    pipelined: true,
+    doc: "Writes device config bytes (one access).",
+    fields: [f("offset", "uint", "byte offset"), f("data", "base64", "the bytes")],
+    result: [],
+  },
+  {
+    op: "queue.max",
+    kind: "request",
+    doc: "The largest size of a queue, 0 when the device has no such queue.",
+    fields: [f("queue", "uint", "queue index")],
+    result: [f("size", "uint", "largest queue size, or 0")],
+  },
+  {
+    op: "queue.setup",
+    kind: "request",
+    pipelined: true,
+    doc:
+      "Sets a queue's size and ring addresses in guest memory and enables it (after FEATURES_OK, before DRIVER_OK).",
+    fields: [
+      f("queue", "uint", "queue index"),
+      f("size", "uint", "queue size"),
+      f("desc", "hex64", "descriptor table address"),
+      f("avail", "hex64", "available ring address"),
+      f("used", "hex64", "used ring address"),
+      f("eventIdx", "bool", "EVENT_IDX negotiated"),
+      f("indirect", "bool", "INDIRECT_DESC negotiated"),
+    ],
+    result: [],
+  },
+  {
+    op: "notify",
+    kind: "request",
+    doc:
+      "Available-buffer notification. The testee reads the rings and buffers with `mem.*` messages, raises `event`s, and replies when it has done what it does now.",
+    fields: [f("queue", "uint", "queue index")],
+    result: [],
+  },
+  {
+    op: "settle",
+    kind: "request",
+    doc:
+      "A bounded wait: the testee may work for up to `ms` milliseconds (memory messages and events meanwhile), then replies.",
+    fields: [f("ms", "uint", "longest wait")],
+    result: [f("errors", "strings", "errors the device raised while it worked, if any", false)],
+  },
+  {
+    op: "host.target",
+    kind: "request",
+    doc:
+      "The host sets the balloon target: num_pages changes and the device raises a config-change event.",
+    fields: [f("pages", "uint", "target in 4 KiB pages")],
+    result: [],
+  },
+  {
+    op: "host.stats",
+    kind: "request",
+    doc: "The host asks for fresh statistics (the device uses the stats buffer it holds).",
+    fields: [],
+    result: [f("held", "bool", "whether a stats buffer was held")],
+  },
+  {
+    op: "host.unused",
+    kind: "request",
+    doc: "v3 MISC_VQ: the host issues an unused-page request (host operation `unused`).",
+    fields: [f("param", "hex64", "request parameter")],
+    result: [
+      f("issued", "bool", "whether a request buffer was available"),
+      f(
+        "dirtyLog",
+        "bool",
+        "whether the host logged dirty pages when it issued the request (hello `state` lists `dirty-log`)",
+        false,
+      ),
+    ],
+  },
+  {
+    op: "host.hint",
+    kind: "request",
+    doc:
+      "virtio-1.x FREE_PAGE_HINT: start a round, or set the command id to STOP or DONE (host operation `hint`).",
+    fields: [f("action", "string", "`start`, `stop` or `done`")],
+    result: [f("done", "bool", "whether it could (a round could start)")],
+  },
+  {
+    op: "host.state",
+    kind: "request",
+    doc:
+      "What the host holds, as the implementation reports it (self-reported, host operation `state`): fields as listed in hello's `state`.",
+    fields: [],
+    result: [
+      f("ballooned", "runs", "pages in the balloon", false),
+      f("actual", "uint", "the actual the host read", false),
+      f("stats", "stats", "statistics kept from the last stats buffer", false),
+      f("hinted", "runs", "pages taken as hints in the current round", false),
+      f("reported", "runs", "pages taken from reports", false),
+    ],
+  },
+  {
+    op: "mem.read",
+    kind: "memory",
+    doc:
+      'The testee reads guest memory and waits for the answer `{"id": id, "data": base64}` (the only line the suite sends meanwhile); a read outside RAM ends the case with an error.',
+    fields: [
+      f("id", "uint", "the testee's number for this access, echoed in the answer"),
+      f("addr", "hex64", "guest physical address"),
+      f("len", "uint", "byte count (at most 1 MiB)"),
+    ],
+    result: [f("data", "base64", "the bytes")],
+  },
+  {
+    op: "mem.write",
+    kind: "memory",
+    doc:
+      "The testee writes guest memory. Not answered (lines are handled in order); a write outside RAM ends the case with an error.",
+    fields: [f("addr", "hex64", "guest physical address"), f("data", "base64", "the bytes")],
+  },
+  {
+    op: "mem.discard",
+    kind: "memory",
+    doc:
+      "The host discards whole pages (MADV_DONTNEED): they read as zeros from then on. Not answered.",
+    fields: [f("pfn", "uint", "first 4 KiB page"), f("count", "uint", "pages")],
+  },
+  {
+    op: "event",
+    kind: "event",
+    doc:
+      "An interrupt: `used` (a used-buffer notification of `queue`) or `config` (a configuration change). Delivered to the suite's driver at its next wait.",
+    fields: [
+      f("event", "string", "`used` or `config`"),
+      f("queue", "uint", "queue index (`used` only)", false),
+    ],
+  },
+];
+
+/** Reply shapes: exactly one of these fields besides `seq`. */
+export const REPLY_OUTCOMES: readonly FieldDef[] = [
+  f("result", "string", "success: an object with the request's result fields"),
+  f(
+    "unsupported",
+    "string",
+    "the testee does not implement this (a reason): the case is `unsupported`, never a pass",
+  ),
+  f("errored", "string", "the testee failed to handle it (a reason): the case is an `error`"),
+];
+
+/** The message definition of `op`. */
+export function messageDef(op: string): MessageDef | undefined {
+  return MESSAGES.find((m) => m.op === op);
+}
+
+/** Largest `mem.read` length. */
+export const MEM_READ_MAX = 1 << 20;
+
+const HEX64 = /^0x[0-9a-fA-F]{1,16}$/;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+function typeSchema(t: FieldType): Record<string, unknown> {
+  switch (t) {
+    case "hex64":
+      return { type: "string", pattern: HEX64.source };
+    case "uint":
+      return { type: "integer", minimum: 0, maximum: 2 ** 32 - 1 };
+    case "bool":
+      return { type: "boolean" };
+    case "base64":
+      return { type: "string", pattern: BASE64.source };
+    case "string":
+      return { type: "string" };
+    case "strings":
+      return { type: "array", items: { type: "string" } };
+    case "role":
+      return { enum: ["device", "driver"] };
+    case "endian":
+      return { enum: ["le", "be"] };
+    case "runs":
+      return {
+        type: "array",
+        items: {
+          type: "array",
+          prefixItems: [{ type: "integer", minimum: 0 }, { type: "integer", minimum: 1 }],
+          minItems: 2,
+          maxItems: 2,
+        },
+      };
+    case "stats":
+      return {
+        type: "array",
+        items: {
+          type: "object",
+          required: ["tag", "val"],
+          properties: {
+            tag: { type: "integer", minimum: 0, maximum: 65535 },
+            val: { type: "string", pattern: HEX64.source },
+          },
+        },
+      };
+  }
+}
+
+function objectSchema(fields: readonly FieldDef[], extra: Record<string, unknown> = {}) {
+  return {
+    type: "object",
+    required: [...Object.keys(extra), ...fields.filter((x) => x.required).map((x) => x.name)],
+    properties: {
+      ...extra,
+      ...Object.fromEntries(
+        fields.map((x) => [x.name, { ...typeSchema(x.type), description: x.doc }]),
+      ),
+    },
+  };
+}
+
+/** The JSON Schema (2020-12) of every line of the protocol, in either direction. */
+export function protocolSchema(): Record<string, unknown> {
+  const defs: Record<string, unknown> = {};
+  for (const m of MESSAGES) {
+    const key = m.op.replace(".", "_");
+    const head = m.kind === "request"
+      ? { op: { const: m.op }, seq: { type: "integer", minimum: 1 } }
+      : { op: { const: m.op } };
+    defs[key] = { description: m.doc, ...objectSchema(m.fields, head) };
+    if (m.kind === "request") {
+      defs[`${key}_reply`] = {
+        description: `The testee's reply to ${m.op}.`,
+        type: "object",
+        required: ["seq"],
+        properties: { seq: { type: "integer", minimum: 1 } },
+        oneOf: [
+          { required: ["result"], properties: { result: objectSchema(m.result ?? []) } },
+          { required: ["unsupported"], properties: { unsupported: { type: "string" } } },
+          { required: ["errored"], properties: { errored: { type: "string" } } },
+        ],
+      };
+    } else if (m.result !== undefined) {
+      defs[`${key}_answer`] = {
+        description: `The suite's answer to ${m.op}.`,
+        ...objectSchema(m.result, { id: { type: "integer", minimum: 0 } }),
+      };
+    }
+  }
+  return {
+    $schema: "https://json-schema.org/draft/2020-12/schema",
+    $id: `https://virtio-balloon.invalid/testee-protocol/v${PROTOCOL_VERSION}.schema.json`,
+    title: `virtio-balloon testee protocol, version ${PROTOCOL_VERSION}: one line`,
+    oneOf: Object.keys(defs).map((k) => ({ $ref: `#/$defs/${k}` })),
+    $defs: defs,
+  };
+}
+
+/** A line from a testee that the protocol does not allow: names the message and the field. */
+export class ProtocolViolation extends Error {
+  /** Builds it; `message` names the message and the field. */
+  constructor(message: string) {
+    super(message);
+    this.name = "ProtocolViolation";
+  }
+}
+
+function describe(t: FieldType): string {
+  switch (t) {
+    case "hex64":
+      return 'a hex string such as "0x1000" (at most 16 digits)';
+    case "uint":
+      return "an integer from 0 to 2^32-1";
+    case "bool":
+      return "true or false";
+    case "base64":
+      return "a base64 string";
+    case "string":
+      return "a string";
+    case "strings":
+      return "an array of strings";
+    case "role":
+      return '"device" or "driver"';
+    case "endian":
+      return '"le" or "be"';
+    case "runs":
+      return "an array of [first page, count] pairs";
+    case "stats":
+      return 'an array of {"tag": n, "val": "0x…"}';
+  }
+}
+
+function valid(t: FieldType, v: unknown): boolean {
+  switch (t) {
+    case "hex64":
+      return typeof v === "string" && HEX64.test(v);
+    case "uint":
+      return typeof v === "number" && Number.isSafeInteger(v) && v >= 0 && v <= 2 ** 32 - 1;
+    case "bool":
+      return typeof v === "boolean";
+    case "base64":
+      return typeof v === "string" && BASE64.test(v) && v.length % 4 === 0;
+    case "string":
+      return typeof v === "string";
+    case "strings":
+      return Array.isArray(v) && v.every((x) => typeof x === "string");
+    case "role":
+      return v === "device" || v === "driver";
+    case "endian":
+      return v === "le" || v === "be";
+    case "runs":
+      return Array.isArray(v) &&
+        v.every((r) =>
+          Array.isArray(r) && r.length === 2 && r.every((x) => Number.isSafeInteger(x) && x >= 0)
+        );
+    case "stats":
+      return Array.isArray(v) &&
+        v.every((s) =>
+          typeof s === "object" && s !== null && Number.isSafeInteger(s.tag) &&
+          typeof s.val === "string" && HEX64.test(s.val)
+        );
+  }
+}
+
+/** Checks the fields of an object against their definitions; throws a {@link ProtocolViolation}. */
+export function checkFields(
+  what: string,
+  obj: Record<string, unknown>,
+  fields: readonly FieldDef[],
+): void {
+  for (const d of fields) {
+    const v = obj[d.name];
+    if (v === undefined) {
+      if (d.required) {
+        throw new ProtocolViolation(
+          `${what} has no field '${d.name}' (expected ${describe(d.type)}: ${d.doc})`,
+        );
+      }
+      continue;
+    }
+    if (!valid(d.type, v)) {
+      throw new ProtocolViolation(
+        `${what}: field '${d.name}' is ${short(JSON.stringify(v))}, expected ${describe(d.type)}`,
+      );
+    }
+  }
+}
+
+function short(s: string | undefined): string {
+  const t = s ?? "undefined";
+  return t.length <= 60 ? t : `${t.slice(0, 60)}…`;
+}
+
+/** A line from a testee, parsed and checked. */
+export type TesteeLine =
+  | { readonly kind: "reply"; readonly seq: number; readonly outcome: ReplyOutcome }
+  | {
+    readonly kind: "memory" | "event";
+    readonly op: string;
+    readonly msg: Record<string, unknown>;
+  };
+
+/** What a reply said. */
+export type ReplyOutcome =
+  | { readonly result: Record<string, unknown> }
+  | { readonly unsupported: string }
+  | { readonly errored: string };
+
+/**
+ * Parses and checks one line a testee wrote, given the request awaited
+ * (`op`, `seq`). Throws a {@link ProtocolViolation} naming the message and
+ * the field for anything the protocol does not allow.
+ */
+export function checkTesteeLine(line: string, awaiting: { op: string; seq: number }): TesteeLine {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    throw new ProtocolViolation(
+      `the testee wrote a line that is not JSON while the suite awaited the reply to ${awaiting.op} (seq ${awaiting.seq}): ${
+        short(JSON.stringify(line))
+      }`,
+    );
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+    throw new ProtocolViolation(
+      `the testee wrote ${
+        short(line)
+      }, expected a JSON object (a reply, a mem.* message or an event)`,
+    );
+  }
+  const o = v as Record<string, unknown>;
+  if ("op" in o) {
+    const def = typeof o.op === "string" ? messageDef(o.op) : undefined;
+    if (def === undefined || def.kind === "request") {
+      throw new ProtocolViolation(
+        `the testee sent op ${
+          short(JSON.stringify(o.op))
+        }, expected mem.read, mem.write, mem.discard or event (or a reply with "seq")`,
+      );
+    }
+    checkFields(`${def.op} from the testee`, o, def.fields);
+    if (def.op === "event") {
+      if (o.event !== "used" && o.event !== "config") {
+        throw new ProtocolViolation(
+          `event from the testee: field 'event' is ${
+            short(JSON.stringify(o.event))
+          }, expected "used" or "config"`,
+        );
+      }
+      if (o.event === "used" && o.queue === undefined) {
+        throw new ProtocolViolation(
+          "event from the testee has no field 'queue' (expected an integer: the queue of a used event)",
+        );
+      }
+    }
+    return { kind: def.kind as "memory" | "event", op: def.op, msg: o };
+  }
+  if (o.seq !== awaiting.seq) {
+    throw new ProtocolViolation(
+      `the reply's field 'seq' is ${
+        short(JSON.stringify(o.seq))
+      }, expected ${awaiting.seq} (the seq of the ${awaiting.op} request awaited)`,
+    );
+  }
+  const outcomes = REPLY_OUTCOMES.map((x) => x.name).filter((k) => k in o);
+  if (outcomes.length !== 1) {
+    throw new ProtocolViolation(
+      `the reply to ${awaiting.op} (seq ${awaiting.seq}) has ${
+        outcomes.length === 0 ? "none" : outcomes.join(" and ")
+      } of result, unsupported, errored; expected exactly one`,
+    );
+  }
+  const what = `the reply to ${awaiting.op}`;
+  if ("result" in o) {
+    const r = o.result;
+    if (typeof r !== "object" || r === null || Array.isArray(r)) {
+      throw new ProtocolViolation(
+        `${what}: field 'result' is ${short(JSON.stringify(r))}, expected an object`,
+      );
+    }
+    checkFields(
+      `${what}'s result`,
+      r as Record<string, unknown>,
+      messageDef(awaiting.op)?.result ?? [],
+    );
+    return { kind: "reply", seq: awaiting.seq, outcome: { result: r as Record<string, unknown> } };
+  }
+  const key = outcomes[0] as "unsupported" | "errored";
+  if (typeof o[key] !== "string" || (o[key] as string).trim() === "") {
+    throw new ProtocolViolation(
+      `${what}: field '${key}' is ${
+        short(JSON.stringify(o[key]))
+      }, expected a message (a non-empty string)`,
+    );
+  }
+  return {
+    kind: "reply",
+    seq: awaiting.seq,
+    outcome: key === "unsupported"
+      ? { unsupported: o[key] as string }
+      : { errored: o[key] as string },
+  };
+}
+
+/** Hex string of a 64-bit value. */
+export function hex64(v: bigint | number): string {
+  return `0x${BigInt(v).toString(16)}`;
+}
+
+interface Base64Codec {
+  toBase64(): string;
+}
+interface Base64Static {
+  fromBase64(s: string): Uint8Array;
+}
+
+/** Bytes as base64. */
+export function toBase64(b: Uint8Array): string {
+  return (b as unknown as Base64Codec).toBase64();
+}
+
+/** base64 to bytes. */
+export function fromBase64(s: string): Uint8Array {
+  return (Uint8Array as unknown as Base64Static).fromBase64(s);
+}

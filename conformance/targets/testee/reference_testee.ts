@@ -1,0 +1,315 @@
+/**
+ * `deno task testee <device target>`: the reference device (or one of its
+ * mutants) as a testee process, behind the testee protocol on stdin/stdout.
+ * Its guest memory is the suite's: every read and write of the device's
+ * rings and buffers is a `mem.*` message ({@link RemoteMemory}), and its
+ * interrupts are `event` lines.
+ *
+ * Usage: `deno task testee reference-device` (or `reference-device-v1x`, or
+ * a device mutant such as `device:ack-before-process`). `--list` prints the
+ * names. The device does its work when the suite waits (`settle`), as the
+ * in-process port does, so verdicts through the protocol match in-process
+ * ones (the self-test in `testee_test.ts` checks that).
+ *
+ * @module
+ */
+
+import { PageSet } from "../../../spec/mod.ts";
+import { GuestMemory, Scheduler, Transport, type Writer } from "../../../impl/mod.ts";
+import type { DeviceTarget, DeviceUnderTest } from "../../model/types.ts";
+import { MUTANTS } from "../mutants/mutants.ts";
+import { REFERENCE_DEVICE, REFERENCE_DEVICE_V1X } from "../reference/reference.ts";
+import { fromBase64, hex64, PROTOCOL_VERSION, toBase64 } from "./protocol.ts";
+
+/** The device targets the reference testee can be. */
+export function testeeDevices(): DeviceTarget[] {
+  return [
+    REFERENCE_DEVICE,
+    REFERENCE_DEVICE_V1X,
+    ...MUTANTS.map((m) => m.target).filter((t): t is DeviceTarget =>
+      t.kind === "device" && t.create !== undefined
+    ),
+  ];
+}
+
+const SETTLE = { maxSteps: 5_000, time: 60_000 } as const;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Synchronous NDJSON lines on stdin and stdout. */
+class Lines {
+  #buf = new Uint8Array(1 << 16);
+  #len = 0;
+
+  /** The next line, or undefined at end of input. */
+  read(): string | undefined {
+    for (;;) {
+      const nl = this.#buf.subarray(0, this.#len).indexOf(10);
+      if (nl >= 0) {
+        const line = decoder.decode(this.#buf.subarray(0, nl));
+        this.#buf.copyWithin(0, nl + 1, this.#len);
+        this.#len -= nl + 1;
+        return line;
+      }
+      if (this.#len === this.#buf.length) {
+        const grown = new Uint8Array(this.#buf.length * 2);
+        grown.set(this.#buf);
+        this.#buf = grown;
+      }
+      const n = Deno.stdin.readSync(this.#buf.subarray(this.#len));
+      if (n === null || n === 0) return undefined;
+      this.#len += n;
+    }
+  }
+
+  /** Writes one line. */
+  write(obj: unknown): void {
+    const b = encoder.encode(JSON.stringify(obj) + "\n");
+    let done = 0;
+    while (done < b.length) done += Deno.stdout.writeSync(b.subarray(done));
+  }
+}
+
+/**
+ * Guest memory reached through the protocol: reads are `mem.read` requests
+ * answered by the suite, writes `mem.write` lines, discards `mem.discard`
+ * lines. (Dirty logging is kept here: the suite's port does not observe it.)
+ */
+export class RemoteMemory extends GuestMemory {
+  #io: Lines;
+  #id = 0;
+
+  /** Memory of `pages` pages behind `io`. */
+  constructor(pages: number, io: Lines) {
+    super({ pages });
+    this.#io = io;
+  }
+
+  override read(addr: number, len: number): Uint8Array {
+    if (!this.contains(addr, len)) {
+      throw new RangeError(
+        `Cannot read guest memory: [0x${addr.toString(16)}, +${len}) is outside RAM`,
+      );
+    }
+    if (len === 0) return new Uint8Array(0);
+    const id = ++this.#id;
+    this.#io.write({ op: "mem.read", id, addr: hex64(addr), len });
+    const line = this.#io.read();
+    if (line === undefined) throw new Error("the suite closed stdin during mem.read");
+    const answer = JSON.parse(line) as { id: number; data: string };
+    if (answer.id !== id) throw new Error(`mem.read ${id} answered with id ${answer.id}`);
+    return fromBase64(answer.data);
+  }
+
+  override write(addr: number, data: Uint8Array, _writer: Writer): void {
+    if (!this.contains(addr, data.length)) {
+      throw new RangeError(
+        `Cannot write guest memory: [0x${addr.toString(16)}, +${data.length}) is outside RAM`,
+      );
+    }
+    if (data.length === 0) return;
+    this.#io.write({ op: "mem.write", addr: hex64(addr), data: toBase64(data) });
+  }
+
+  /**
+   * No page is held here. (The ring code's in-process fast path reads a
+   * GuestMemory's pages directly; `null` is what sends it to {@link read}.)
+   */
+  override pageContents(_pfn: number): Uint8Array | undefined {
+    return null as unknown as undefined;
+  }
+
+  override discard(pfn: number, count: number): void {
+    this.#io.write({ op: "mem.discard", pfn, count });
+  }
+}
+
+function runs(p: PageSet | undefined): [number, number][] {
+  return [...(p ?? new PageSet()).runs()].map((r) => [r.start, r.length]);
+}
+
+/** Serves the protocol on stdin/stdout as `target` until stdin ends. */
+export function serve(target: DeviceTarget): void {
+  const io = new Lines();
+  let device: DeviceUnderTest | undefined;
+  let transport: Transport | undefined;
+  let sched = new Scheduler();
+  let errors: string[] = [];
+  const need = (): { device: DeviceUnderTest; transport: Transport } => {
+    if (device === undefined || transport === undefined) {
+      throw new Error("no reset yet: the first request after hello must be reset");
+    }
+    return { device, transport };
+  };
+  const handle = (op: string, m: Record<string, unknown>): Record<string, unknown> | {
+    unsupported: string;
+  } => {
+    switch (op) {
+      case "hello":
+        if (m.profile !== target.profile) {
+          return {
+            unsupported: `this testee implements profile ${target.profile}, not ${m.profile}`,
+          };
+        }
+        return {
+          protocol: PROTOCOL_VERSION,
+          role: "device",
+          name: target.name,
+          host: ["unused", "hint", "state"],
+          state: ["ballooned", "actual", "stats", "hinted", "reported", "dirty-log"],
+        };
+      case "reset": {
+        const mem = new RemoteMemory(m.pages as number, io);
+        sched = new Scheduler();
+        errors = [];
+        device = (target.create as NonNullable<DeviceTarget["create"]>)({
+          guestPages: m.pages as number,
+        });
+        const t = new Transport(mem, sched, device, { guestEndian: m.endian as "le" | "be" });
+        t.setInterruptHandlers({
+          used: (queue) => io.write({ op: "event", event: "used", queue }),
+          config: () => io.write({ op: "event", event: "config" }),
+        });
+        transport = t;
+        return {};
+      }
+      case "status.read":
+        return { value: need().transport.readStatus() };
+      case "status.write":
+        need().transport.writeStatus(m.value as number);
+        return {};
+      case "features.read":
+        return { value: hex64(need().transport.readDeviceFeatures()) };
+      case "features.write":
+        need().transport.writeDriverFeatures(BigInt(m.value as string));
+        return {};
+      case "config.read": {
+        const t = need().transport;
+        return {
+          data: toBase64(t.readConfig(m.offset as number, m.length as number)),
+          generation: t.configGeneration,
+        };
+      }
+      case "config.write":
+        need().transport.writeConfig(m.offset as number, fromBase64(m.data as string));
+        return {};
+      case "queue.max":
+        return { size: need().device.queueMaxSize(m.queue as number) };
+      case "queue.setup": {
+        const t = need().transport;
+        t.setupQueue(m.queue as number, {
+          size: m.size as number,
+          desc: Number(BigInt(m.desc as string)),
+          avail: Number(BigInt(m.avail as string)),
+          used: Number(BigInt(m.used as string)),
+        }, {
+          order: t.byteOrder,
+          eventIdx: m.eventIdx as boolean,
+          indirect: m.indirect as boolean,
+        });
+        return {};
+      }
+      case "notify":
+        need().transport.notify(m.queue as number);
+        return {};
+      case "settle": {
+        need();
+        try {
+          sched.run({ maxSteps: SETTLE.maxSteps, until: sched.now + SETTLE.time });
+        } catch (e) {
+          errors.push((e as Error).message);
+        }
+        const out = errors;
+        errors = [];
+        return out.length === 0 ? {} : { errors: out };
+      }
+      case "host.target":
+        need().device.setTarget(m.pages as number);
+        return {};
+      case "host.stats":
+        return { held: need().device.requestStats() };
+      case "host.unused": {
+        const { device: d, transport: t } = need();
+        // dirty logging as it was when the host issued the request (the transport logs the issue)
+        let dirtyLog = false;
+        const off = t.onEvent((e) => {
+          if (e.kind === "host" && e.action === "request-unused") dirtyLog = t.mem.dirtyLogging;
+        });
+        try {
+          const issued = d.requestUnusedPages({ param: BigInt(m.param as string) }) !== undefined;
+          return { issued, dirtyLog };
+        } finally {
+          off();
+        }
+      }
+      case "host.hint": {
+        const d = need().device;
+        if (m.action === "start") return { done: d.startHinting?.() !== undefined };
+        if (m.action === "stop") d.stopHinting?.();
+        else if (m.action === "done") d.finishHinting?.();
+        else {throw new Error(
+            `host.hint: field 'action' is ${
+              JSON.stringify(m.action)
+            }, expected start, stop or done`,
+          );}
+        return { done: true };
+      }
+      case "host.state": {
+        const d = need().device;
+        return {
+          ballooned: runs(d.ballooned),
+          ...("actual" in d ? { actual: d.actual ?? 0 } : {}),
+          ...(d.lastStats === undefined
+            ? {}
+            : { stats: d.lastStats.map((s) => ({ tag: s.tag, val: hex64(s.val) })) }),
+          hinted: runs(d.hintRounds?.[d.hintRounds.length - 1]?.hints),
+          reported: runs(d.reported),
+        };
+      }
+      default:
+        return { unsupported: `op ${JSON.stringify(op)} is not implemented` };
+    }
+  };
+  for (;;) {
+    const line = io.read();
+    if (line === undefined) return;
+    let m: Record<string, unknown>;
+    try {
+      m = JSON.parse(line);
+    } catch {
+      console.error(`not JSON: ${line.slice(0, 80)}`);
+      continue;
+    }
+    const seq = m.seq;
+    try {
+      const r = handle(String(m.op), m);
+      io.write("unsupported" in r ? { seq, unsupported: r.unsupported } : { seq, result: r });
+    } catch (e) {
+      io.write({ seq, errored: e instanceof Error ? e.message : String(e) });
+    }
+  }
+}
+
+if (import.meta.main) {
+  const name = Deno.args[0];
+  const all = testeeDevices();
+  if (name === undefined || name === "--list" || name === "--help") {
+    const text = `Usage: deno task testee <device target>\n\nDevice targets:\n${
+      all.map((t) => `  ${t.name}`).join("\n")
+    }`;
+    if (name === undefined) {
+      console.error(text);
+      Deno.exit(2);
+    }
+    console.log(text);
+    Deno.exit(0);
+  }
+  const target = all.find((t) => t.name === name);
+  if (target === undefined) {
+    console.error(
+      `error: '${name}' is not a device target: expected reference-device, reference-device-v1x or a device mutant (--list lists them)`,
+    );
+    Deno.exit(2);
+  }
+  serve(target);
+}
