@@ -306,12 +306,13 @@ export function judgeSequence(run: DeviceRun, after: PortAfter): SequenceFinding
           s !== undefined && driverOk && needsMet(step) && obs.has("host-stats") &&
           s.chain !== undefined && "stats" in s.chain
         ) {
-          const unknown = s.chain.stats.some((e) => !knownTag(profile, e.tag));
-          add(
-            n,
-            statsAccepted.id,
-            judge(statsAccepted, run, [unknown ? "B33" : "B34"], { label: s.label }),
-          );
+          // B34 (any order) for a buffer out of tag order, B33 (unknown tags) for one with a tag
+          // the table does not define, else B34 (tag order is one of the orders)
+          const tags = s.chain.stats.map((e) => e.tag);
+          const ordered = tags.every((t, k) => k === 0 || (tags[k - 1] as number) < t);
+          const unknown = tags.some((t) => !knownTag(profile, t));
+          const rule = !ordered ? "B34" : unknown ? "B33" : "B34";
+          add(n, statsAccepted.id, judge(statsAccepted, run, [rule], { label: s.label }));
         }
         break;
       }

@@ -140,7 +140,7 @@ function bitmapChain(guestPages: number): fc.Arbitrary<{ chain: ChainSpec }> {
   return fc.oneof(
     { weight: 6, arbitrary: bitmapRuns().map((runs) => ({ chain: { bitmap: { runs } } })) },
     {
-      weight: 2,
+      weight: 3,
       arbitrary: fc.tuple(bitmapRuns(), illegalHeaderValue()).map(([runs, h]) => ({
         chain: { bitmap: { runs, header: { [h.field]: h.value } } },
       })),

@@ -108,6 +108,11 @@ export interface QemuDeviceTargetOptions {
   readonly replyTimeoutMs?: number;
   /** Called with the pid of every QEMU the target starts (tests check none is left). */
   readonly onStart?: (pid: number) => void;
+  /**
+   * A file QEMU logs every qtest command it receives to (`-qtest-log`; the
+   * adversarial mode turns it into a replay file); default none.
+   */
+  readonly qtestLog?: string;
 }
 
 const MIB = 2 ** 20;
@@ -195,6 +200,7 @@ function openVariant(
       extraArgs: [
         ...(v.extraArgs ?? []),
         ...(dir === undefined ? [] : ["-bios", `${dir}/halt.bin`]),
+        ...(options.qtestLog === undefined ? [] : ["-qtest-log", options.qtestLog]),
       ],
       ...(v.mode === undefined ? {} : { mode: v.mode }),
       ...(options.replyTimeoutMs === undefined ? {} : { replyTimeoutMs: options.replyTimeoutMs }),
