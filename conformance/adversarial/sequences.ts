@@ -214,19 +214,31 @@ function statsEntries(profile: ProfileId): fc.Arbitrary<{ tag: number; val: stri
   ).filter((es) => es.some((e) => known.includes(e.tag)));
 }
 
-/** One generated action: the steps it becomes, with labels filled in later. */
-type Action = readonly DeviceStep[];
+/**
+ * One generated action: the steps it becomes, given whether the sequence
+ * accepts PAGE_BITMAP (chains take the format the driver negotiates, and one
+ * in ten the other one), with labels filled in later.
+ */
+type Action = (bitmap: boolean) => readonly DeviceStep[];
+
+/** Either chain format, by the sequence's PAGE_BITMAP (one in ten the other way). */
+function balloonChain(guestPages: number): fc.Arbitrary<
+  (bitmap: boolean) => { chain: ChainSpec; writable?: number[] }
+> {
+  return fc.tuple(pfnChain(guestPages), bitmapChain(guestPages), fc.integer({ min: 0, max: 9 }))
+    .map(([p, b, other]) => (bitmap: boolean) => (bitmap !== (other === 0) ? b : p));
+}
 
 const SEND_QUEUES = ["inflateq", "deflateq"] as const;
 
 /** Chains made available before DRIVER_OK: inflates and deflates of either format. */
 function earlySends(o: Required<SequenceOptions>): fc.Arbitrary<Action>[] {
   return SEND_QUEUES.map((queue) =>
-    fc.oneof(pfnChain(o.guestPages), bitmapChain(o.guestPages)).map((c): Action => [{
+    balloonChain(o.guestPages).map((c): Action => (bitmap) => [{
       do: "send",
       label: "",
       queue,
-      chain: c.chain,
+      chain: c(bitmap).chain,
     }])
   );
 }
@@ -235,13 +247,16 @@ function actions(o: Required<SequenceOptions>): fc.Arbitrary<Action>[] {
   const { profile, guestPages } = o;
   const driverFields = fieldsOf("virtio_balloon_config", profile);
   const balloon = (queue: "inflateq" | "deflateq") =>
-    fc.oneof(pfnChain(guestPages), bitmapChain(guestPages)).map((c): Action => [{
-      do: "send",
-      label: "",
-      queue,
-      chain: c.chain,
-      ...("writable" in c && c.writable !== undefined ? { writable: c.writable } : {}),
-    }]);
+    balloonChain(guestPages).map((f): Action => (bitmap) => {
+      const c = f(bitmap);
+      return [{
+        do: "send",
+        label: "",
+        queue,
+        chain: c.chain,
+        ...(c.writable !== undefined ? { writable: c.writable } : {}),
+      }];
+    });
   const flags = enumValues("balloon_flag").map((f) => f.value);
   const done = enumValues("balloon_flag").find((f) => f.name.endsWith("DONE"))?.value ?? 1;
   const windows = Math.max(1, Math.floor(guestPages / PFNS_PER_BMAP));
@@ -249,39 +264,33 @@ function actions(o: Required<SequenceOptions>): fc.Arbitrary<Action>[] {
     ...SEND_QUEUES.map((q) => balloon(q)),
     balloon("inflateq"),
     // several inflates made available, then one notification
-    fc.array(pfnList(), { minLength: 2, maxLength: 4 }).map((ls): Action => [
-      ...ls.map((pfns): DeviceStep => ({
-        do: "send",
-        label: "",
-        queue: "inflateq",
-        chain: { pfns },
-        kick: false,
-      })),
-      { do: "kick", queue: "inflateq" },
-    ]),
-    fc.array(bitmapRuns(), { minLength: 2, maxLength: 4 }).map((rs): Action => [
-      ...rs.map((runs): DeviceStep => ({
-        do: "send",
-        label: "",
-        queue: "inflateq",
-        chain: { bitmap: { runs } },
-        kick: false,
-      })),
-      { do: "kick", queue: "inflateq" },
-    ]),
+    fc.array(fc.tuple(pfnList(), bitmapRuns()), { minLength: 2, maxLength: 4 }).map(
+      (ls): Action => (bitmap) => [
+        ...ls.map(([pfns, runs]): DeviceStep => ({
+          do: "send",
+          label: "",
+          queue: "inflateq",
+          chain: bitmap ? { bitmap: { runs } } : { pfns },
+          kick: false,
+        })),
+        { do: "kick", queue: "inflateq" },
+      ],
+    ),
     // a stats buffer, then the host's request
-    statsEntries(profile).map((stats): Action => [
+    statsEntries(profile).map((stats): Action => () => [
       { do: "send", label: "", queue: "statsq", chain: { stats } },
       { do: "stats" },
     ]),
-    fc.integer({ min: 0, max: guestPages }).map((pages): Action => [{ do: "target", pages }]),
-    fc.tuple(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.boolean()).map(([value, b]): Action => [{
-      do: "write-actual",
-      label: "",
-      value,
-      ...(b ? { bytewise: true } : {}),
-    }]),
-    fc.tuple(fc.constantFrom(...SEND_QUEUES), fc.boolean()).map(([queue, on]): Action => [{
+    fc.integer({ min: 0, max: guestPages }).map((pages): Action => () => [{ do: "target", pages }]),
+    fc.tuple(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.boolean()).map(
+      ([value, b]): Action => () => [{
+        do: "write-actual",
+        label: "",
+        value,
+        ...(b ? { bytewise: true } : {}),
+      }],
+    ),
+    fc.tuple(fc.constantFrom(...SEND_QUEUES), fc.boolean()).map(([queue, on]): Action => () => [{
       do: "suppress",
       queue,
       on,
@@ -290,7 +299,7 @@ function actions(o: Required<SequenceOptions>): fc.Arbitrary<Action>[] {
     fc.tuple(
       fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
       fc.array(fc.constantFrom(...flags), { maxLength: 2 }),
-    ).map(([param, more]): Action => [
+    ).map(([param, more]): Action => () => [
       { do: "post-request-buffer" },
       { do: "unused", param: param.toString() },
       ...[...more, done].map((flag, i): DeviceStep => ({
@@ -305,16 +314,16 @@ function actions(o: Required<SequenceOptions>): fc.Arbitrary<Action>[] {
       fc.constantFrom(...driverFields.map((f) => f.name).filter((n) => n !== "actual")),
       fc.integer({ min: 0, max: 2 ** 32 - 1 }),
     )
-      .map(([field, value]): Action => [{ do: "write-config", field, value }]),
+      .map(([field, value]): Action => () => [{ do: "write-config", field, value }]),
     // a reset and a new negotiation
-    fc.constant<Action>([{ do: "negotiate" }]),
+    fc.constant<Action>(() => [{ do: "negotiate" }]),
   ];
   if (profile === "virtio-1.x") {
     list.push(
       fc.constantFrom<Action>(
-        [{ do: "hint-start" }],
-        [{ do: "hint-stop" }],
-        [{ do: "hint-done" }],
+        () => [{ do: "hint-start" }],
+        () => [{ do: "hint-stop" }],
+        () => [{ do: "hint-done" }],
       ),
     );
   }
@@ -388,6 +397,7 @@ export function sequenceArbitrary(options: SequenceOptions): fc.Arbitrary<Device
     actions: fc.array(fc.oneof(...actions(o)), { maxLength: o.maxActions }),
   }).map((r) => {
     const version1 = r.accept.includes("VERSION_1");
+    const bitmap = r.accept.includes("PAGE_BITMAP");
     return sequenceScenario(o.profile, {
       accept: r.accept,
       guestPages: o.guestPages,
@@ -396,12 +406,12 @@ export function sequenceArbitrary(options: SequenceOptions): fc.Arbitrary<Device
       steps: [
         ...(r.early === undefined ? [{ do: "negotiate" } as const] : [
           { do: "negotiate", driverOk: false } as const,
-          ...r.early.flat(),
+          ...r.early.flatMap((a) => a(bitmap)),
           {
             do: "driver-ok",
           } as const,
         ]),
-        ...r.actions.flat(),
+        ...r.actions.flatMap((a) => a(bitmap)),
       ],
     });
   });
