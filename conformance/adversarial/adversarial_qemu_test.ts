@@ -23,7 +23,7 @@ Deno.test({
     const qemu = qemuPath();
     const target = qemuDeviceTarget("default", { qemu, profile: "v3" });
     // seed 1 draws a late DRIVER_OK in its third sequence
-    const r = adversarial({ target, runs: 10, seed: 1 });
+    const r = adversarial({ target, runs: 10, seed: 1, sequences: { maxActions: 3 } });
     assert.ok(r.counterexample !== undefined, "no finding in 10 sequences");
     assert.ok(r.findings.some((f) => f.rule === "G05"), JSON.stringify(r.findings));
     assert.ok(r.counterexample.steps.length <= 4, `${r.counterexample.steps.length} steps`);
@@ -51,24 +51,35 @@ Deno.test({
       assert.match(q.command, / -qtest stdio /);
       assert.doesNotMatch(q.command, /qmp|qtest-log/);
       // the file replays without the runner: QEMU answers every command (OK lines on stdout)
-      const args = q.command.replace(/^timeout 30 /, "").replace(/ < .*$/, "").split(" ").slice(1)
+      const args = q.command.replace(/^timeout 10 /, "").replace(/ < .*$/, "").split(" ").slice(1)
         .map((a) => a.replace(/^'|'$/g, ""));
       const child = new Deno.Command(qemu, {
         args,
         stdin: "piped",
         stdout: "piped",
-        stderr: "piped",
+        stderr: "null",
       }).spawn();
       const w = child.stdin.getWriter();
       void w.write(Deno.readFileSync(q.file)).then(() => w.close());
+      // QEMU stays up after the last command: it is stopped once every command has its reply
       const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-      return child.output().then((o) => {
+      return (async () => {
+        let text = "";
+        const replies = () => text.split("\n").filter((l) => /^(OK|FAIL|ERR)/.test(l));
+        for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+          text += chunk;
+          if (replies().length >= q.lines) break;
+        }
         clearTimeout(timer);
-        const replies = new TextDecoder().decode(o.stdout).split("\n")
-          .filter((l) => l.startsWith("OK") || l.startsWith("FAIL") || l.startsWith("ERR"));
-        assert.equal(replies.filter((l) => !l.startsWith("OK")).length, 0);
-        assert.ok(replies.length >= q.lines, `${replies.length} replies for ${q.lines} commands`);
-      }).finally(() => Deno.removeSync(dir, { recursive: true }));
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // already gone
+        }
+        await child.status;
+        assert.equal(replies().filter((l) => !l.startsWith("OK")).length, 0);
+        assert.equal(replies().length, q.lines);
+      })().finally(() => Deno.removeSync(dir, { recursive: true }));
     } catch (e) {
       Deno.removeSync(dir, { recursive: true });
       throw e;

@@ -63,7 +63,7 @@ export function qtestReplay(
     return {
       file,
       lines: commands.length,
-      command: `timeout 30 ${replayCommand(o.qemu, args, file, firmware)}`,
+      command: `timeout 10 ${replayCommand(o.qemu, args, file, firmware)}`,
       findings: outcome.findings,
     };
   } finally {
