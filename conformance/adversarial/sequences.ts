@@ -52,6 +52,11 @@ export interface SequenceOptions {
   readonly bigEndian?: boolean;
   /** The most actions after the first negotiation (default 12). */
   readonly maxActions?: number;
+  /**
+   * The largest statistic value the host side can report exactly (default
+   * 2^64 - 1; QEMU's QMP prints JSON numbers, exact up to 2^53 - 1).
+   */
+  readonly statsMax?: bigint;
 }
 
 /** The feature names of a profile, from the feature table. */
@@ -199,7 +204,10 @@ function span(runs: readonly (readonly [number, number])[]): number {
 }
 
 /** Stats entries: tags of the `stats_tag` table and tags it does not define, in any order. */
-function statsEntries(profile: ProfileId): fc.Arbitrary<{ tag: number; val: string }[]> {
+function statsEntries(
+  profile: ProfileId,
+  max: bigint,
+): fc.Arbitrary<{ tag: number; val: string }[]> {
   const known = enumValues("stats_tag", profile).map((t) => t.value);
   const unknown = fc.integer({ min: 0, max: 0xffff }).filter((t) => !known.includes(t));
   return fc.uniqueArray(
@@ -208,7 +216,7 @@ function statsEntries(profile: ProfileId): fc.Arbitrary<{ tag: number; val: stri
         weight: 1,
         arbitrary: unknown,
       }),
-      val: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }).map(String),
+      val: fc.bigInt({ min: 0n, max }).map(String),
     }),
     { minLength: 1, maxLength: 6, selector: (e) => e.tag },
   ).filter((es) => es.some((e) => known.includes(e.tag)));
@@ -277,7 +285,7 @@ function actions(o: Required<SequenceOptions>): fc.Arbitrary<Action>[] {
       ],
     ),
     // a stats buffer, then the host's request
-    statsEntries(profile).map((stats): Action => () => [
+    statsEntries(profile, o.statsMax).map((stats): Action => () => [
       { do: "send", label: "", queue: "statsq", chain: { stats } },
       { do: "stats" },
     ]),
@@ -383,6 +391,7 @@ export function sequenceArbitrary(options: SequenceOptions): fc.Arbitrary<Device
     version1: "any",
     bigEndian: false,
     maxActions: 12,
+    statsMax: 2n ** 64n - 1n,
     ...options,
   };
   return fc.record({

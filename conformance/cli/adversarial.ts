@@ -36,6 +36,8 @@ import {
   qemuDeviceVariant,
 } from "../targets/qemu-device/target.ts";
 import { ensureQemu } from "../targets/qemu/setup.ts";
+import { type ExpectList, ExpectListError, parseExpectList } from "../run/expect.ts";
+import { caseById } from "../cases/cases.ts";
 
 /** The help text of adversarial mode. */
 export const ADVERSARIAL_USAGE = `Adversarial mode: deno task conform --adversarial [flags]
@@ -59,6 +61,10 @@ that qemu-system-x86_64 -qtest stdio replays without the suite).
   --replay FILE     run a reproducer again on --target (default: its own)
                     and say whether it gives the same finding
   --out DIR         directory for reproducers (default conformance-report/adversarial)
+  --expect-fail F   known deviations, the --expect-fail file of the cases (e.g.
+                    conformance/targets/qemu-device/expected-failures.txt): a
+                    finding of a listed case's check and rule is counted, not
+                    failed, so the search goes on past it
 
 Exit codes: 0 no finding (mutants: every mutant found; --replay: the replay
 found nothing); 1 otherwise; 2 usage error.
@@ -182,9 +188,48 @@ async function findQemu(needed: boolean): Promise<{ path: string; version: strin
   }
 }
 
+function printExpected(r: AdversarialResult): void {
+  for (const [k, n] of Object.entries(r.expectedSeen)) {
+    console.log(`  expected (--expect-fail): ${k} in ${n} sequences`);
+  }
+}
+
+async function readExpectList(file: string): Promise<ExpectList> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (e) {
+    throw new AdversarialUsageError(
+      `--expect-fail '${printable(file)}': cannot read the file (${reason(e)})`,
+    );
+  }
+  try {
+    return parseExpectList(text, file);
+  } catch (e) {
+    if (e instanceof ExpectListError) {
+      throw new AdversarialUsageError(`--expect-fail: ${e.message}`);
+    }
+    throw e;
+  }
+}
+
 function rate(r: AdversarialResult): string {
   const s = r.ms / 1000;
   return `${s.toFixed(1)} s, ${(r.executed / s).toFixed(1)} sequences/s`;
+}
+
+/**
+ * Known deviations of a target from an expected-failure list (the format of
+ * `--expect-fail`): a finding is expected when a listed case for the target
+ * uses the same check and cites the finding's rule.
+ */
+function expectedFindings(
+  list: ExpectList,
+  target: string,
+): (f: SequenceFinding) => boolean {
+  const cases = list.entries.filter((e) => e.target === undefined || e.target === target)
+    .flatMap((e) => caseById(e.case) ?? []);
+  return (f) => cases.some((k) => k.check === f.check && k.rules.includes(f.rule));
 }
 
 /** Runs adversarial mode; returns the exit code. */
@@ -203,6 +248,7 @@ export async function adversarialMain(args: readonly string[]): Promise<number> 
         profile: { type: "string" },
         replay: { type: "string" },
         out: { type: "string" },
+        "expect-fail": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }).values;
@@ -226,6 +272,9 @@ export async function adversarialMain(args: readonly string[]): Promise<number> 
   if (v.replay !== undefined) return await replayMain(v.replay, v.target ?? [], v.profile);
 
   const profile: ProfileId = (v.profile as ProfileId | undefined) ?? "v3";
+  const expectList = v["expect-fail"] === undefined
+    ? undefined
+    : await readExpectList(v["expect-fail"]);
   const wanted = v.target ?? [];
   const needsQemu = wanted.flatMap((x) => x.split(",")).some((x) =>
     x.trim().startsWith(QEMU_DEVICE_PREFIX)
@@ -243,6 +292,9 @@ export async function adversarialMain(args: readonly string[]): Promise<number> 
       target: p.target,
       runs,
       ...(seed === undefined ? {} : { seed }),
+      ...(expectList === undefined
+        ? {}
+        : { expected: expectedFindings(expectList, p.target.name) }),
       onSequence: (done) => {
         if (bar) {
           Deno.stderr.writeSync(enc.encode(`\r\x1b[K${p.target.name}: ${done} sequences`));
@@ -257,6 +309,7 @@ export async function adversarialMain(args: readonly string[]): Promise<number> 
         })`,
       );
       if (p.mutant) missed++;
+      printExpected(r);
       continue;
     }
     if (!p.mutant) failed++;
@@ -302,6 +355,7 @@ export async function adversarialMain(args: readonly string[]): Promise<number> 
     );
     for (const f of r.findings.slice(0, 5)) console.log(`  ${describe(f)}`);
     console.log(`  reproducer: ${file}`);
+    printExpected(r);
     if (q !== undefined) {
       console.log(`  qtest replay (${q.lines} commands): ${q.command}`);
     }
