@@ -303,20 +303,6 @@ function actions(o: Required<SequenceOptions>): fc.Arbitrary<Action>[] {
       queue,
       on,
     }]),
-    // a misc round: the request buffer, the host's request, reply chunks (the last one DONE)
-    fc.tuple(
-      fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
-      fc.array(fc.constantFrom(...flags), { maxLength: 2 }),
-    ).map(([param, more]): Action => () => [
-      { do: "post-request-buffer" },
-      { do: "unused", param: param.toString() },
-      ...[...more, done].map((flag, i): DeviceStep => ({
-        do: "reply",
-        label: "",
-        flag,
-        startPfn: (i % windows) * PFNS_PER_BMAP,
-      })),
-    ]),
     // config writes of the driver's fields (and of the device's, which it must not take)
     fc.tuple(
       fc.constantFrom(...driverFields.map((f) => f.name).filter((n) => n !== "actual")),
@@ -326,6 +312,25 @@ function actions(o: Required<SequenceOptions>): fc.Arbitrary<Action>[] {
     // a reset and a new negotiation
     fc.constant<Action>(() => [{ do: "negotiate" }]),
   ];
+  // a misc round, where the profile has a misc queue (the feature table says which)
+  if (featuresOf(profile).some((f) => f.queues.includes("miscq"))) {
+    list.push(
+      // a misc round: the request buffer, the host's request, reply chunks (the last one DONE)
+      fc.tuple(
+        fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+        fc.array(fc.constantFrom(...flags), { maxLength: 2 }),
+      ).map(([param, more]): Action => () => [
+        { do: "post-request-buffer" },
+        { do: "unused", param: param.toString() },
+        ...[...more, done].map((flag, i): DeviceStep => ({
+          do: "reply",
+          label: "",
+          flag,
+          startPfn: (i % windows) * PFNS_PER_BMAP,
+        })),
+      ]),
+    );
+  }
   if (profile === "virtio-1.x") {
     list.push(
       fc.constantFrom<Action>(
