@@ -3,9 +3,9 @@
  * device targets (see `../adversarial/`), the first failure shrunk and
  * written as a reproducer; `--replay FILE` runs a reproducer again.
  *
- * Exit codes: 0 when no target had a finding (with `--target mutants`:
- * when every mutant had one; with `--replay`: when the replay found
- * nothing); 1 otherwise; 2 for a usage error.
+ * Exit codes: 0 when no target had a finding and every mutant had one
+ * (with `--replay`: when the replay found nothing); 1 otherwise; 2 for a
+ * usage error.
  *
  * @module
  */
@@ -66,8 +66,9 @@ that qemu-system-x86_64 -qtest stdio replays without the suite).
                     finding of a listed case's check and rule is counted, not
                     failed, so the search goes on past it
 
-Exit codes: 0 no finding (mutants: every mutant found; --replay: the replay
-found nothing); 1 otherwise; 2 usage error.
+Exit codes: 0 no target had a finding and every mutant (device:<name>,
+v1x-device:<name>, mutants) had one; --replay: 0 when the replay found nothing;
+1 otherwise; 2 usage error.
 
 Examples:
   deno task conform --adversarial --runs 2000 --target reference-device
