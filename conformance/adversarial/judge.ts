@@ -21,6 +21,7 @@ import {
   fieldsOf,
   isLegal,
   type ProfileId,
+  structSize,
 } from "../../spec/mod.ts";
 import { STATUS } from "../../impl/mod.ts";
 import type { DeviceStep, Finding } from "../model/types.ts";
@@ -46,6 +47,8 @@ import { dirtyLogFirst, miscRequest, repliesUsed } from "../checks/device/misc.t
 import { statsAccepted } from "../checks/device/stats.ts";
 import { allApplied, notifiedWhenAsked, quietWhenSuppressed } from "../checks/device/rings.ts";
 import { deviceStepNeeds } from "../scenarios/device.ts";
+import { hintTaken } from "../checks/device/free_page_hint.ts";
+import { reportTaken } from "../checks/device/page_reporting.ts";
 
 /** A failing finding of a sequence, with the step it is about (1-based; 0: the whole run). */
 export interface SequenceFinding extends Finding {
@@ -86,6 +89,16 @@ function malformedRule(
   guestPages: number,
 ): string | undefined {
   const c = step.chain;
+  // hint and report chains (S-10): a command id buffer that is not 4 bytes, a report with a
+  // device-readable part or a range that is not whole pages
+  if (step.queue === "free_page_vq") {
+    return "cmdId" in c && c.bytes !== undefined && c.bytes !== structSize("free_page_hint_cmd")
+      ? "S-10"
+      : undefined;
+  }
+  if (step.queue === "reporting_vq") {
+    return !("none" in c) || (step.writable ?? []).length > 0 ? "S-10" : undefined;
+  }
   if ((step.writable ?? []).length > 0) return "G31b";
   if ("pfns" in c) {
     if ((c.cut ?? 0) > 0) return "S-01";
@@ -227,6 +240,21 @@ export function judgeSequence(run: DeviceRun, after: PortAfter): SequenceFinding
         const s = run.sends.get(step.label);
         // a chain the suite could not make available (the ring was full) was never the device's
         if (s === undefined || !needsMet(step) || notAdded.has(step.label)) break;
+        if (step.queue === "free_page_vq" || step.queue === "reporting_vq") {
+          if (!driverOk || i < lastDriverOk || !obs.has("host-view")) break;
+          if (malformedRule(step, scenario.guestPages) !== undefined) break; // survival only
+          const prev = steps[i - 1];
+          const prev2 = steps[i - 2];
+          // the pages of a round this sequence opened: hint-start, the current id, then these
+          const round = step.queue === "free_page_vq" && "none" in step.chain &&
+            prev?.do === "send" && "cmdId" in prev.chain && prev.chain.cmdId === "current" &&
+            prev.chain.bytes === undefined && prev2?.do === "hint-start";
+          if (round) add(n, hintTaken.id, judge(hintTaken, run, ["B53"], { label: s.label }));
+          if (step.queue === "reporting_vq") {
+            add(n, reportTaken.id, judge(reportTaken, run, ["S-11"], { label: s.label }));
+          }
+          break;
+        }
         if (step.queue !== "inflateq" && step.queue !== "deflateq") break;
         // the chain's format must be the negotiated one for it to mean anything
         if (("bitmap" in step.chain) !== bitmap) break;

@@ -24,9 +24,13 @@ import {
   isLegal,
   PFNS_PER_BMAP,
   type ProfileId,
+  structSize,
   VIRTIO_BALLOON_ARRAY_PFNS_MAX,
 } from "../../spec/mod.ts";
 import type { ChainSpec, DeviceScenario, DeviceStep } from "../model/types.ts";
+
+/** Bytes of a free-page-hint command id buffer (`free_page_hint_cmd`, from the table). */
+const FREE_PAGE_HINT_CMD_BYTES = structSize("free_page_hint_cmd");
 
 /** Guest RAM of a generated sequence: 256 MiB in 4 KiB pages (small enough for one QEMU per sequence). */
 export const ADVERSARIAL_GUEST_PAGES = 65_536;
@@ -331,12 +335,50 @@ function actions(o: Required<SequenceOptions>): fc.Arbitrary<Action>[] {
       ]),
     );
   }
-  if (profile === "virtio-1.x") {
+  // free page hinting and reporting, where the feature table has their queues
+  const hasQueue = (q: string) => featuresOf(profile).some((f) => f.queues.includes(q as never));
+  const runs = fc.array(poolRun(1024), { minLength: 1, maxLength: 2 });
+  if (hasQueue("free_page_vq")) {
     list.push(
       fc.constantFrom<Action>(
         () => [{ do: "hint-start" }],
         () => [{ do: "hint-stop" }],
         () => [{ do: "hint-done" }],
+      ),
+      // a hint round: the id, pages, STOP; or a command id buffer that is not 4 bytes, or stale
+      fc.tuple(runs, fc.boolean()).map(([pages, stop]): Action => () => [
+        { do: "hint-start" },
+        { do: "send", label: "", queue: "free_page_vq", chain: { cmdId: "current" } },
+        { do: "send", label: "", queue: "free_page_vq", chain: { none: true }, pages },
+        ...(stop
+          ? [{ do: "send", label: "", queue: "free_page_vq", chain: { cmdId: "stop" } } as const]
+          : []),
+      ]),
+      fc.tuple(
+        fc.constantFrom("current", "stop", "stale") as fc.Arbitrary<"current" | "stop" | "stale">,
+        fc.integer({ min: 0, max: 12 }),
+      ).map(([cmdId, bytes]): Action => () => [{
+        do: "send",
+        label: "",
+        queue: "free_page_vq",
+        chain: bytes === FREE_PAGE_HINT_CMD_BYTES ? { cmdId } : { cmdId, bytes },
+      }]),
+    );
+  }
+  if (hasQueue("reporting_vq")) {
+    list.push(
+      // a report of whole pages; or one with a device-readable part, or a range not whole pages
+      fc.tuple(runs, fc.integer({ min: 0, max: 4 }), fc.integer({ min: 1, max: 4095 })).map(
+        ([pages, kind, odd]): Action => () => [{
+          do: "send",
+          label: "",
+          queue: "reporting_vq",
+          ...(kind === 0
+            ? { chain: { hex: "00000000" }, pages }
+            : kind === 1
+            ? { chain: { none: true }, writable: [odd] }
+            : { chain: { none: true }, pages }),
+        }],
       ),
     );
   }
