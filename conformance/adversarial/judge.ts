@@ -44,7 +44,7 @@ import {
 } from "../checks/device/init_features.ts";
 import { actualAfterMsb, actualTaken, configLe } from "../checks/device/config.ts";
 import { dirtyLogFirst, miscRequest, repliesUsed } from "../checks/device/misc.ts";
-import { statsAccepted } from "../checks/device/stats.ts";
+import { statsAccepted, statsSpecTagsKept } from "../checks/device/stats.ts";
 import { allApplied, notifiedWhenAsked, quietWhenSuppressed } from "../checks/device/rings.ts";
 import { deviceStepNeeds } from "../scenarios/device.ts";
 import { hintTaken } from "../checks/device/free_page_hint.ts";
@@ -338,9 +338,14 @@ export function judgeSequence(run: DeviceRun, after: PortAfter): SequenceFinding
           // the table does not define, else B34 (tag order is one of the orders)
           const tags = s.chain.stats.map((e) => e.tag);
           const ordered = tags.every((t, k) => k === 0 || (tags[k - 1] as number) < t);
-          const unknown = tags.some((t) => !knownTag(profile, t));
+          const unknown = tags.some((t) => !specTag(profile, t));
           const rule = !ordered ? "B34" : unknown ? "B33" : "B34";
-          add(n, statsAccepted.id, judge(statsAccepted, run, [rule], { label: s.label }));
+          // the standard profile: tags no spec defines (Linux's newer ones) may be ignored
+          const check = profile === "virtio-1.x" ? statsSpecTagsKept : statsAccepted;
+          const spec = s.chain.stats.some((e) => specTag(profile, e.tag));
+          if (profile !== "virtio-1.x" || spec) {
+            add(n, check.id, judge(check, run, [rule], { label: s.label }));
+          }
         }
         break;
       }
@@ -384,13 +389,14 @@ export function judgeSequence(run: DeviceRun, after: PortAfter): SequenceFinding
   return out;
 }
 
-const KNOWN = new Map(
+const SPEC = new Map(
   (["v3", "virtio-1.x"] as const).map((p) => [
     p,
-    new Set(enumValues("stats_tag", p).map((t) => t.value)),
+    new Set(enumValues("stats_tag", p).filter((t) => !t.nonStandard).map((t) => t.value)),
   ]),
 );
 
-function knownTag(profile: ProfileId, tag: number): boolean {
-  return KNOWN.get(profile)?.has(tag) ?? false;
+/** Whether a spec (not only an implementation) defines the tag. */
+function specTag(profile: ProfileId, tag: number): boolean {
+  return SPEC.get(profile)?.has(tag) ?? false;
 }
