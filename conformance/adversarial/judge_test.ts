@@ -99,3 +99,27 @@ Deno.test("judge: a malformed chain the device applied fails its rule", () => {
   const fs = judgeSequence(run, { status: OK_STATUS, deviceErrors: [] });
   assert.deepEqual(fs.map((f) => [f.rule, f.check, f.step]), [["S-02", "rejected", 2]]);
 });
+
+Deno.test("judge: nothing is judged from a chain in the format the driver did not negotiate on", () => {
+  // PAGE_BITMAP not accepted, a bitmap sent: read as PFNs it names pages the driver never meant
+  const run = runOf([{ do: "negotiate" }, good, {
+    do: "send",
+    label: "",
+    queue: "inflateq",
+    chain: { bitmap: { runs: [[4522, 6]] } },
+  }, good]);
+  const later = run.sends.get("s4");
+  assert.ok(later !== undefined);
+  later.after = later.before.clone();
+  const fs = judgeSequence(run, {
+    status: OK_STATUS | STATUS.DEVICE_NEEDS_RESET,
+    deviceErrors: ["The device set DEVICE_NEEDS_RESET (status 0x4b)"],
+  });
+  assert.deepEqual(fs, []);
+  // the good chain before it is still judged
+  const first = run.sends.get("s2");
+  assert.ok(first !== undefined);
+  first.after = first.before.clone();
+  const judged = judgeSequence(run, { status: OK_STATUS, deviceErrors: [] });
+  assert.deepEqual(judged.map((f) => [f.rule, f.check, f.step]), [["S-05", "applied", 2]]);
+});
