@@ -11,11 +11,13 @@
  * - `model/`: what a case, scenario, target, finding and verdict are; evidence
  * - `trace/`: the trace format, the QEMU log importer, the passive checks
  * - `scenarios/`: the scripted interactions, as data
- * - `targets/`: what a run tests, one folder per kind (reference, mutants, qemu-linux, qemu-device)
+ * - `targets/`: what a run tests, one folder per kind (reference, mutants, qemu-linux, qemu-device,
+ *   testee)
  * - `runners/`: one scenario on one target, everything recorded
  * - `checks/`: a run turned into findings citing rule ids
  * - `cases/`: the case table (scenario + check + rules) and rule coverage
  * - `run/`: the suite run — verdicts, expected-failure lists, `registerConformance`, parallel runs
+ * - `adversarial/`: generated driver sequences against a device, judged by the checks, shrunk
  * - `report/`: terminal, JSON, JUnit, Markdown and passive reports; the cases as data
  * - `cli/`: `deno task conform`
  *

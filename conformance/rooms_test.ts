@@ -14,6 +14,7 @@ const ROOMS: readonly { readonly name: string }[] = [
   "checks",
   "cases",
   "run",
+  "adversarial",
   "report",
   "cli",
 ].map((name) => ({ name }));

@@ -23,6 +23,12 @@ import { casesDocument, casesSchema } from "../report/cases_export.ts";
 import { traceLineSchema } from "../trace/format.ts";
 import { isPassive, PASSIVE_USAGE, passiveMain, PassiveUsageError } from "./passive.ts";
 import {
+  ADVERSARIAL_USAGE,
+  adversarialMain,
+  AdversarialUsageError,
+  isAdversarial,
+} from "./adversarial.ts";
+import {
   matchesPattern,
   MUTANTS,
   mutantsOf,
@@ -129,7 +135,8 @@ ${TESTEE_USAGE}
                     of a --trace file), and exit without running
   --help            print this text
 
-Passive checking (--trace, --qemu-trace, --target qemu-linux): see below.
+Passive checking (--trace, --qemu-trace, --target qemu-linux) and adversarial
+mode (--adversarial: generated sequences, shrunk reproducers): see below.
 
 Exit codes: 0 every target under test passed and every mutant failed the cases
 it declares; 1 otherwise; 2 usage error (a bad flag or value, an unreadable
@@ -575,10 +582,11 @@ async function runTargets(
 }
 
 async function main(args: readonly string[]): Promise<number> {
+  if (isAdversarial(args)) return await adversarialMain(args);
   if (isPassive(args)) return await passiveMain(args);
   const o = await parseOptions(args);
   if (o === "help") {
-    console.log(`${USAGE}\n\n${PASSIVE_USAGE}`);
+    console.log(`${USAGE}\n\n${PASSIVE_USAGE}\n\n${ADVERSARIAL_USAGE}`);
     return 0;
   }
   if (o.exportDir !== undefined) {
@@ -673,7 +681,8 @@ if (import.meta.main) {
     code = await main(Deno.args);
   } catch (e) {
     const msg = e instanceof UsageError || e instanceof PassiveUsageError ||
-        e instanceof OutputError
+        e instanceof OutputError ||
+        e instanceof AdversarialUsageError
       ? e.message
       : `internal error: ${e instanceof Error ? e.message : String(e)}`;
     console.error(`error: ${msg}`);

@@ -106,8 +106,13 @@ export interface QemuDeviceTargetOptions {
   readonly stopped?: boolean;
   /** Timeout of one qtest or QMP reply in ms (default 5 s). */
   readonly replyTimeoutMs?: number;
-  /** Called with the pid of every QEMU the target starts (tests check none is left). */
-  readonly onStart?: (pid: number) => void;
+  /** Called with the pid and arguments of every QEMU the target starts (tests check none is left). */
+  readonly onStart?: (pid: number, args: readonly string[]) => void;
+  /**
+   * A file QEMU logs every qtest command it receives to (`-qtest-log`; the
+   * adversarial mode turns it into a replay file); default none.
+   */
+  readonly qtestLog?: string;
 }
 
 const MIB = 2 ** 20;
@@ -195,11 +200,12 @@ function openVariant(
       extraArgs: [
         ...(v.extraArgs ?? []),
         ...(dir === undefined ? [] : ["-bios", `${dir}/halt.bin`]),
+        ...(options.qtestLog === undefined ? [] : ["-qtest-log", options.qtestLog]),
       ],
       ...(v.mode === undefined ? {} : { mode: v.mode }),
       ...(options.replyTimeoutMs === undefined ? {} : { replyTimeoutMs: options.replyTimeoutMs }),
     });
-    options.onStart?.(session.qemu.pid);
+    options.onStart?.(session.qemu.pid, session.qemu.args);
     return qemuDevicePort(session, { profile: options.profile, running, onClose: cleanup });
   } catch (e) {
     cleanup();
