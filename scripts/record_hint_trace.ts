@@ -18,7 +18,7 @@ import { Vm } from "../conformance/targets/qemu-linux/vm.ts";
 import { migrateToNull } from "../conformance/targets/qemu-linux/migrate.ts";
 import { availableMiB, featuresEvent } from "../conformance/targets/qemu-linux/target.ts";
 import type { TraceEvent } from "../conformance/trace/format.ts";
-import { BALLOON_PAGE_SIZE } from "../spec/mod.ts";
+import { writeRecording } from "./_recording.ts";
 
 const MIB = 2 ** 20;
 const MEM_MIB = 256;
@@ -72,24 +72,13 @@ try {
 } finally {
   await vm.stop();
 }
-const text = await Deno.readFile(vm.files.trace);
-const gz = new Uint8Array(
-  await new Response(new Blob([text]).stream().pipeThrough(new CompressionStream("gzip")))
-    .arrayBuffer(),
-);
-await Deno.writeFile(`${OUT}.log.gz`, gz);
-const meta = {
-  recorded: new Date().toISOString().slice(0, 10),
+await writeRecording({
+  traceFile: vm.files.trace,
+  out: OUT,
   versions: { qemu: qemu.version, kernel: guest.kernelVersion, busybox: guest.busyboxVersion },
   memMiB: MEM_MIB,
-  guestPages: (MEM_MIB * MIB) / BALLOON_PAGE_SIZE,
   balloon: BALLOON,
   steps,
   features,
-};
-await Deno.writeTextFile(`${OUT}.meta.json`, JSON.stringify(meta, null, 2) + "\n");
-console.log(
-  `wrote ${OUT}.log.gz (${gz.length} bytes, ${text.length} bytes of log) and ${OUT}.meta.json`,
-);
-for (const s of steps) console.log(`  ${s}`);
+});
 await Deno.remove(dir, { recursive: true });
