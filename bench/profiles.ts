@@ -22,6 +22,7 @@
  * @module
  */
 
+import { fmt, table } from "./_table.ts";
 import { parseArgs } from "node:util";
 import { BALLOON_PAGE_SIZE, type FeatureName } from "../spec/mod.ts";
 import {
@@ -230,22 +231,7 @@ if (args.values.json) {
   Deno.exit(0);
 }
 
-const fmt = (n: number, d = 0) =>
-  n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
 const mib = (bytes: number) => `${fmt(bytes / 2 ** 20, 1)} MiB`;
-
-function table(r: string[][]): string {
-  const widths = (r[0] as string[]).map((_, i) =>
-    Math.max(...r.map((row) => (row[i] ?? "").length))
-  );
-  const line = (row: string[]) =>
-    "| " + row.map((c, i) => c.padEnd(widths[i] as number)).join(" | ") + " |";
-  return [
-    line(r[0] as string[]),
-    "|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|",
-    ...r.slice(1).map(line),
-  ].join("\n");
-}
 
 const returnRows: string[][] = [
   [

@@ -15,6 +15,7 @@
  * @module
  */
 
+import { fmt, table } from "./_table.ts";
 import { parseArgs } from "node:util";
 import { type FeatureName } from "../spec/mod.ts";
 import { BalloonDriver, migrate, type MigrationResult, Testbed } from "../impl/mod.ts";
@@ -183,8 +184,6 @@ if (args.values.json) {
   Deno.exit(0);
 }
 
-const fmt = (n: number, d = 0) =>
-  n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
 const ratio = (a: number, b: number) => (b === 0 ? "—" : `${fmt(a / b, a / b >= 100 ? 0 : 1)}×`);
 const pagesPerSec = (ms: number) => fmt((7 * GIB) / (ms / 1000));
 
@@ -265,20 +264,6 @@ const rows: string[][] = [
     ratio(pfn.deflate.discardCalls, bitmap.deflate.discardCalls),
   ],
 ];
-
-function table(r: string[][]): string {
-  const widths = (r[0] as string[]).map((_, i) =>
-    Math.max(...r.map((row) => (row[i] ?? "").length))
-  );
-  const line = (row: string[]) =>
-    "| " + row.map((c, i) => c.padEnd(widths[i] as number)).join(" | ") + " |";
-  return [
-    line(r[0] as string[]),
-    "|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|",
-    ...r.slice(1).map(line),
-  ]
-    .join("\n");
-}
 
 console.log(
   `Seed experiments, 8 GiB guest (2,097,152 pages) to 7 GiB ballooned (1,835,008 pages), ${runs} runs`,

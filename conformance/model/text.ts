@@ -37,3 +37,31 @@ export function printable(text: string, options: { readonly max?: number } = {})
   }
   return out;
 }
+
+/**
+ * Splits a text stream into lines (without their newline); a last line
+ * without one is kept.
+ *
+ * @example
+ * ```ts
+ * import { LineStream } from "./text.ts";
+ * import assert from "node:assert/strict";
+ * const lines = await Array.fromAsync(ReadableStream.from(["a\nb", "c\n", "d"]).pipeThrough(new LineStream()));
+ * assert.deepEqual(lines, ["a", "bc", "d"]);
+ * ```
+ */
+export class LineStream extends TransformStream<string, string> {
+  constructor() {
+    let rest = "";
+    super({
+      transform(chunk, controller) {
+        const parts = (rest + chunk).split("\n");
+        rest = parts.pop() ?? "";
+        for (const p of parts) controller.enqueue(p);
+      },
+      flush(controller) {
+        if (rest !== "") controller.enqueue(rest);
+      },
+    });
+  }
+}

@@ -20,6 +20,7 @@
  * @module
  */
 
+import { LineStream } from "../model/text.ts";
 import { caseLevel } from "../cases/cases.ts";
 import type { CaseDef, CaseResult, Target } from "../model/types.ts";
 import { rerunCommand, type RunOptions, type SuiteRun } from "./suite.ts";
@@ -129,23 +130,6 @@ class Child {
       // already gone
     }
     await this.#proc.status;
-  }
-}
-
-/** Splits a text stream into lines. */
-class LineStream extends TransformStream<string, string> {
-  constructor() {
-    let rest = "";
-    super({
-      transform(chunk, controller) {
-        const parts = (rest + chunk).split("\n");
-        rest = parts.pop() ?? "";
-        for (const p of parts) controller.enqueue(p);
-      },
-      flush(controller) {
-        if (rest !== "") controller.enqueue(rest);
-      },
-    });
   }
 }
 

@@ -11,22 +11,7 @@
  * @module
  */
 
-/** Splits text chunks into lines (without their newline). */
-class TextLineStream extends TransformStream<string, string> {
-  constructor() {
-    let rest = "";
-    super({
-      transform(chunk, controller) {
-        const parts = (rest + chunk).split("\n");
-        rest = parts.pop() ?? "";
-        for (const p of parts) controller.enqueue(p);
-      },
-      flush(controller) {
-        if (rest !== "") controller.enqueue(rest);
-      },
-    });
-  }
-}
+import { LineStream } from "../../model/text.ts";
 
 /** One line of a transcript. */
 export interface TranscriptLine {
@@ -58,7 +43,7 @@ export async function replay(
 ): Promise<{ line: number; expected: string; got: string } | undefined> {
   const writer = child.stdin.getWriter();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(
-    new TextLineStream(),
+    new LineStream(),
   ).getReader();
   const enc = new TextEncoder();
   try {
