@@ -10,7 +10,7 @@
  * @module
  */
 
-import { makeOutputDir, writeOutput } from "./files.ts";
+import { makeOutputDir, readExpectFile, unreadable, writeOutput } from "./files.ts";
 import { parseArgs } from "node:util";
 import type { ProfileId } from "../../spec/mod.ts";
 import type { DeviceTarget } from "../model/types.ts";
@@ -37,7 +37,7 @@ import {
   qemuDeviceVariant,
 } from "../targets/qemu-device/target.ts";
 import { ensureQemu } from "../targets/qemu/setup.ts";
-import { type ExpectList, ExpectListError, parseExpectList } from "../run/expect.ts";
+import type { ExpectList } from "../run/expect.ts";
 import { caseById } from "../cases/cases.ts";
 
 /** The help text of adversarial mode. */
@@ -170,15 +170,6 @@ function describe(f: SequenceFinding): string {
   return `${f.rule} (${f.check}${f.step > 0 ? `, step ${f.step}` : ""}): ${f.message}`;
 }
 
-function reason(e: unknown): string {
-  if (e instanceof Deno.errors.NotFound) return "no such file or directory";
-  if (e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable) {
-    return "permission denied";
-  }
-  if (e instanceof Deno.errors.IsADirectory) return "it is a directory";
-  return e instanceof Error ? e.message : String(e);
-}
-
 async function findQemu(needed: boolean): Promise<{ path: string; version: string } | undefined> {
   if (!needed) return undefined;
   try {
@@ -193,25 +184,6 @@ async function findQemu(needed: boolean): Promise<{ path: string; version: strin
 function printExpected(r: AdversarialResult): void {
   for (const [k, n] of Object.entries(r.expectedSeen)) {
     console.log(`  expected (--expect-fail): ${k} in ${n} sequences`);
-  }
-}
-
-async function readExpectList(file: string): Promise<ExpectList> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(file);
-  } catch (e) {
-    throw new AdversarialUsageError(
-      `--expect-fail '${printable(file)}': cannot read the file (${reason(e)})`,
-    );
-  }
-  try {
-    return parseExpectList(text, file);
-  } catch (e) {
-    if (e instanceof ExpectListError) {
-      throw new AdversarialUsageError(`--expect-fail: ${e.message}`);
-    }
-    throw e;
   }
 }
 
@@ -276,7 +248,7 @@ export async function adversarialMain(args: readonly string[]): Promise<number> 
   const profile: ProfileId = (v.profile as ProfileId | undefined) ?? "v3";
   const expectList = v["expect-fail"] === undefined
     ? undefined
-    : await readExpectList(v["expect-fail"]);
+    : await readExpectFile(v["expect-fail"], (m) => new AdversarialUsageError(m));
   const wanted = v.target ?? [];
   const needsQemu = wanted.flatMap((x) => x.split(",")).some((x) =>
     x.trim().startsWith(QEMU_DEVICE_PREFIX)
@@ -315,13 +287,7 @@ export async function adversarialMain(args: readonly string[]): Promise<number> 
       continue;
     }
     if (!p.mutant) failed++;
-    try {
-      await makeOutputDir("--out", out);
-    } catch (e) {
-      throw new AdversarialUsageError(
-        `--out '${printable(out)}': cannot create the directory (${reason(e)})`,
-      );
-    }
+    await makeOutputDir("--out", out);
     const base = `${out.replace(/[\\/]+$/, "")}/${fileName(p.target.name)}`;
     const q = p.variant === undefined || qemu === undefined
       ? undefined
@@ -343,11 +309,7 @@ export async function adversarialMain(args: readonly string[]): Promise<number> 
       ...(q === undefined ? {} : { qtest: { file: q.file, command: q.command, lines: q.lines } }),
     };
     const file = `${base}.json`;
-    try {
-      await writeOutput("--out", file, JSON.stringify(rep, null, 2) + "\n");
-    } catch (e) {
-      throw new AdversarialUsageError(`cannot write ${file}: ${reason(e)}`);
-    }
+    await writeOutput("--out", file, JSON.stringify(rep, null, 2) + "\n");
     console.log(
       `${p.target.name}: finding after ${r.runsToFailure} sequences (seed ${r.seed}; ${
         rate(r)
@@ -378,9 +340,7 @@ async function replayMain(
   try {
     text = await Deno.readTextFile(file);
   } catch (e) {
-    throw new AdversarialUsageError(
-      `--replay '${printable(file)}': cannot read the file (${reason(e)})`,
-    );
+    throw new AdversarialUsageError(unreadable("--replay", file, e));
   }
   let rep: Reproducer;
   try {

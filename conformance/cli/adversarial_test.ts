@@ -75,3 +75,25 @@ Deno.test("cli --adversarial: a reproducer is written and replays to the same fi
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("cli --adversarial: a reproducer that cannot be written exits 4, in the wording of every output", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "adversarial-out-" });
+  try {
+    await Deno.writeTextFile(`${dir}/a-file`, "");
+    const r = await conform(
+      "--adversarial",
+      "--target",
+      "device:notify-never",
+      "--runs",
+      "50",
+      "--seed",
+      "7",
+      "--out",
+      `${dir}/a-file/sub`,
+    );
+    assert.equal(r.code, 4, r.err);
+    assert.match(r.err, /--out '.*a-file\/sub': cannot create the directory \(/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

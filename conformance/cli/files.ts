@@ -11,6 +11,7 @@
  */
 
 import { printable } from "../model/text.ts";
+import { type ExpectList, ExpectListError, parseExpectList } from "../run/expect.ts";
 
 /** The exit code of a run whose reports or exports could not be written. */
 export const EXIT_OUTPUT = 4;
@@ -85,5 +86,27 @@ export async function makeOutputDir(flag: string, dir: string): Promise<void> {
     throw new OutputError(
       `${flag} '${printable(dir)}': cannot create the directory (${fileReason(e)})`,
     );
+  }
+}
+
+/**
+ * Reads and parses an `--expect-fail` file; an unreadable or malformed file
+ * is a usage error of the caller's kind (`usage` builds it from the message).
+ */
+export async function readExpectFile(
+  file: string,
+  usage: (message: string) => Error,
+): Promise<ExpectList> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (e) {
+    throw usage(unreadable("--expect-fail", file, e));
+  }
+  try {
+    return parseExpectList(text, file);
+  } catch (e) {
+    if (e instanceof ExpectListError) throw usage(`--expect-fail: ${e.message}`);
+    throw e;
   }
 }

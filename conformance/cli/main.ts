@@ -17,7 +17,7 @@ import { caseById, caseLevel, CASES } from "../cases/cases.ts";
 import { notCheckedOf } from "../cases/coverage.ts";
 import { flagErrorMessage } from "./flags.ts";
 import { printable } from "../model/text.ts";
-import { EXIT_OUTPUT, makeOutputDir, OutputError, unreadable, writeOutput } from "./files.ts";
+import { EXIT_OUTPUT, makeOutputDir, OutputError, readExpectFile, writeOutput } from "./files.ts";
 import { isModuleTarget, loadModuleTargets, ModuleTargetError } from "./module_targets.ts";
 import { casesDocument, casesSchema } from "../report/cases_export.ts";
 import { traceLineSchema } from "../trace/format.ts";
@@ -34,7 +34,7 @@ import {
   mutantsOf,
   QUIRKS_NOT_MUTANTS,
 } from "../targets/mutants/mutants.ts";
-import { type ExpectList, ExpectListError, parseExpectList } from "../run/expect.ts";
+import type { ExpectList } from "../run/expect.ts";
 import { jsonReport } from "../report/json.ts";
 import { junitReport } from "../report/junit.ts";
 import { markdownReport } from "../report/markdown.ts";
@@ -242,21 +242,6 @@ function selectCases(filters: readonly string[], profiles: readonly ProfileId[])
   return all.filter((k) => chosen.has(k.id));
 }
 
-async function readExpectList(file: string): Promise<ExpectList> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(file);
-  } catch (e) {
-    throw new UsageError(unreadable("--expect-fail", file, e));
-  }
-  try {
-    return parseExpectList(text, file);
-  } catch (e) {
-    if (e instanceof ExpectListError) throw new UsageError(`--expect-fail: ${e.message}`);
-    throw e;
-  }
-}
-
 function parseFlagError(e: unknown, args: readonly string[]): UsageError {
   return new UsageError(flagErrorMessage(e, args));
 }
@@ -347,7 +332,7 @@ async function parseOptions(args: readonly string[]): Promise<Options | "help"> 
     out: v.out ?? "conformance-report",
     ...(v["expect-fail"] === undefined
       ? {}
-      : { expectFail: await readExpectList(v["expect-fail"]) }),
+      : { expectFail: await readExpectFile(v["expect-fail"], (m) => new UsageError(m)) }),
     ...(v.export === undefined ? {} : { exportDir: v.export }),
     jobs,
   };

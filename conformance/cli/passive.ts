@@ -9,10 +9,10 @@
 
 import { parseArgs } from "node:util";
 import { flagErrorMessage } from "./flags.ts";
-import { isFileError, makeOutputDir, unreadable, writeOutput } from "./files.ts";
+import { isFileError, makeOutputDir, readExpectFile, unreadable, writeOutput } from "./files.ts";
 import { printable } from "../model/text.ts";
 import { join } from "node:path";
-import { type ExpectList, ExpectListError, parseExpectList } from "../run/expect.ts";
+import type { ExpectList } from "../run/expect.ts";
 import { TraceFormatError } from "../trace/format.ts";
 import {
   PASSIVE_EXIT,
@@ -219,16 +219,7 @@ async function parsePassive(args: readonly string[]): Promise<PassiveOptions | "
   }
   let expect: ExpectList | undefined;
   if (v["expect-fail"] !== undefined) {
-    const file = v["expect-fail"];
-    const text = await Deno.readTextFile(file).catch((e) => {
-      throw new PassiveUsageError(unreadable("--expect-fail", file, e));
-    });
-    try {
-      expect = parseExpectList(text, file);
-    } catch (e) {
-      if (e instanceof ExpectListError) throw new PassiveUsageError(`--expect-fail: ${e.message}`);
-      throw e;
-    }
+    expect = await readExpectFile(v["expect-fail"], (m) => new PassiveUsageError(m));
   }
   const source = v.trace !== undefined
     ? { kind: "trace" as const, file: v.trace }
