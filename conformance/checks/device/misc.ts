@@ -58,7 +58,7 @@ export const dirtyLogFirst: DeviceCheckDef = deviceCheck("dirty-log-first", (run
         expected: "dirty logging started first",
       }),
     ];
-});
+}, { observes: () => ["dirty-log"] });
 
 /** reply chunks are used as they arrive. */
 export const repliesUsed: DeviceCheckDef = deviceCheck("replies-used", (run, { rule }) => {
