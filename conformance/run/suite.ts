@@ -211,6 +211,8 @@ export function runSuite(options: RunOptions): SuiteRun {
   }
   let done = 0;
   for (const job of jobs) {
+    const rerun = (id: string) =>
+      rerunCommand(id, job.target.rerunAs ?? job.target.name, { profile: job.target.profile });
     const declared = job.cases.map((k) => declaredNeed(k, job.target));
     if (declared.every((m) => m !== undefined)) {
       // every case needs what the target declares it lacks: running the scenario could change nothing
@@ -218,7 +220,7 @@ export function runSuite(options: RunOptions): SuiteRun {
         results.push({
           case: k.id,
           target: job.target.name,
-          rerun: rerunCommand(k.id, job.target.name),
+          rerun: rerun(k.id),
           ms: 0,
           verdict: "unsupported",
           level: caseLevel(k),
@@ -248,9 +250,7 @@ export function runSuite(options: RunOptions): SuiteRun {
       const base = {
         case: k.id,
         target: job.target.name,
-        rerun: rerunCommand(k.id, job.target.rerunAs ?? job.target.name, {
-          profile: job.target.profile,
-        }),
+        rerun: rerun(k.id),
         ms,
       };
       if (cannotRun !== undefined) {

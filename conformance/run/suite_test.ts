@@ -161,3 +161,24 @@ Deno.test("the seed as posted fails, and each of its device-visible quirks shows
     assert.ok(named.has(q), `v3-as-posted failures never name ${q}`);
   }
 });
+
+Deno.test("a case unsupported by declaration reruns with the target's own name for --target (rerunAs)", () => {
+  const mine = {
+    ...REFERENCE_DEVICE,
+    name: "my-device",
+    rerunAs: "./my_targets.ts#myDevice",
+    unsupported: ["PAGE_BITMAP" as const],
+  };
+  const cases = CASES.filter((k) =>
+    k.id === "device.bitmap.inflate-run" || k.id === "device.pfn.inflate"
+  );
+  const run = runSuite({ cases, targets: [mine] });
+  const bitmap = run.results.find((r) => r.case === "device.bitmap.inflate-run");
+  const pfn = run.results.find((r) => r.case === "device.pfn.inflate");
+  assert.equal(bitmap?.verdict, "unsupported");
+  assert.equal(
+    bitmap?.rerun,
+    "deno task conform --target ./my_targets.ts#myDevice --filter 'device.bitmap.inflate-run'",
+  );
+  assert.match(pfn?.rerun ?? "", /--target \.\/my_targets\.ts#myDevice /);
+});
