@@ -63,6 +63,7 @@ export type {
   StatsChain,
 } from "./driver/seams.ts";
 export { honourDependencies, referenceDriverSeams } from "./driver/seams.ts";
+export { guestStatistics } from "./driver/stats.ts";
 
 /** Options of {@link BalloonDriver}. */
 export interface DriverOptions {

@@ -58,35 +58,52 @@ function cell(s: string): string {
 /** The generated message tables. */
 export function messageTables(): string {
   const lines = [BEGIN, "", `Protocol version ${PROTOCOL_VERSION}.`, ""];
-  lines.push("### Requests (suite → testee; one reply each, same `seq`)", "");
-  lines.push("| op | fields | result | what |", "|---|---|---|---|");
-  for (const m of MESSAGES.filter((x) => x.kind === "request")) {
-    lines.push(
-      `| \`${m.op}\` | ${cell(fieldRows(m.fields))} | ${cell(fieldRows(m.result ?? []))} | ${
-        cell(m.doc)
-      }${m.pipelined ? " **Pipelined.**" : ""} |`,
-    );
-  }
-  lines.push("", "### Replies (testee → suite): `seq` and exactly one of", "");
+  const requests = (title: string, role: "device" | "driver" | undefined) => {
+    lines.push(`### ${title}`, "");
+    lines.push("| op | fields | result | what |", "|---|---|---|---|");
+    for (const m of MESSAGES.filter((x) => x.kind === "request" && x.role === role)) {
+      lines.push(
+        `| \`${m.op}\` | ${cell(fieldRows(m.fields))} | ${cell(fieldRows(m.result ?? []))} | ${
+          cell(m.doc)
+        }${m.pipelined ? " **Pipelined.**" : ""} |`,
+      );
+    }
+    lines.push("");
+  };
+  const asks = (title: string, kinds: readonly string[]) => {
+    lines.push(`### ${title}`, "");
+    lines.push("| op | fields | answer | what |", "|---|---|---|---|");
+    for (const m of MESSAGES.filter((x) => kinds.includes(x.kind))) {
+      lines.push(
+        `| \`${m.op}\` | ${cell(fieldRows(m.fields))} | ${
+          m.result === undefined ? "none" : cell(`\`id\`, ${fieldRows(m.result)}`)
+        } | ${cell(m.doc)}${m.role === undefined ? "" : ` (${m.role} role)`} |`,
+      );
+    }
+    lines.push("");
+  };
+  requests("Requests to every testee (suite → testee; one reply each, same `seq`)", undefined);
+  requests("Requests to a device testee", "device");
+  requests("Requests to a driver testee", "driver");
+  lines.push("### Replies (testee → suite): `seq` and exactly one of", "");
   lines.push("| field | meaning |", "|---|---|");
   for (const o of REPLY_OUTCOMES) lines.push(`| \`${o.name}\` | ${cell(o.doc)} |`);
-  lines.push("", "### Memory and events (testee → suite, while it handles a request)", "");
-  lines.push("| op | fields | answer | what |", "|---|---|---|---|");
-  for (const m of MESSAGES.filter((x) => x.kind !== "request")) {
-    lines.push(
-      `| \`${m.op}\` | ${cell(fieldRows(m.fields))} | ${
-        m.result === undefined ? "none" : cell(`\`id\`, ${fieldRows(m.result)}`)
-      } | ${cell(m.doc)} |`,
-    );
-  }
+  lines.push("");
+  asks("Memory and events (testee → suite, while it handles a request)", ["memory", "event"]);
+  asks(
+    "Calls of a driver testee (testee → suite, while it handles a request; answered in order when they have an answer)",
+    ["call"],
+  );
   lines.push(
-    "",
     'Types: hex64 a string `"0x…"` (1 to 16 hex digits); uint an integer 0 to 2^32-1;',
   );
   lines.push(
     "base64 RFC 4648 with padding; runs an array of `[first page, count]`; stats an array",
   );
-  lines.push('of `{"tag": n, "val": hex64}`; `?` marks an optional field.', "", END);
+  lines.push(
+    'of `{"tag": n, "val": hex64}`; events an array of `{"event": "used", "queue": n}` or',
+  );
+  lines.push('`{"event": "config"}`; `?` marks an optional field.', "", END);
   return lines.join("\n");
 }
 

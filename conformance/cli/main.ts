@@ -68,12 +68,7 @@ import { ensureQemu } from "../targets/qemu/setup.ts";
 import { defaultConcurrency, runSuiteInWorkers } from "../run/parallel.ts";
 import { verdictMatrix } from "../report/matrix.ts";
 import type { CaseDef, CaseResult, Target } from "../model/types.ts";
-import {
-  checkDriverCmd,
-  closeProcessTargets,
-  deviceCmdTargets,
-  TesteeUsageError,
-} from "../targets/testee/cli.ts";
+import { closeProcessTargets, processTargets, TesteeUsageError } from "../targets/testee/cli.ts";
 
 import { USAGE } from "./usage.ts";
 
@@ -296,14 +291,14 @@ async function parseOptions(args: readonly string[]): Promise<Options | "help"> 
     }
   }
   const filters = v.filter ?? [];
-  const commands = v["device-cmd"] ?? [];
-  // --device-cmd alone tests that device only (no default reference targets)
-  const { targets, explicit } = commands.length > 0 && v.target === undefined
+  const commands = { device: v["device-cmd"] ?? [], driver: v["driver-cmd"] ?? [] };
+  // --device-cmd / --driver-cmd alone test those only (no default reference targets)
+  const { targets, explicit } = commands.device.length + commands.driver.length > 0 &&
+      v.target === undefined
     ? { targets: [] as Target[], explicit: new Set<string>() }
     : await resolveTargets(v.target ?? [], profiles);
   try {
-    checkDriverCmd(v["driver-cmd"]);
-    const processes = deviceCmdTargets(commands, {
+    const processes = processTargets(commands, {
       profiles,
       stepTimeout: v["step-timeout"],
       out: v.out ?? "conformance-report",

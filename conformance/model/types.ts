@@ -303,6 +303,8 @@ export interface DriverContext {
   readonly transport: Transport;
   /** Fault injection requested by the scenario. */
   readonly faults: { readonly bitmapLimit?: number; readonly failBitmapAllocation?: boolean };
+  /** The scenario's id (names transcripts of drivers in other processes). */
+  readonly scenario?: string;
 }
 
 /** Host-side controls of a device under test. */

@@ -20,6 +20,7 @@ import {
 } from "../../impl/mod.ts";
 import type { DriverScenario, DriverTarget, DriverUnderTest } from "../model/types.ts";
 import { type StandardWatch, watchStandard } from "./driver_standard.ts";
+import { UnsupportedScenarioError } from "../model/ports.ts";
 
 /** A write the guest or driver made to a page the host held. */
 export interface WatchHit {
@@ -189,12 +190,14 @@ export function runDriverScenario(scenario: DriverScenario, target: DriverTarget
     driver = target.create({
       guest,
       transport,
+      scenario: scenario.id,
       faults: {
         ...(scenario.bitmapLimit === undefined ? {} : { bitmapLimit: scenario.bitmapLimit }),
         ...(scenario.failBitmapAllocation ? { failBitmapAllocation: true } : {}),
       },
     });
   } catch (e) {
+    if (e instanceof UnsupportedScenarioError || isTargetFailure(e)) throw e;
     throw new Error(`Target ${target.name} failed to build a driver: ${(e as Error).message}`);
   }
   const managed: number[] = [guest.alloc.managedPages];
@@ -220,6 +223,9 @@ export function runDriverScenario(scenario: DriverScenario, target: DriverTarget
     if (gen === undefined) return undefined;
     const h = guest.sched.spawn(label, gen);
     settle(label);
+    // a driver in another process that answered unsupported, or whose process failed:
+    // the scenario is unsupported or an error, as a device target's is
+    if (h.error instanceof UnsupportedScenarioError || isTargetFailure(h.error)) throw h.error;
     if (h.error !== undefined) thrown(label, h.error);
     return h.result as T | undefined;
   };
@@ -354,6 +360,16 @@ export function runDriverScenario(scenario: DriverScenario, target: DriverTarget
     standard,
     ms: performance.now() - t0,
   };
+}
+
+/**
+ * Whether an error is a target's failure (a process that crashed, hung or
+ * broke the protocol: `TargetError` of `targets/bridge/`), which makes the
+ * scenario's cases errors without a stack trace, rather than the driver's
+ * own exception.
+ */
+function isTargetFailure(e: unknown): boolean {
+  return e instanceof Error && e.name === "TargetError";
 }
 
 /** The features of the last accepted negotiation in a trace (a legacy driver: its last write). */

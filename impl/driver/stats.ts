@@ -6,7 +6,8 @@
  * @module
  */
 
-import { enumValues, type StatEntry } from "../../spec/mod.ts";
+import { enumValues, type ProfileId, type StatEntry } from "../../spec/mod.ts";
+import type { GuestEnv } from "../guest.ts";
 import type { TaskBody } from "../scheduler.ts";
 import type { DriverCore } from "./core.ts";
 import { PAGE, SCRATCH } from "./layout.ts";
@@ -14,8 +15,17 @@ import type { StatsBuffer } from "./seams.ts";
 
 /** The statistics this driver reports, computed from the guest model (same tags every time, B32). */
 export function guestStats(vb: DriverCore): StatEntry[] {
-  const a = vb.guest.alloc;
-  const c = vb.guest.counters;
+  return guestStatistics(vb.guest, vb.profile);
+}
+
+/**
+ * The statistics a guest keeps, by the stats table's tags of `profile`
+ * (what the reference driver puts in a stats buffer; the suite's answer to
+ * a driver testee's `guest.stats`).
+ */
+export function guestStatistics(guest: GuestEnv, profile: ProfileId): StatEntry[] {
+  const a = guest.alloc;
+  const c = guest.counters;
   const free = BigInt(a.freePageCount) * BigInt(PAGE);
   const values: Record<string, bigint> = {
     VIRTIO_BALLOON_S_SWAP_IN: c.swapIn,
@@ -29,7 +39,7 @@ export function guestStats(vb: DriverCore): StatEntry[] {
     VIRTIO_BALLOON_S_HTLB_PGALLOC: 0n,
     VIRTIO_BALLOON_S_HTLB_PGFAIL: 0n,
   };
-  return enumValues("stats_tag", vb.profile)
+  return enumValues("stats_tag", profile)
     .filter((t) => !t.nonStandard && values[t.name] !== undefined)
     .map((t) => ({ tag: t.value, val: values[t.name] as bigint }));
 }

@@ -1,7 +1,8 @@
 /**
  * The command-line side of process targets: `--device-cmd "./my-device"`
- * (repeatable) and `--step-timeout MS`, checked with one usage error naming
- * the flag, the value and what is expected.
+ * and `--driver-cmd "./my-driver"` (repeatable) and `--step-timeout MS`,
+ * checked with one usage error naming the flag, the value and what is
+ * expected.
  *
  * @module
  */
@@ -9,6 +10,7 @@
 import type { ProfileId } from "../../../spec/mod.ts";
 import type { Target } from "../../model/types.ts";
 import { parseCommand, type ProcessDeviceTarget, processDeviceTarget } from "./target.ts";
+import { type ProcessDriverTarget, processDriverTarget } from "./driver_target.ts";
 
 /** The --help lines of the flags. */
 export const TESTEE_USAGE =
@@ -16,9 +18,10 @@ export const TESTEE_USAGE =
                     speaking the testee protocol on its stdin/stdout
                     (docs/TESTEE-PROTOCOL.md), e.g. --device-cmd ./examples/c/device
                     (repeatable; one profile at a time)
-  --step-timeout MS longest time a --device-cmd process may take for one
-                    request, memory traffic included (default 5000)
-  --driver-cmd CMD  drivers in another process: not supported yet`;
+  --driver-cmd CMD  a driver of your own in another process, the same way
+                    (the protocol's driver role), e.g. --driver-cmd ./examples/c/driver
+  --step-timeout MS longest time a --device-cmd or --driver-cmd process may
+                    take for one request, memory traffic included (default 5000)`;
 
 /** A bad value of one of the flags. */
 export class TesteeUsageError extends Error {
@@ -29,36 +32,32 @@ export class TesteeUsageError extends Error {
   }
 }
 
-/** `--driver-cmd`: not there yet; a usage error saying so. */
-export function checkDriverCmd(values: readonly string[] | undefined): void {
-  if (values === undefined || values.length === 0) return;
-  throw new TesteeUsageError(
-    `--driver-cmd '${
-      values[0]
-    }': drivers in another process are not supported yet; expected --device-cmd (a device in another process) or --target ./my_driver.ts (a TypeScript driver)`,
-  );
-}
-
-/** The process targets of the flags' values. */
-export function deviceCmdTargets(
-  commands: readonly string[],
+/** The process targets of `--device-cmd` and `--driver-cmd` values. */
+export function processTargets(
+  commands: { readonly device: readonly string[]; readonly driver: readonly string[] },
   options: {
     readonly profiles: readonly ProfileId[];
     readonly stepTimeout?: string | undefined;
     readonly out: string;
   },
-): ProcessDeviceTarget[] {
-  if (commands.length === 0) {
+): (ProcessDeviceTarget | ProcessDriverTarget)[] {
+  const all = [
+    ...commands.device.map((c) => ({ role: "device" as const, c })),
+    ...commands.driver.map((c) => ({ role: "driver" as const, c })),
+  ];
+  if (all.length === 0) {
     if (options.stepTimeout !== undefined) {
       throw new TesteeUsageError(
-        `--step-timeout '${options.stepTimeout}' needs a --device-cmd: it bounds the requests of a process target`,
+        `--step-timeout '${options.stepTimeout}' needs a --device-cmd or --driver-cmd: it bounds the requests of a process target`,
       );
     }
     return [];
   }
   if (options.profiles.length !== 1) {
     throw new TesteeUsageError(
-      "--device-cmd runs one profile at a time: expected --profile v3 or --profile virtio-1.x, not all",
+      `--${
+        all[0]?.role
+      }-cmd runs one profile at a time: expected --profile v3 or --profile virtio-1.x, not all`,
     );
   }
   let stepTimeoutMs: number | undefined;
@@ -73,15 +72,16 @@ export function deviceCmdTargets(
       );
     }
   }
-  return commands.map((c, i) => {
+  return all.map(({ role, c }, i) => {
+    const flag = `--${role}-cmd`;
     let program: string;
     try {
       program = parseCommand(c).command;
     } catch (e) {
       throw new TesteeUsageError(
-        `--device-cmd '${c}' is not a command line: ${
+        `${flag} '${c}' is not a command line: ${
           (e as Error).message
-        } (expected a program and its arguments, e.g. './examples/c/device')`,
+        } (expected a program and its arguments, e.g. './examples/c/${role}')`,
       );
     }
     if (program.includes("/")) {
@@ -94,18 +94,19 @@ export function deviceCmdTargets(
       }
       if (!ok) {
         throw new TesteeUsageError(
-          `--device-cmd '${c}': ${program} is not an executable file (build it first, e.g. 'cc -o examples/c/device examples/c/device.c')`,
+          `${flag} '${c}': ${program} is not an executable file (build it first, e.g. 'cc -o examples/c/${role} examples/c/${role}.c')`,
         );
       }
     }
-    const slug = commands.length === 1 ? "" : `/${i + 1}`;
-    return processDeviceTarget({
+    const slug = all.length === 1 ? "" : `/${i + 1}`;
+    const common = {
       command: c,
       profile: options.profiles[0] as ProfileId,
       transcriptDir: `${options.out.replace(/[\\/]+$/, "")}/testee-transcripts${slug}`,
-      transcripts: "all",
+      transcripts: "all" as const,
       ...(stepTimeoutMs === undefined ? {} : { stepTimeoutMs }),
-    });
+    };
+    return role === "device" ? processDeviceTarget(common) : processDriverTarget(common);
   });
 }
 

@@ -28,7 +28,8 @@ export type FieldType =
   | "stats"
   | "strings"
   | "role"
-  | "endian";
+  | "endian"
+  | "events";
 
 /** One field of a message. */
 export interface FieldDef {
@@ -48,6 +49,12 @@ export type MessageKind =
   | "request"
   /** The testee asks for guest memory while it handles a request; the suite answers `mem.read` only. */
   | "memory"
+  /**
+   * A driver testee uses the suite's device, host or guest while it handles
+   * a request; the suite answers the calls that have a result (with the
+   * call's `id`), in order, and applies the others without an answer.
+   */
+  | "call"
   /** The testee raises an interrupt: a line of its own, never inside a reply. */
   | "event";
 
@@ -69,6 +76,8 @@ export interface MessageDef {
    * memory but must not read it or raise events.
    */
   readonly pipelined?: boolean;
+  /** The role it belongs to; undefined: both. */
+  readonly role?: "device" | "driver";
 }
 
 const f = (name: string, type: FieldType, doc: string, required = true): FieldDef => ({
@@ -84,20 +93,26 @@ export const MESSAGES: readonly MessageDef[] = [
     op: "hello",
     kind: "request",
     doc:
-      "First line of every process. The testee answers with the version it speaks (it must equal the suite's), its role and what its host side can do.",
+      "First line of every process. The testee answers with the version it speaks (it must equal the suite's), its role and what it can do.",
     fields: [
       f("protocol", "uint", "protocol version the suite speaks"),
-      f("role", "role", "the side the suite tests (`device`)"),
+      f("role", "role", "the side the suite tests (`device` or `driver`)"),
       f("profile", "string", "the profile of the cases (`v3`, `virtio-1.x`)"),
     ],
     result: [
       f("protocol", "uint", "protocol version the testee speaks"),
-      f("role", "role", "what the testee is (`device`)"),
+      f("role", "role", "what the testee is (`device` or `driver`)"),
       f("name", "string", "the implementation's name, for reports"),
       f(
         "host",
         "strings",
-        "optional host operations it implements: any of `unused`, `hint`, `state`",
+        "the optional operations it implements: a device, host operations (any of `unused`, `hint`, `state`); a driver, requests (any of `remove`, `freeze`, `restore`, `migrate-page`)",
+      ),
+      f(
+        "unsupported",
+        "strings",
+        "feature names (as the spec tables spell them, e.g. `PAGE_BITMAP`) the implementation does not implement: the suite does not offer them to a driver, and cases that need them are `unsupported`",
+        false,
       ),
       f(
         "synchronous",
@@ -118,15 +133,22 @@ export const MESSAGES: readonly MessageDef[] = [
     kind: "request",
     pipelined: true,
     doc:
-      "Starts a scenario: a fresh device (as just plugged in) on guest RAM of `pages` 4 KiB pages from address 0.",
+      "Starts a scenario: a fresh device (as just plugged in) or a fresh driver (not yet probed: it forgets every queue, page and registration) on guest RAM of `pages` 4 KiB pages from address 0.",
     fields: [
       f("pages", "uint", "guest RAM in 4 KiB pages"),
       f("endian", "endian", "the guest's byte order (legacy conversations)"),
+      f(
+        "poison",
+        "uint",
+        "driver role: the value the guest initialises freed pages to (virtio-1.x PAGE_POISON), when it does",
+        false,
+      ),
     ],
     result: [],
   },
   {
     op: "status.read",
+    role: "device",
     kind: "request",
     doc: "Reads the device status.",
     fields: [],
@@ -134,6 +156,7 @@ export const MESSAGES: readonly MessageDef[] = [
   },
   {
     op: "status.write",
+    role: "device",
     kind: "request",
     pipelined: true,
     doc: "Writes the device status (0 resets the device).",
@@ -142,6 +165,7 @@ export const MESSAGES: readonly MessageDef[] = [
   },
   {
     op: "features.read",
+    role: "device",
     kind: "request",
     doc: "Reads the 64 feature bits the device offers.",
     fields: [],
@@ -149,6 +173,7 @@ export const MESSAGES: readonly MessageDef[] = [
   },
   {
     op: "features.write",
+    role: "device",
     kind: "request",
     pipelined: true,
     doc: "Writes the features the driver accepts.",
@@ -157,6 +182,7 @@ export const MESSAGES: readonly MessageDef[] = [
   },
   {
     op: "config.read",
+    role: "device",
     kind: "request",
     doc: "Reads device config bytes (one access).",
     fields: [f("offset", "uint", "byte offset"), f("length", "uint", "byte count")],
@@ -167,6 +193,7 @@ export const MESSAGES: readonly MessageDef[] = [
   },
   {
     op: "config.write",
+    role: "device",
     kind: "request",
     pipelined: true,
     doc: "Writes device config bytes (one access).",
@@ -175,6 +202,7 @@ export const MESSAGES: readonly MessageDef[] = [
   },
   {
     op: "queue.max",
+    role: "device",
     kind: "request",
     doc: "The largest size of a queue, 0 when the device has no such queue.",
     fields: [f("queue", "uint", "queue index")],
@@ -182,6 +210,7 @@ export const MESSAGES: readonly MessageDef[] = [
   },
   {
     op: "queue.setup",
+    role: "device",
     kind: "request",
     pipelined: true,
     doc:
@@ -199,6 +228,7 @@ export const MESSAGES: readonly MessageDef[] = [
   },
   {
     op: "notify",
+    role: "device",
     kind: "request",
     doc:
       "Available-buffer notification. The testee reads the rings and buffers with `mem.*` messages, raises `event`s, and replies when it has done what it does now.",
@@ -207,6 +237,7 @@ export const MESSAGES: readonly MessageDef[] = [
   },
   {
     op: "settle",
+    role: "device",
     kind: "request",
     doc:
       "A bounded wait: the testee may work for up to `ms` milliseconds (memory messages and events meanwhile), then replies.",
@@ -215,6 +246,7 @@ export const MESSAGES: readonly MessageDef[] = [
   },
   {
     op: "host.target",
+    role: "device",
     kind: "request",
     doc:
       "The host sets the balloon target: num_pages changes and the device raises a config-change event.",
@@ -223,6 +255,7 @@ export const MESSAGES: readonly MessageDef[] = [
   },
   {
     op: "host.stats",
+    role: "device",
     kind: "request",
     doc: "The host asks for fresh statistics (the device uses the stats buffer it holds).",
     fields: [],
@@ -230,6 +263,7 @@ export const MESSAGES: readonly MessageDef[] = [
   },
   {
     op: "host.unused",
+    role: "device",
     kind: "request",
     doc: "v3 MISC_VQ: the host issues an unused-page request (host operation `unused`).",
     fields: [f("param", "hex64", "request parameter")],
@@ -245,6 +279,7 @@ export const MESSAGES: readonly MessageDef[] = [
   },
   {
     op: "host.hint",
+    role: "device",
     kind: "request",
     doc:
       "virtio-1.x FREE_PAGE_HINT: start a round, or set the command id to STOP or DONE (host operation `hint`).",
@@ -253,6 +288,7 @@ export const MESSAGES: readonly MessageDef[] = [
   },
   {
     op: "host.state",
+    role: "device",
     kind: "request",
     doc:
       "What the host holds, as the implementation reports it (self-reported, host operation `state`): fields as listed in hello's `state`.",
@@ -264,6 +300,84 @@ export const MESSAGES: readonly MessageDef[] = [
       f("hinted", "runs", "pages taken as hints in the current round", false),
       f("reported", "runs", "pages taken from reports", false),
     ],
+  },
+  {
+    op: "probe",
+    role: "driver",
+    kind: "request",
+    doc:
+      "The guest probes the driver: it negotiates with the suite's device, sets up its queues and sets DRIVER_OK (with `dev.*` calls), then replies.",
+    fields: [
+      f(
+        "bitmapLimit",
+        "uint",
+        "fault injection: the driver's page bitmaps may cover at most this many pages (answer `unsupported` if the driver cannot)",
+        false,
+      ),
+      f(
+        "failBitmapAllocation",
+        "bool",
+        "fault injection: the driver's bitmap allocation fails (answer `unsupported` if the driver cannot)",
+        false,
+      ),
+    ],
+    result: [f("ok", "bool", "whether the driver bound to the device")],
+  },
+  {
+    op: "interrupt",
+    role: "driver",
+    kind: "request",
+    doc:
+      "The suite's device raised an interrupt while the driver was idle: `used` (a used-buffer notification of `queue`) or `config` (a configuration change). The driver handles it (and the work it starts) and replies; an interrupt raised while the driver handles a request is the answer to its next `wait` instead.",
+    fields: [
+      f("event", "string", "`used` or `config`"),
+      f("queue", "uint", "queue index (`used` only)", false),
+    ],
+    result: [],
+  },
+  {
+    op: "remove",
+    role: "driver",
+    kind: "request",
+    doc:
+      "The driver is unbound (optional request `remove`): it gives every page back to the guest, tells the device, resets it, and replies.",
+    fields: [],
+    result: [],
+  },
+  {
+    op: "freeze",
+    role: "driver",
+    kind: "request",
+    doc:
+      "The guest suspends (optional request `freeze`): the driver quiesces and resets the device.",
+    fields: [],
+    result: [],
+  },
+  {
+    op: "restore",
+    role: "driver",
+    kind: "request",
+    doc: "The guest resumes (optional request `restore`): the driver sets the device up again.",
+    fields: [],
+    result: [f("ok", "bool", "whether it could")],
+  },
+  {
+    op: "migrate-page",
+    role: "driver",
+    kind: "request",
+    doc:
+      "The guest moves balloon page `pfn` (optional request `migrate-page`): the driver takes a new page, tells the device (inflate the new, deflate the old) and frees the old one.",
+    fields: [f("pfn", "uint", "a page in the balloon")],
+    result: [f("ok", "bool", "whether it moved it")],
+  },
+  {
+    op: "oom",
+    role: "driver",
+    kind: "request",
+    doc:
+      "The guest runs out of memory and calls the OOM notifier the driver registered (`guest.oom`): the driver deflates what it may and replies.",
+    fields: [],
+    result: [f("freed", "uint", "pages it gave back to the guest")],
   },
   {
     op: "mem.read",
@@ -286,13 +400,171 @@ export const MESSAGES: readonly MessageDef[] = [
   },
   {
     op: "mem.discard",
+    role: "device",
     kind: "memory",
     doc:
       "The host discards whole pages (MADV_DONTNEED): they read as zeros from then on. Not answered.",
     fields: [f("pfn", "uint", "first 4 KiB page"), f("count", "uint", "pages")],
   },
   {
+    op: "dev.status.read",
+    role: "driver",
+    kind: "call",
+    doc: "Reads the device status.",
+    fields: [f("id", "uint", "the testee's number for this call, echoed in the answer")],
+    result: [f("value", "uint", "device status")],
+  },
+  {
+    op: "dev.status.write",
+    role: "driver",
+    kind: "call",
+    doc: "Writes the device status (0 resets the device).",
+    fields: [f("value", "uint", "device status")],
+  },
+  {
+    op: "dev.features.read",
+    role: "driver",
+    kind: "call",
+    doc: "Reads the 64 feature bits the device offers.",
+    fields: [f("id", "uint", "the testee's number for this call")],
+    result: [f("value", "hex64", "device features")],
+  },
+  {
+    op: "dev.features.write",
+    role: "driver",
+    kind: "call",
+    doc: "Writes the features the driver accepts.",
+    fields: [f("value", "hex64", "driver features")],
+  },
+  {
+    op: "dev.config.read",
+    role: "driver",
+    kind: "call",
+    doc: "Reads device config bytes (one access).",
+    fields: [
+      f("id", "uint", "the testee's number for this call"),
+      f("offset", "uint", "byte offset"),
+      f("length", "uint", "byte count"),
+    ],
+    result: [
+      f("data", "base64", "the bytes"),
+      f("generation", "uint", "config generation (modern interface)"),
+    ],
+  },
+  {
+    op: "dev.config.write",
+    role: "driver",
+    kind: "call",
+    doc: "Writes device config bytes (one access).",
+    fields: [f("offset", "uint", "byte offset"), f("data", "base64", "the bytes")],
+  },
+  {
+    op: "dev.queue.max",
+    role: "driver",
+    kind: "call",
+    doc: "The largest size of a queue, 0 when the device has no such queue.",
+    fields: [
+      f("id", "uint", "the testee's number for this call"),
+      f("queue", "uint", "queue index"),
+    ],
+    result: [f("size", "uint", "largest queue size, or 0")],
+  },
+  {
+    op: "dev.queue.setup",
+    role: "driver",
+    kind: "call",
+    doc:
+      "Sets a queue's size and ring addresses in guest memory and enables it (after FEATURES_OK, before DRIVER_OK). EVENT_IDX and INDIRECT_DESC apply as negotiated.",
+    fields: [
+      f("queue", "uint", "queue index"),
+      f("size", "uint", "queue size"),
+      f("desc", "hex64", "descriptor table address"),
+      f("avail", "hex64", "available ring address"),
+      f("used", "hex64", "used ring address"),
+    ],
+  },
+  {
+    op: "dev.notify",
+    role: "driver",
+    kind: "call",
+    doc:
+      "Available-buffer notification: the suite's device handles the queue when the driver next waits (`wait`, `sleep`) or replies.",
+    fields: [f("queue", "uint", "queue index")],
+  },
+  {
+    op: "guest.alloc",
+    role: "driver",
+    kind: "call",
+    doc:
+      "Takes pages from the guest's page allocator (fewer, or none, when memory runs short: a balloon never forces the guest into OOM).",
+    fields: [
+      f("id", "uint", "the testee's number for this call"),
+      f("count", "uint", "pages wanted"),
+      f(
+        "managed",
+        "bool",
+        "also take them off the guest's managed page count (Linux `adjust_managed_page_count`, done by a balloon without DEFLATE_ON_OOM)",
+        false,
+      ),
+    ],
+    result: [f("pages", "runs", "the pages taken")],
+  },
+  {
+    op: "guest.free",
+    role: "driver",
+    kind: "call",
+    doc: "Gives pages back to the guest's page allocator; the guest may use (write) them at once.",
+    fields: [
+      f("pages", "runs", "pages the driver took with `guest.alloc`"),
+      f("managed", "bool", "also put them back on the managed page count", false),
+    ],
+  },
+  {
+    op: "guest.free-pages",
+    role: "driver",
+    kind: "call",
+    doc: "The pages on the guest allocator's free lists now (v3 MISC_VQ unused-page reports).",
+    fields: [f("id", "uint", "the testee's number for this call")],
+    result: [f("pages", "runs", "free pages")],
+  },
+  {
+    op: "guest.stats",
+    role: "driver",
+    kind: "call",
+    doc:
+      "The guest's memory statistics now, by the tags of the stats table (what a stats buffer reports).",
+    fields: [f("id", "uint", "the testee's number for this call")],
+    result: [f("stats", "stats", "tag and value of each statistic the guest keeps")],
+  },
+  {
+    op: "guest.oom",
+    role: "driver",
+    kind: "call",
+    doc:
+      "Registers (or unregisters) the driver's OOM notifier: when the guest runs out of memory the suite sends `oom`.",
+    fields: [f("register", "bool", "true to register, false to unregister")],
+  },
+  {
+    op: "wait",
+    role: "driver",
+    kind: "call",
+    doc:
+      "The driver waits for the device (it made buffers available and needs them back): the suite lets its device run and answers with the interrupts raised meanwhile, at least one. A driver that waits for what never comes hangs the step.",
+    fields: [f("id", "uint", "the testee's number for this call")],
+    result: [f("events", "events", "interrupts raised, in order")],
+  },
+  {
+    op: "sleep",
+    role: "driver",
+    kind: "call",
+    doc:
+      "The driver sleeps `ms` milliseconds of the guest's (virtual) clock, letting the device run; the answer lists the interrupts raised meanwhile.",
+    fields: [f("id", "uint", "the testee's number for this call"), f("ms", "uint", "how long")],
+    result: [f("events", "events", "interrupts raised, in order (maybe none)")],
+  },
+  {
     op: "event",
+    role: "device",
     kind: "event",
     doc:
       "An interrupt: `used` (a used-buffer notification of `queue`) or `config` (a configuration change). Delivered to the suite's driver at its next wait.",
@@ -351,6 +623,18 @@ function typeSchema(t: FieldType): Record<string, unknown> {
           prefixItems: [{ type: "integer", minimum: 0 }, { type: "integer", minimum: 1 }],
           minItems: 2,
           maxItems: 2,
+        },
+      };
+    case "events":
+      return {
+        type: "array",
+        items: {
+          type: "object",
+          required: ["event"],
+          properties: {
+            event: { enum: ["used", "config"] },
+            queue: { type: "integer", minimum: 0 },
+          },
         },
       };
     case "stats":
@@ -449,6 +733,8 @@ function describe(t: FieldType): string {
       return "an array of [first page, count] pairs";
     case "stats":
       return 'an array of {"tag": n, "val": "0x…"}';
+    case "events":
+      return 'an array of {"event": "used", "queue": n} or {"event": "config"}';
   }
 }
 
@@ -474,6 +760,13 @@ function valid(t: FieldType, v: unknown): boolean {
       return Array.isArray(v) &&
         v.every((r) =>
           Array.isArray(r) && r.length === 2 && r.every((x) => Number.isSafeInteger(x) && x >= 0)
+        );
+    case "events":
+      return Array.isArray(v) &&
+        v.every((e) =>
+          typeof e === "object" && e !== null &&
+          (e.event === "config" ||
+            (e.event === "used" && Number.isSafeInteger(e.queue) && e.queue >= 0))
         );
     case "stats":
       return Array.isArray(v) &&
@@ -517,7 +810,7 @@ function short(s: string | undefined): string {
 export type TesteeLine =
   | { readonly kind: "reply"; readonly seq: number; readonly outcome: ReplyOutcome }
   | {
-    readonly kind: "memory" | "event";
+    readonly kind: "memory" | "call" | "event";
     readonly op: string;
     readonly msg: Record<string, unknown>;
   };
@@ -533,7 +826,11 @@ export type ReplyOutcome =
  * (`op`, `seq`). Throws a {@link ProtocolViolation} naming the message and
  * the field for anything the protocol does not allow.
  */
-export function checkTesteeLine(line: string, awaiting: { op: string; seq: number }): TesteeLine {
+export function checkTesteeLine(
+  line: string,
+  awaiting: { readonly op: string; readonly seq: number; readonly role?: "device" | "driver" },
+): TesteeLine {
+  const role = awaiting.role ?? "device";
   let v: unknown;
   try {
     v = JSON.parse(line);
@@ -554,11 +851,16 @@ export function checkTesteeLine(line: string, awaiting: { op: string; seq: numbe
   const o = v as Record<string, unknown>;
   if ("op" in o) {
     const def = typeof o.op === "string" ? messageDef(o.op) : undefined;
-    if (def === undefined || def.kind === "request") {
+    if (
+      def === undefined || def.kind === "request" || (def.role !== undefined && def.role !== role)
+    ) {
+      const allowed = MESSAGES.filter((m) =>
+        m.kind !== "request" && (m.role === undefined || m.role === role)
+      ).map((m) => m.op);
       throw new ProtocolViolation(
-        `the testee sent op ${
-          short(JSON.stringify(o.op))
-        }, expected mem.read, mem.write, mem.discard or event (or a reply with "seq")`,
+        `the testee sent op ${short(JSON.stringify(o.op))}, expected one of ${
+          allowed.join(", ")
+        } (a ${role}'s messages) or a reply with "seq"`,
       );
     }
     checkFields(`${def.op} from the testee`, o, def.fields);
@@ -576,7 +878,7 @@ export function checkTesteeLine(line: string, awaiting: { op: string; seq: numbe
         );
       }
     }
-    return { kind: def.kind as "memory" | "event", op: def.op, msg: o };
+    return { kind: def.kind as "memory" | "call" | "event", op: def.op, msg: o };
   }
   if (o.seq !== awaiting.seq) {
     throw new ProtocolViolation(

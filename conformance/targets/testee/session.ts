@@ -92,7 +92,25 @@ export interface Hello {
   readonly state: readonly string[];
   /** Whether it does all its work before replying (no settle needed). */
   readonly synchronous: boolean;
+  /** Features it says it does not implement. */
+  readonly unsupported: readonly string[];
 }
+
+/** What {@link TesteeSession.onCall} returns to suspend the conversation at a call. */
+export const SUSPEND: unique symbol = Symbol("suspend");
+/** The type of {@link SUSPEND}. */
+export type Suspend = typeof SUSPEND;
+
+/** Where a conversation stands: the request's result, or a call it is suspended at. */
+export type Exchange =
+  | { readonly result: Record<string, unknown> }
+  | {
+    readonly suspended: {
+      readonly op: string;
+      readonly id: number;
+      readonly msg: Record<string, unknown>;
+    };
+  };
 
 /**
  * Requests the suite may pipeline ({@link TesteeSession.post}): their result
@@ -160,11 +178,13 @@ export class TesteeSession {
   readonly #label: string;
   readonly #transcriptDir: string | undefined;
   readonly #transcriptsAll: boolean;
+  readonly #role: "device" | "driver";
   #seq = 1;
   #early: string[] = [];
   #outbox = "";
   #pending: { readonly op: string; readonly seq: number }[] = [];
   #broken: TargetError | undefined;
+  #suspended: { readonly id: number; readonly target: number } | undefined;
   #transcript: string[] = [];
   /** The handshake, at the head of every scenario's transcript (a replay starts with it). */
   #helloLines: string[] = [];
@@ -181,6 +201,17 @@ export class TesteeSession {
   onEvent: ((e: TesteeEvent) => void) | undefined;
   /** Called after each `mem.write` of the testee is applied (it must not send requests). */
   onWrite: ((addr: number, len: number) => void) | undefined;
+  /**
+   * Serves a driver testee's calls (`dev.*`, `guest.*`, `wait`, `sleep`):
+   * returns the answer's fields for a call that has an answer, undefined for
+   * one that has none, or {@link SUSPEND} to hand control back to the
+   * caller of {@link start} / {@link resume} (`wait`, `sleep`), which answers
+   * it later with {@link resume}. It throws a {@link ProtocolViolation}
+   * naming the call and the field for a call it cannot serve.
+   */
+  onCall:
+    | ((op: string, msg: Record<string, unknown>) => Record<string, unknown> | undefined | Suspend)
+    | undefined;
   /** Every memory access of the current scenario. */
   accesses: MemoryAccess[] = [];
   /** The hello reply. */
@@ -192,7 +223,16 @@ export class TesteeSession {
     this.#label = options.label ?? bridge.label;
     this.#transcriptDir = options.transcriptDir;
     this.#transcriptsAll = options.transcripts === "all";
-    this.hello = { protocol: 0, role: "", name: "", host: [], state: [], synchronous: false };
+    this.#role = options.role;
+    this.hello = {
+      protocol: 0,
+      role: "",
+      name: "",
+      host: [],
+      state: [],
+      synchronous: false,
+      unsupported: [],
+    };
   }
 
   /** Starts the process and exchanges hellos; throws a {@link TargetError} when it cannot. */
@@ -235,6 +275,7 @@ export class TesteeSession {
         host: r.host as string[],
         state: (r.state as string[] | undefined) ?? [],
         synchronous: r.synchronous === true,
+        unsupported: (r.unsupported as string[] | undefined) ?? [],
       };
     } catch (e) {
       s.close();
@@ -246,6 +287,11 @@ export class TesteeSession {
   /** Whether an earlier failure broke the conversation (a new process is needed). */
   get broken(): boolean {
     return this.#broken !== undefined || this.#bridge.closed;
+  }
+
+  /** Whether the conversation waits for the answer to a call (a request left unfinished). */
+  get suspended(): boolean {
+    return this.#suspended !== undefined;
   }
 
   /** The process id. */
@@ -260,14 +306,28 @@ export class TesteeSession {
 
   /** Starts a scenario: a fresh transcript, guest memory and access record, then `reset`. */
   begin(scenario: string, pages: number, endian: "le" | "be"): void {
+    this.beginOn(scenario, new GuestMemory({ pages }), { endian });
+  }
+
+  /**
+   * Starts a scenario on guest memory the caller owns (a driver testee's
+   * guest): `reset` with the memory's size and `fields`.
+   */
+  beginOn(
+    scenario: string,
+    memory: GuestMemory,
+    fields: { readonly endian: "le" | "be"; readonly poison?: number },
+  ): void {
     this.#scenario = scenario;
     this.#transcript = [...this.#helloLines];
     this.accesses = [];
     this.events.length = 0;
     this.onEvent = undefined;
     this.onWrite = undefined;
-    this.memory = new GuestMemory({ pages });
-    this.post("reset", { pages, endian });
+    this.onCall = undefined;
+    this.#suspended = undefined;
+    this.memory = memory;
+    this.post("reset", { pages: memory.pages, ...fields });
   }
 
   /**
@@ -277,8 +337,33 @@ export class TesteeSession {
    * a result throws a {@link TargetError}.
    */
   request(op: string, fields: Readonly<Record<string, unknown>>): Record<string, unknown> {
+    const x = this.start(op, fields);
+    if ("result" in x) return x.result;
+    throw this.#fail("bad-reply", `${x.suspended.op} from the testee while it handled ${op}`);
+  }
+
+  /**
+   * Sends one request and serves what the testee sends until its reply, or
+   * until a call {@link onCall} suspends at (answer it with {@link resume}).
+   */
+  start(op: string, fields: Readonly<Record<string, unknown>>): Exchange {
     const seq = this.#queue(op, fields);
-    return this.#exchange(seq) as Record<string, unknown>;
+    return this.#exchange(seq) as Exchange;
+  }
+
+  /** Answers the call the conversation is suspended at and goes on as {@link start} does. */
+  resume(id: number, answer: Readonly<Record<string, unknown>>): Exchange {
+    const at = this.#suspended;
+    if (at === undefined || at.id !== id) {
+      throw new Error(
+        `No call ${id} is suspended (${at === undefined ? "none is" : `${at.id} is`})`,
+      );
+    }
+    if (this.#broken !== undefined) throw this.#broken;
+    this.#suspended = undefined;
+    const line = JSON.stringify({ id, ...answer });
+    this.#transcript.push(`> ${line}`);
+    return this.#exchange(at.target, `${line}\n`) as Exchange;
   }
 
   /**
@@ -315,9 +400,9 @@ export class TesteeSession {
   }
 
   /** Sends what is queued and reads until the reply of `target` (or every pending reply) is in. */
-  #exchange(target: number | undefined): Record<string, unknown> | undefined {
+  #exchange(target: number | undefined, resumed?: string): Exchange | undefined {
     const deadline = performance.now() + this.#stepMs;
-    let out = this.#outbox;
+    let out = this.#outbox + (resumed ?? "");
     this.#outbox = "";
     for (;;) {
       const awaited = this.#pending[0];
@@ -351,17 +436,17 @@ export class TesteeSession {
       this.#transcript.push(`< ${got}`);
       const last = seq === target && got.startsWith('{"seq"');
       // a line that is not the last and needs no answer comes with more: take what already arrived
-      if (this.#early.length === 0 && !last && !got.includes('"mem.read"')) {
+      if (this.#early.length === 0 && !last && !got.includes('"id":')) {
         this.#early.push(...this.#drain());
       }
       try {
-        const parsed = checkTesteeLine(got, { op, seq });
+        const parsed = checkTesteeLine(got, { op, seq, role: this.#role });
         const pipelined = seq !== target;
         if (parsed.kind === "reply") {
           this.#pending.shift();
           const o = parsed.outcome;
           if ("result" in o) {
-            if (!pipelined) return o.result;
+            if (!pipelined) return { result: o.result };
             continue;
           }
           if ("unsupported" in o) {
@@ -374,7 +459,10 @@ export class TesteeSession {
             breaks: false,
           });
         }
-        if (pipelined && (parsed.kind === "event" || parsed.op === "mem.read")) {
+        if (
+          pipelined &&
+          (parsed.kind === "event" || parsed.kind === "call" || parsed.op === "mem.read")
+        ) {
           throw new ProtocolViolation(
             `${parsed.op} from the testee while it handled ${op} (seq ${seq}), which must not read memory or raise events (the suite sends the next request before its reply)`,
           );
@@ -386,6 +474,22 @@ export class TesteeSession {
             : { event: "config" };
           if (this.onEvent !== undefined) this.onEvent(ev);
           else this.events.push(ev);
+          continue;
+        }
+        if (parsed.kind === "call") {
+          const serve = this.onCall;
+          if (serve === undefined) {
+            throw new ProtocolViolation(`${parsed.op} from the testee: no driver is listening`);
+          }
+          const answer = serve(parsed.op, parsed.msg);
+          if (answer === SUSPEND) {
+            this.#suspended = { id: parsed.msg.id as number, target: seq };
+            return { suspended: { op: parsed.op, id: parsed.msg.id as number, msg: parsed.msg } };
+          }
+          if (answer === undefined) continue;
+          const line = JSON.stringify({ id: parsed.msg.id, ...answer });
+          this.#transcript.push(`> ${line}`);
+          out = `${line}\n`;
           continue;
         }
         out = this.#memory(parsed.op, parsed.msg, op);
@@ -438,7 +542,7 @@ export class TesteeSession {
     const data = fromBase64(m.data as string);
     this.#inside(op, addr, data.length);
     this.accesses.push({ op: "write", addr, len: data.length, during, line });
-    this.memory.write(addr, data, "device");
+    this.memory.write(addr, data, this.#role === "driver" ? "driver" : "device");
     this.onWrite?.(addr, data.length);
     return "";
   }

@@ -48,7 +48,8 @@ export interface ProcessDeviceTarget extends DeviceTarget {
   readonly commandLine: string;
 }
 
-function shellQuote(s: string): string {
+/** Quotes a word for a shell command line when it needs it. */
+export function shellQuote(s: string): string {
   return /^[A-Za-z0-9_.:\/=+-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`;
 }
 

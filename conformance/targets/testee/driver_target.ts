@@ -1,0 +1,419 @@
+/**
+ * The process driver target (`--driver-cmd "./my-driver"`): a balloon
+ * driver in another process, in any language, with its own virtqueue code,
+ * tested through the testee protocol's driver role. The suite plays the
+ * device (its reference device, unmodified, as for every driver target),
+ * the host and the guest: guest RAM, the page allocator and memory
+ * pressure. The driver acts through calls (`dev.*` on the suite's
+ * transport, `guest.*` on the suite's guest, `mem.*` on guest RAM) while it
+ * handles the suite's requests (`probe`, `interrupt`, `remove`, `oom`, …),
+ * and lets the device run with `wait` and `sleep`, so every driver case runs
+ * unchanged on it and is judged from the same trace as an in-process
+ * driver's.
+ *
+ * One long-lived process serves the run (each scenario starts with
+ * `reset`); a process that failed (crash, hang, garbage, a call the suite
+ * cannot serve) or that a scenario left inside a request is stopped, and the
+ * next scenario starts a fresh one.
+ *
+ * @module
+ */
+
+import {
+  type FeatureName,
+  featuresOf,
+  findFeature,
+  PageSet,
+  type ProfileId,
+} from "../../../spec/mod.ts";
+import {
+  type GuestEnv,
+  guestStatistics,
+  type TaskBody,
+  type Transport,
+  WaitQueue,
+} from "../../../impl/mod.ts";
+import type { DriverContext, DriverTarget, DriverUnderTest } from "../../model/types.ts";
+import { fromBase64, hex64, ProtocolViolation, toBase64 } from "./protocol.ts";
+import {
+  type Exchange,
+  SUSPEND,
+  type Suspend,
+  type TesteeCommand,
+  type TesteeEvent,
+  TesteeSession,
+} from "./session.ts";
+import { parseCommand, shellQuote } from "./target.ts";
+
+/** Options of {@link processDriverTarget}. */
+export interface ProcessDriverTargetOptions {
+  /** The command line (split like a shell would, without expansions), or the program and arguments. */
+  readonly command: string | TesteeCommand;
+  /** The profile of the cases (default v3). */
+  readonly profile?: ProfileId;
+  /** Target name (default `driver-cmd:<command line>`). */
+  readonly name?: string;
+  /** Longest time one request may take between two waits of the driver, in ms (default 5000). */
+  readonly stepTimeoutMs?: number;
+  /** Directory for transcripts (default: a temporary one, for failed scenarios). */
+  readonly transcriptDir?: string;
+  /** Which scenarios' transcripts are written: failed ones (default) or every one. */
+  readonly transcripts?: "errors" | "all";
+  /** How reports rerun it (default: `--driver-cmd '<command line>'`). */
+  readonly rerunAs?: string;
+  /** Called with the pid of every process the target starts. */
+  readonly onStart?: (pid: number) => void;
+}
+
+/** A driver target in another process, with a way to stop its process at the end of a run. */
+export interface ProcessDriverTarget extends DriverTarget {
+  /** Stops the live process, if any. */
+  close(): void;
+  /** The live session, if any (tests). */
+  readonly session: TesteeSession | undefined;
+  /** Where transcripts go, if set. */
+  readonly transcriptDir: string | undefined;
+  /** Scenarios opened so far. */
+  readonly opened: number;
+  /** The command line. */
+  readonly commandLine: string;
+}
+
+/** The optional requests a driver testee may list in its hello's `host`. */
+const OPTIONAL = ["remove", "freeze", "restore", "migrate-page"] as const;
+
+/**
+ * A driver target whose driver runs in another process and speaks the
+ * testee protocol's driver role on its stdin/stdout.
+ *
+ * @example
+ * ```ts
+ * import { processDriverTarget } from "./driver_target.ts";
+ * import assert from "node:assert/strict";
+ * const t = processDriverTarget({ command: "./examples/c/driver" });
+ * assert.equal(t.name, "driver-cmd:./examples/c/driver");
+ * assert.equal(t.rerunAs, "--driver-cmd ./examples/c/driver");
+ * t.close();
+ * ```
+ */
+export function processDriverTarget(options: ProcessDriverTargetOptions): ProcessDriverTarget {
+  const cmd = typeof options.command === "string" ? parseCommand(options.command) : options.command;
+  const line = typeof options.command === "string"
+    ? options.command.trim()
+    : [cmd.command, ...(cmd.args ?? [])].map(shellQuote).join(" ");
+  const profile = options.profile ?? "v3";
+  let session: TesteeSession | undefined;
+  let scenarios = 0;
+  let declared: FeatureName[] | undefined;
+  const live = (): TesteeSession => {
+    if (session !== undefined && (session.broken || session.suspended)) {
+      session.close();
+      session = undefined;
+    }
+    if (session === undefined) {
+      session = TesteeSession.start({
+        ...cmd,
+        role: "driver",
+        profile,
+        label: `${cmd.command.split("/").pop()}`,
+        ...(options.stepTimeoutMs === undefined ? {} : { stepTimeoutMs: options.stepTimeoutMs }),
+        ...(options.transcriptDir === undefined ? {} : { transcriptDir: options.transcriptDir }),
+        ...(options.transcripts === undefined ? {} : { transcripts: options.transcripts }),
+      });
+      options.onStart?.(session.pid);
+      declared = declaredUnsupported(session, profile);
+    }
+    return session;
+  };
+  const create = (ctx: DriverContext): DriverUnderTest => {
+    const s = live();
+    scenarios++;
+    s.beginOn(ctx.scenario ?? `scenario-${scenarios}`, ctx.guest.mem, {
+      endian: ctx.transport.guestEndian,
+      ...(ctx.guest.pagePoison === undefined ? {} : { poison: ctx.guest.pagePoison }),
+    });
+    return new TesteeDriver(s, ctx, profile).asDriver();
+  };
+  return {
+    kind: "driver",
+    name: options.name ?? `driver-cmd:${line}`,
+    description: `a driver in another process over the testee protocol: ${line}`,
+    profile,
+    rerunAs: options.rerunAs ?? `--driver-cmd ${shellQuote(line)}`,
+    /** What the hello declared (read when the suite plans the run: it starts the process). */
+    get unsupported(): readonly FeatureName[] {
+      if (declared === undefined) {
+        try {
+          live();
+        } catch {
+          return []; // the first scenario reports why the process cannot start
+        }
+      }
+      return declared ?? [];
+    },
+    create,
+    get session() {
+      return session;
+    },
+    transcriptDir: options.transcriptDir,
+    get opened() {
+      return scenarios;
+    },
+    commandLine: line,
+    close: () => {
+      session?.close();
+      session = undefined;
+    },
+  };
+}
+
+/** The hello's `unsupported`, checked against the profile's feature table. */
+function declaredUnsupported(s: TesteeSession, profile: ProfileId): FeatureName[] {
+  const out: FeatureName[] = [];
+  for (const name of s.hello.unsupported) {
+    if (findFeature(profile, name as FeatureName) === undefined) {
+      s.close();
+      throw new ProtocolViolation(
+        `the reply to hello: field 'unsupported' names ${
+          JSON.stringify(name)
+        }, expected feature names of profile ${profile} (${
+          featuresOf(profile).map((f) => f.name).join(", ")
+        })`,
+      );
+    }
+    out.push(name as FeatureName);
+  }
+  return out;
+}
+
+function runsOf(pages: PageSet): [number, number][] {
+  return [...pages.runs()].map((r) => [r.start, r.length]);
+}
+
+/** The suite's side of one scenario with a driver testee. */
+class TesteeDriver {
+  readonly #s: TesteeSession;
+  readonly #t: Transport;
+  readonly #g: GuestEnv;
+  readonly #profile: ProfileId;
+  readonly #faults: DriverContext["faults"];
+  /** Interrupts raised and not yet given to the driver. */
+  readonly #pending: TesteeEvent[] = [];
+  readonly #raised = new WaitQueue("testee:interrupts");
+  readonly #free = new WaitQueue("testee:idle");
+  /** Pages the driver took with guest.alloc and has not given back. */
+  readonly #owned = new PageSet();
+  #busy = false;
+  #delivery = false;
+  #unregisterOom: (() => void) | undefined;
+
+  constructor(s: TesteeSession, ctx: DriverContext, profile: ProfileId) {
+    this.#s = s;
+    this.#t = ctx.transport;
+    this.#g = ctx.guest;
+    this.#profile = profile;
+    this.#faults = ctx.faults;
+    s.onCall = (op, msg) => this.#call(op, msg);
+    this.#t.setInterruptHandlers({
+      used: (queue) => this.#interrupt({ event: "used", queue }),
+      config: () => this.#interrupt({ event: "config" }),
+    });
+  }
+
+  /** The driver under test, with the optional requests its hello lists. */
+  asDriver(): DriverUnderTest {
+    const has = new Set(this.#s.hello.host);
+    const d: {
+      -readonly [K in keyof DriverUnderTest]: DriverUnderTest[K];
+    } = {
+      probe: () => this.#ok("probe", { ...this.#faults }),
+    };
+    for (const op of OPTIONAL) {
+      if (!has.has(op)) continue;
+      if (op === "remove") d.remove = () => this.#command("remove", {}, () => undefined);
+      if (op === "freeze") d.freeze = () => this.#command("freeze", {}, () => undefined);
+      if (op === "restore") d.restore = () => this.#ok("restore", {});
+      if (op === "migrate-page") d.migratePage = (pfn) => this.#ok("migrate-page", { pfn });
+    }
+    return d;
+  }
+
+  #ok(op: string, fields: Record<string, unknown>): TaskBody<boolean> {
+    return this.#command(op, fields, (r) => r.ok === true);
+  }
+
+  #interrupt(e: TesteeEvent): void {
+    this.#pending.push(e);
+    this.#raised.wakeAll();
+    this.#deliver();
+  }
+
+  /** Hands pending interrupts to an idle driver as `interrupt` requests, in a task of their own. */
+  #deliver(): void {
+    if (this.#busy || this.#delivery || this.#pending.length === 0) return;
+    this.#delivery = true;
+    const self = this;
+    this.#g.sched.spawn(
+      "driver:testee-interrupt",
+      (function* (): TaskBody<void> {
+        try {
+          for (;;) {
+            const e = self.#pending.shift();
+            if (e === undefined) return;
+            yield* self.#command("interrupt", { ...e }, () => undefined, true);
+          }
+        } finally {
+          self.#delivery = false;
+        }
+      })(),
+    );
+  }
+
+  /**
+   * One request: waits until the driver is idle, sends it, serves the
+   * driver's calls, and lets the device run whenever the driver waits.
+   */
+  *#command<T>(
+    op: string,
+    fields: Record<string, unknown>,
+    result: (r: Record<string, unknown>) => T,
+    delivering = false,
+  ): TaskBody<T> {
+    while (this.#busy) yield { on: this.#free };
+    this.#busy = true;
+    try {
+      let x: Exchange = this.#s.start(op, fields);
+      while ("suspended" in x) {
+        const { op: call, id, msg } = x.suspended;
+        if (call === "sleep") yield { sleep: msg.ms as number };
+        else while (this.#pending.length === 0) yield { on: this.#raised };
+        const events = this.#pending.splice(0);
+        x = this.#s.resume(id, { events });
+      }
+      return result(x.result);
+    } finally {
+      this.#busy = false;
+      this.#free.wakeAll();
+      if (!delivering) this.#deliver();
+    }
+  }
+
+  #call(op: string, m: Record<string, unknown>): Record<string, unknown> | undefined | Suspend {
+    try {
+      return this.#serve(op, m);
+    } catch (e) {
+      if (e instanceof ProtocolViolation) throw e;
+      throw new ProtocolViolation(`${op} from the testee: ${(e as Error).message}`);
+    }
+  }
+
+  #serve(op: string, m: Record<string, unknown>): Record<string, unknown> | undefined | Suspend {
+    const t = this.#t;
+    const g = this.#g;
+    switch (op) {
+      case "dev.status.read":
+        return { value: t.readStatus() };
+      case "dev.status.write":
+        t.writeStatus(m.value as number);
+        return undefined;
+      case "dev.features.read":
+        return { value: hex64(t.readDeviceFeatures()) };
+      case "dev.features.write":
+        t.writeDriverFeatures(BigInt(m.value as string));
+        return undefined;
+      case "dev.config.read": {
+        const data = t.readConfig(m.offset as number, m.length as number);
+        return { data: toBase64(data), generation: t.configGeneration };
+      }
+      case "dev.config.write":
+        t.writeConfig(m.offset as number, fromBase64(m.data as string));
+        return undefined;
+      case "dev.queue.max":
+        return { size: t.device.queueMaxSize(m.queue as number) };
+      case "dev.queue.setup": {
+        const layout = {
+          size: m.size as number,
+          desc: this.#address(op, "desc", m.desc as string),
+          avail: this.#address(op, "avail", m.avail as string),
+          used: this.#address(op, "used", m.used as string),
+        };
+        const negotiated = t.negotiated;
+        const bit = (name: FeatureName) => {
+          const f = findFeature(this.#profile, name);
+          return f !== undefined && (negotiated & (1n << BigInt(f.bit))) !== 0n;
+        };
+        t.setupQueue(m.queue as number, layout, {
+          order: t.byteOrder,
+          eventIdx: bit("EVENT_IDX"),
+          indirect: bit("INDIRECT_DESC"),
+        });
+        return undefined;
+      }
+      case "dev.notify":
+        t.notify(m.queue as number);
+        return undefined;
+      case "guest.alloc": {
+        const got = g.alloc.allocPages(m.count as number);
+        if (m.managed === true) g.alloc.adjustManagedPageCount(-got.size);
+        this.#owned.unionWith(got);
+        return { pages: runsOf(got) };
+      }
+      case "guest.free": {
+        const pages = new PageSet();
+        for (const [start, count] of m.pages as [number, number][]) {
+          if (count < 1 || start + count > g.mem.pages) {
+            throw new ProtocolViolation(
+              `guest.free from the testee: field 'pages' has the run [${start}, +${count}), expected pages inside guest RAM (${g.mem.pages} pages)`,
+            );
+          }
+          pages.addRange(start, count);
+        }
+        const stray = pages.clone();
+        stray.subtract(this.#owned);
+        if (stray.size > 0) {
+          throw new ProtocolViolation(
+            `guest.free from the testee: field 'pages' names ${stray.size} page(s) the driver did not take with guest.alloc (first ${stray.min()})`,
+          );
+        }
+        this.#owned.subtract(pages);
+        g.alloc.freePages(pages);
+        if (m.managed === true) g.alloc.adjustManagedPageCount(pages.size);
+        g.pagesReturned(pages);
+        return undefined;
+      }
+      case "guest.free-pages":
+        return { pages: runsOf(g.alloc.buddyFreeSet()) };
+      case "guest.stats":
+        return {
+          stats: guestStatistics(g, this.#profile).map((x) => ({ tag: x.tag, val: hex64(x.val) })),
+        };
+      case "guest.oom":
+        this.#unregisterOom?.();
+        this.#unregisterOom = undefined;
+        if (m.register === true) {
+          this.#unregisterOom = g.registerOomNotifier(
+            "testee",
+            0,
+            () => this.#command("oom", {}, (r) => r.freed as number),
+          );
+        }
+        return undefined;
+      case "wait":
+      case "sleep":
+        return SUSPEND;
+    }
+    throw new ProtocolViolation(`${op} from the testee: the suite does not serve it`);
+  }
+
+  #address(op: string, field: string, hex: string): number {
+    const a = BigInt(hex);
+    if (a >= BigInt(this.#g.mem.bytes)) {
+      throw new ProtocolViolation(
+        `${op} from the testee: field '${field}' is ${hex}, outside guest RAM ([0, 0x${
+          this.#g.mem.bytes.toString(16)
+        }))`,
+      );
+    }
+    return Number(a);
+  }
+}
