@@ -252,21 +252,19 @@ class TesteeDriver {
   #deliver(): void {
     if (this.#busy || this.#delivery || this.#pending.length === 0) return;
     this.#delivery = true;
-    const self = this;
-    this.#g.sched.spawn(
-      "driver:testee-interrupt",
-      (function* (): TaskBody<void> {
-        try {
-          for (;;) {
-            const e = self.#pending.shift();
-            if (e === undefined) return;
-            yield* self.#command("interrupt", { ...e }, () => undefined, true);
-          }
-        } finally {
-          self.#delivery = false;
-        }
-      })(),
-    );
+    this.#g.sched.spawn("driver:testee-interrupt", this.#deliveries());
+  }
+
+  *#deliveries(): TaskBody<void> {
+    try {
+      for (;;) {
+        const e = this.#pending.shift();
+        if (e === undefined) return;
+        yield* this.#command("interrupt", { ...e }, () => undefined, true);
+      }
+    } finally {
+      this.#delivery = false;
+    }
   }
 
   /**
