@@ -351,7 +351,9 @@ class TesteeDriver {
         t.notify(m.queue as number);
         return undefined;
       case "guest.alloc": {
-        const got = g.alloc.allocPages(m.count as number);
+        const got = m.contiguous === true
+          ? this.#block(m.count as number)
+          : g.alloc.allocPages(m.count as number);
         if (m.managed === true) g.alloc.adjustManagedPageCount(-got.size);
         this.#owned.unionWith(got);
         return { pages: runsOf(got) };
@@ -401,6 +403,20 @@ class TesteeDriver {
         return SUSPEND;
     }
     throw new ProtocolViolation(`${op} from the testee: the suite does not serve it`);
+  }
+
+  /** `count` consecutive pages from one aligned block (its tail given back), or none. */
+  #block(count: number): PageSet {
+    const got = new PageSet();
+    if (count === 0) return got;
+    const order = Math.ceil(Math.log2(count));
+    const pfn = this.#g.alloc.allocBlock(order);
+    if (pfn === undefined) return got;
+    const tail = new PageSet();
+    tail.addRange(pfn + count, (1 << order) - count);
+    if (tail.size > 0) this.#g.alloc.freePages(tail);
+    got.addRange(pfn, count);
+    return got;
   }
 
   #address(op: string, field: string, hex: string): number {

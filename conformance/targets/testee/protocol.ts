@@ -501,6 +501,12 @@ export const MESSAGES: readonly MessageDef[] = [
       f("id", "uint", "the testee's number for this call"),
       f("count", "uint", "pages wanted"),
       f(
+        "contiguous",
+        "bool",
+        "one run of `count` consecutive pages starting on a multiple of the next power of two (rings, buffers), or none",
+        false,
+      ),
+      f(
         "managed",
         "bool",
         "also take them off the guest's managed page count (Linux `adjust_managed_page_count`, done by a balloon without DEFLATE_ON_OOM)",
