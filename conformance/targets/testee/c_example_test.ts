@@ -140,7 +140,7 @@ Deno.test("examples/c: bad --device-cmd and --step-timeout values are usage erro
   assert.equal(driver.code, 2);
   assert.match(
     driver.err,
-    /--driver-cmd '\.\/my-driver': drivers in another process are not supported yet/,
+    /--driver-cmd '\.\/my-driver': \.\/my-driver is not an executable file \(build it first/,
   );
   for (const r of [missing, quote, empty, timeout, both, driver]) {
     assert.doesNotMatch(r.err, /\n\s+at /, "no stack trace");
