@@ -296,7 +296,28 @@ Deno.test("testee: an errored reply is an error verdict, and the process goes on
 Deno.test("testee: line checks and command splitting", () => {
   assert.throws(
     () => checkTesteeLine('{"op":"notify","seq":3}', { op: "notify", seq: 3 }),
-    (e) => e instanceof ProtocolViolation && /sent op "notify", expected mem\.read/.test(e.message),
+    (e) =>
+      e instanceof ProtocolViolation &&
+      /sent op "notify", expected one of mem\.read, mem\.write, mem\.discard, event \(a device's messages\)/
+        .test(e.message),
+  );
+  // a driver's calls are not a device's, and a device's events not a driver's
+  assert.throws(
+    () => checkTesteeLine('{"op":"dev.notify","queue":0}', { op: "notify", seq: 3 }),
+    /sent op "dev\.notify", expected one of mem\.read, mem\.write, mem\.discard, event/,
+  );
+  assert.throws(
+    () =>
+      checkTesteeLine('{"op":"event","event":"config"}', { op: "probe", seq: 3, role: "driver" }),
+    /sent op "event", expected one of mem\.read, mem\.write, dev\.status\.read, .* \(a driver's messages\)/,
+  );
+  assert.throws(
+    () => checkTesteeLine('{"op":"guest.alloc","id":2}', { op: "probe", seq: 3, role: "driver" }),
+    /guest\.alloc from the testee has no field 'count'/,
+  );
+  assert.throws(
+    () => checkTesteeLine('{"op":"wait"}', { op: "probe", seq: 3, role: "driver" }),
+    /wait from the testee has no field 'id'/,
   );
   assert.throws(
     () => checkTesteeLine('{"op":"event","event":"used"}', { op: "notify", seq: 3 }),
