@@ -46,7 +46,7 @@ import {
 } from "./device/core.ts";
 import { finishHinting, type HintRound, startHinting, stopHinting } from "./device/hints.ts";
 import { requestUnusedPages } from "./device/misc.ts";
-import { notify } from "./device/queues.ts";
+import { auditQueues, notify } from "./device/queues.ts";
 import { type DeviceSeamOverride, referenceDeviceSeams } from "./device/seams.ts";
 import { requestStats } from "./device/stats.ts";
 import { composeSeams, pick } from "./seams.ts";
@@ -228,6 +228,18 @@ export class BalloonDevice implements DeviceModel {
   /** Available-buffer notification: process every available chain of the queue (`device/queues.ts`). */
   notify(index: number): void {
     notify(this.#d, index);
+  }
+
+  /**
+   * Looks at the driver's available rings as they are now and records what
+   * breaks the rules as `ring-fault` events in the transport's log (each
+   * state once): an avail index that went back (G40), avail flags out of
+   * range (G41a) and, when the driver is `quiet` (it has nothing left to run),
+   * entries it made available without the notification the device asked for
+   * (G49a, G50a). A harness calls it between the steps of a scenario.
+   */
+  auditRings(options: { readonly quiet: boolean }): void {
+    auditQueues(this.#d, options);
   }
 
   // ---- host controls -----------------------------------------------------------------

@@ -12,7 +12,7 @@ import { type ByteOrder, byteOrderOf, enumValue, featureBit } from "../spec/mod.
 import type { BitmapHeader, PageSet, StatEntry } from "../spec/mod.ts";
 import type { GuestMemory, Writer } from "./memory.ts";
 import type { Scheduler, TaskBody } from "./scheduler.ts";
-import { DeviceQueue, type QueueFeatures, type RingLayout } from "./virtqueue.ts";
+import { DeviceQueue, type QueueFeatures, type RingLayout, type RingRead } from "./virtqueue.ts";
 
 /** Device status bit values, read from the spec's enum table. */
 export const STATUS: Readonly<{
@@ -79,8 +79,31 @@ export type TransportEvent =
   | { readonly kind: "needs-reset"; readonly reason: string }
   | { readonly kind: "reset" }
   | DeviceTraceEvent
+  | RingFaultEvent
   | HostTraceEvent
   | { readonly kind: "watch"; readonly pfn: number; readonly writer: Writer };
+
+/**
+ * What the device found wrong with a driver's ring when it looked at the
+ * ring's state rather than at a chain: an avail index that went back, avail
+ * flags out of range, entries made available and never notified.
+ */
+export interface RingFaultEvent {
+  /** Kind. */
+  readonly kind: "ring-fault";
+  /** Queue index. */
+  readonly index: number;
+  /** Queue role, as the device assigned it. */
+  readonly queue: string;
+  /** What is wrong, as the ring code names it (`bad-avail-idx`, `bad-avail-flags`, `not-notified`). */
+  readonly code: string;
+  /** The rule broken, when one applies. */
+  readonly rule?: string;
+  /** What was found and what was expected. */
+  readonly error: string;
+  /** The ring structs read, as evidence. */
+  readonly ring: readonly RingRead[];
+}
 
 /** What the device recorded about one chain it popped and handled. */
 export interface DeviceTraceEvent {
@@ -123,6 +146,8 @@ export interface DeviceTraceEvent {
   readonly error?: string;
   /** Rule the rejection names. */
   readonly rule?: string;
+  /** A bad chain's descriptors as the device read them (the last ones at fault), as evidence. */
+  readonly ring?: readonly RingRead[];
 }
 
 /** A host-side control action or a buffer use, as the device performed it. */
@@ -212,7 +237,11 @@ export class Transport {
 
   /** Adds a device, host or watch event to the log (the device and harnesses call this). */
   record(
-    e: DeviceTraceEvent | HostTraceEvent | { kind: "watch"; pfn: number; writer: Writer },
+    e:
+      | DeviceTraceEvent
+      | RingFaultEvent
+      | HostTraceEvent
+      | { kind: "watch"; pfn: number; writer: Writer },
   ): void {
     this.#emit(e);
   }

@@ -7,7 +7,14 @@
  * @module
  */
 
-import { VIRTQ_IDX_MODULUS } from "../spec/mod.ts";
+import {
+  checksFor,
+  describeLegal,
+  fieldOf,
+  isLegal,
+  structSize,
+  VIRTQ_IDX_MODULUS,
+} from "../spec/mod.ts";
 import type { PhysicalMemory } from "./memory.ts";
 import {
   CHAIN_BYTES_MAX,
@@ -22,7 +29,7 @@ import {
   type RawDesc,
   RingAccess,
 } from "./_ring_access.ts";
-import { VirtqueueError, type VirtqueueErrorInit } from "./virtqueue_error.ts";
+import { type RingRead, VirtqueueError, type VirtqueueErrorInit } from "./virtqueue_error.ts";
 import {
   needEvent,
   type QueueFeatures,
@@ -55,6 +62,23 @@ export interface DeviceQueueOptions {
   readonly queue?: number;
 }
 
+/** Options of {@link DeviceQueue.audit}. */
+export interface AuditOptions {
+  /**
+   * Whether the driver is quiet: it has nothing left to run, so what it made
+   * available it has either notified or chosen not to (only then are missing
+   * notifications judged, rules G49a and G50a).
+   */
+  readonly quiet: boolean;
+}
+
+/** Where a walked descriptor is: its index, and the ring descriptor whose indirect table holds it. */
+interface Step {
+  readonly index: number;
+  readonly indirectOf: number | undefined;
+  readonly addr: number;
+}
+
 interface Walk {
   readonly head: number;
   readonly readable: Segment[];
@@ -62,11 +86,25 @@ interface Walk {
   buffers: number;
   bytes: number;
   descriptors: number;
+  /** The descriptors read so far, in order (only the last {@link SEEN_MAX} are kept as evidence). */
+  readonly path: Step[];
 }
 
 function hex(n: number): string {
   return `0x${n.toString(16)}`;
 }
+
+/** What identifies a ring state an error reports (the same state is reported once). */
+function faultKey(e: VirtqueueError): string {
+  return `${e.code}:${e.field}:${e.value}`;
+}
+
+/** The most descriptors a chain error keeps as evidence: the last ones read. */
+const SEEN_MAX = 16;
+const AVAIL_HDR = structSize("virtq_avail_hdr");
+const USED_HDR = structSize("virtq_used_hdr");
+/** The table's checks of `avail.flags` (rule G41a without EVENT_IDX). */
+const AVAIL_FLAGS_CHECKS = checksFor(fieldOf("virtq_avail_hdr", "flags"), "ring");
 
 /**
  * Device side of a split virtqueue in guest memory. Ring writes are tagged
@@ -109,6 +147,10 @@ export class DeviceQueue {
   #noNotify = false;
   #visited: Uint32Array;
   #generation = 0;
+  /** avail.idx as the device read it at the last available-buffer notification. */
+  #notifiedIdx: number | undefined;
+  /** What the last audit (or a pop since) found wrong with the ring state, so a state is reported once. */
+  #lastFaults = new Set<string>();
 
   /**
    * Attaches to the rings at `layout`. With EVENT_IDX it sets `avail_event`
@@ -159,9 +201,156 @@ export class DeviceQueue {
     return this.#usedIdx;
   }
 
-  #error(init: Omit<VirtqueueErrorInit, "queue" | "action">): VirtqueueError {
-    const full = { ...init, action: "pop a chain" };
+  #error(
+    init: Omit<VirtqueueErrorInit, "queue" | "action">,
+    action = "pop a chain",
+  ): VirtqueueError {
+    const full = { ...init, action };
     return new VirtqueueError(this.#queue === undefined ? full : { ...full, queue: this.#queue });
+  }
+
+  /** A chain error with the descriptors walked so far as evidence, the last one's `field` at fault. */
+  #chainError(w: Walk, init: Omit<VirtqueueErrorInit, "queue" | "action">): VirtqueueError {
+    const mem = this.#ring.mem;
+    const steps = w.path.slice(-SEEN_MAX);
+    const seen: RingRead[] = steps.map((p, i) => ({
+      struct: "virtq_desc",
+      where: p.indirectOf === undefined
+        ? `desc[${p.index}]`
+        : `desc[${p.indirectOf}] table[${p.index}]`,
+      addr: p.addr,
+      bytes: mem.read(p.addr, DESC_SIZE),
+      ...(i === steps.length - 1 ? { bad: init.field } : {}),
+    }));
+    return this.#error({ ...init, seen });
+  }
+
+  /** The available ring's head (flags, idx) as read now, `field` at fault. */
+  #availRead(field: string): RingRead {
+    const at = this.#ring.layout.avail;
+    return {
+      struct: "virtq_avail_hdr",
+      where: "avail",
+      addr: at,
+      bytes: this.#ring.mem.read(at, AVAIL_HDR),
+      bad: field,
+    };
+  }
+
+  /** The used ring's head (flags, idx) as read now. */
+  #usedRead(): RingRead {
+    const at = this.#ring.layout.used;
+    return {
+      struct: "virtq_used_hdr",
+      where: "used",
+      addr: at,
+      bytes: this.#ring.mem.read(at, USED_HDR),
+    };
+  }
+
+  /**
+   * Records that the driver sent an available-buffer notification for this
+   * queue: the entries it had made available by now were notified (for
+   * {@link audit}). Call it when the notification arrives, whether or not
+   * the device then takes the chains.
+   */
+  notified(): void {
+    this.#notifiedIdx = this.#ring.availIdx;
+  }
+
+  /**
+   * Looks at the available ring as the driver left it and returns what breaks
+   * the rules, each state once (a later audit of the same state returns
+   * nothing): `avail.idx` behind the index the device has read, so
+   * decremented (G40); `avail.flags` other than the table allows, or not 0
+   * with EVENT_IDX (G41a); and, when `options.quiet`, entries made available
+   * since the last notification although the device wanted one — `used.flags`
+   * without NO_NOTIFY (G49a), or with EVENT_IDX an entry placed at
+   * `avail_event` (G50a). Reads only; consumes nothing.
+   */
+  audit(options: AuditOptions): VirtqueueError[] {
+    const ring = this.#ring;
+    const action = "audit the available ring";
+    const out: VirtqueueError[] = [];
+    const availIdx = ring.availIdx;
+    const ahead = wrapIdx(availIdx - this.#lastAvail);
+    if (ahead > ring.size && ahead >= VIRTQ_IDX_MODULUS / 2) {
+      out.push(this.#error({
+        code: "bad-avail-idx",
+        field: "avail.idx",
+        value: String(availIdx),
+        expected: `${this.#lastAvail} to ${
+          wrapIdx(this.#lastAvail + ring.size)
+        } (from the index the device has read to the queue size ahead of it)`,
+        rule: "G40",
+        seen: [this.#availRead("idx")],
+      }, action));
+    }
+    const flags = ring.availFlags;
+    if (this.#features.eventIdx) {
+      if (flags !== 0) {
+        out.push(this.#error({
+          code: "bad-avail-flags",
+          field: "avail.flags",
+          value: hex(flags),
+          expected: "0, as VIRTIO_F_EVENT_IDX is negotiated",
+          rule: "G41a",
+          seen: [this.#availRead("flags")],
+        }, action));
+      }
+    } else {
+      for (const c of AVAIL_FLAGS_CHECKS) {
+        if (isLegal(c.legal, flags)) continue;
+        out.push(this.#error({
+          code: "bad-avail-flags",
+          field: "avail.flags",
+          value: hex(flags),
+          expected: describeLegal(c.legal),
+          rule: c.rule,
+          seen: [this.#availRead("flags")],
+        }, action));
+      }
+    }
+    const since = this.#notifiedIdx ?? this.#lastAvail;
+    const unnotified = wrapIdx(availIdx - since);
+    if (
+      options.quiet && unnotified > 0 && unnotified <= ring.size &&
+      wrapIdx(since - this.#lastAvail) <= ring.size
+    ) {
+      const entries = `${unnotified} ${
+        unnotified === 1 ? "entry" : "entries"
+      } made available since the last notification (avail.idx ${since} then)`;
+      if (this.#features.eventIdx) {
+        const event = ring.availEvent;
+        if (needEvent(event, availIdx, since)) {
+          out.push(this.#error({
+            code: "not-notified",
+            field: "avail.idx",
+            value: `${availIdx}, ${entries}`,
+            expected: `a notification, as one of them is at avail_event ${event}`,
+            rule: "G50a",
+            seen: [this.#availRead("idx")],
+          }, action));
+        }
+      } else {
+        const usedFlags = ring.usedFlags;
+        if ((usedFlags & NO_NOTIFY) === 0) {
+          out.push(this.#error({
+            code: "not-notified",
+            field: "avail.idx",
+            value: `${availIdx}, ${entries}`,
+            expected: `a notification, as used.flags is ${
+              hex(usedFlags)
+            } (no VIRTQ_USED_F_NO_NOTIFY)`,
+            rule: "G49a",
+            seen: [this.#availRead("idx"), this.#usedRead()],
+          }, action));
+        }
+      }
+    }
+    const news = out.filter((e) => !this.#lastFaults.has(faultKey(e)));
+    this.#lastFaults = new Set(out.map(faultKey));
+    return news;
   }
 
   /**
@@ -183,13 +372,16 @@ export class DeviceQueue {
     const pending = wrapIdx(availIdx - this.#lastAvail);
     if (pending === 0) return undefined;
     if (pending > ring.size) {
-      throw this.#error({
+      const e = this.#error({
         code: "bad-avail-idx",
         field: "avail.idx",
         value: String(availIdx),
         expected: `at most ${ring.size} (the queue size) ahead of ${this.#lastAvail}`,
         ...(pending >= VIRTQ_IDX_MODULUS / 2 ? { rule: "G40" } : {}),
+        seen: [this.#availRead("idx")],
       });
+      this.#lastFaults.add(faultKey(e));
+      throw e;
     }
     const slot = this.#lastAvail % ring.size;
     const head = ring.availEntry(slot);
@@ -208,7 +400,15 @@ export class DeviceQueue {
 
   #walk(head: number): Chain {
     const ring = this.#ring;
-    const w: Walk = { head, readable: [], writable: [], buffers: 0, bytes: 0, descriptors: 0 };
+    const w: Walk = {
+      head,
+      readable: [],
+      writable: [],
+      buffers: 0,
+      bytes: 0,
+      descriptors: 0,
+      path: [],
+    };
     this.#generation = this.#generation === 0xffff_ffff ? 1 : this.#generation + 1;
     if (this.#generation === 1) this.#visited.fill(0);
     let idx = head;
@@ -216,7 +416,7 @@ export class DeviceQueue {
     let indirect = false;
     for (;;) {
       if (idx >= ring.size) {
-        throw this.#error({
+        throw this.#chainError(w, {
           code: "index-out-of-range",
           head,
           ...(prev === undefined ? {} : { descriptor: prev }),
@@ -226,7 +426,7 @@ export class DeviceQueue {
         });
       }
       if (this.#visited[idx] === this.#generation) {
-        throw this.#error({
+        throw this.#chainError(w, {
           code: "loop",
           head,
           ...(prev === undefined ? {} : { descriptor: prev }),
@@ -238,6 +438,7 @@ export class DeviceQueue {
       }
       this.#visited[idx] = this.#generation;
       w.descriptors++;
+      w.path.push({ index: idx, indirectOf: undefined, addr: ring.layout.desc + idx * DESC_SIZE });
       const d = ring.readDesc(ring.layout.desc, idx);
       if ((d.flags & F_INDIRECT) !== 0) {
         this.#walkIndirect(w, idx, d);
@@ -261,7 +462,7 @@ export class DeviceQueue {
   #walkIndirect(w: Walk, at: number, d: RawDesc): void {
     const where = { head: w.head, descriptor: at };
     if (!this.#features.indirect) {
-      throw this.#error({
+      throw this.#chainError(w, {
         ...where,
         code: "indirect-not-negotiated",
         field: "flags",
@@ -271,7 +472,7 @@ export class DeviceQueue {
       });
     }
     if ((d.flags & F_NEXT) !== 0) {
-      throw this.#error({
+      throw this.#chainError(w, {
         ...where,
         code: "indirect-with-next",
         field: "flags",
@@ -281,7 +482,7 @@ export class DeviceQueue {
       });
     }
     if (d.len === 0 || d.len % DESC_SIZE !== 0) {
-      throw this.#error({
+      throw this.#chainError(w, {
         ...where,
         code: "bad-indirect-length",
         field: "len",
@@ -290,7 +491,7 @@ export class DeviceQueue {
       });
     }
     if (!this.#ring.mem.contains(d.addr, d.len)) {
-      throw this.#error({
+      throw this.#chainError(w, {
         ...where,
         code: "outside-ram",
         field: "addr",
@@ -305,7 +506,7 @@ export class DeviceQueue {
     for (;;) {
       const inTable = { head: w.head, indirectOf: at };
       if (j >= entries) {
-        throw this.#error({
+        throw this.#chainError(w, {
           ...inTable,
           ...(prev === undefined ? {} : { descriptor: prev }),
           code: "index-out-of-range",
@@ -315,7 +516,7 @@ export class DeviceQueue {
         });
       }
       if (seen.has(j)) {
-        throw this.#error({
+        throw this.#chainError(w, {
           ...inTable,
           ...(prev === undefined ? {} : { descriptor: prev }),
           code: "loop",
@@ -327,9 +528,10 @@ export class DeviceQueue {
       }
       seen.add(j);
       w.descriptors++;
+      w.path.push({ index: j, indirectOf: at, addr: d.addr + j * DESC_SIZE });
       const e = this.#ring.readDesc(d.addr, j);
       if ((e.flags & F_INDIRECT) !== 0) {
-        throw this.#error({
+        throw this.#chainError(w, {
           ...inTable,
           descriptor: j,
           code: "nested-indirect",
@@ -354,7 +556,7 @@ export class DeviceQueue {
     };
     w.buffers++;
     if (w.buffers > this.#ring.size) {
-      throw this.#error({
+      throw this.#chainError(w, {
         ...where,
         code: "chain-too-long",
         field: "chain length",
@@ -364,7 +566,7 @@ export class DeviceQueue {
       });
     }
     if (w.buffers > this.#max) {
-      throw this.#error({
+      throw this.#chainError(w, {
         ...where,
         code: "chain-too-long",
         field: "chain length",
@@ -375,7 +577,7 @@ export class DeviceQueue {
     }
     const writable = (d.flags & F_WRITE) !== 0;
     if (!writable && w.writable.length > 0) {
-      throw this.#error({
+      throw this.#chainError(w, {
         ...where,
         code: "write-before-read",
         field: "flags",
@@ -385,7 +587,7 @@ export class DeviceQueue {
       });
     }
     if (!this.#ring.mem.contains(d.addr, d.len)) {
-      throw this.#error({
+      throw this.#chainError(w, {
         ...where,
         code: "outside-ram",
         field: "addr",
@@ -395,7 +597,7 @@ export class DeviceQueue {
     }
     w.bytes += d.len;
     if (w.bytes > CHAIN_BYTES_MAX) {
-      throw this.#error({
+      throw this.#chainError(w, {
         ...where,
         code: "chain-too-large",
         field: "total length",

@@ -10,6 +10,7 @@ import {
   errorOf,
   INDIRECT,
   NEXT,
+  NO_INTERRUPT,
   PAGE,
   popOk,
   type Rig,
@@ -313,4 +314,138 @@ Deno.test("pop() terminates with a chain or a VirtqueueError on arbitrary descri
     }),
     { numRuns: 300 },
   );
+});
+
+// ---------------------------------------------------------------- evidence and audits
+
+Deno.test("a chain error keeps the descriptors read on the way as evidence, the one at fault last", () => {
+  const r = rig({ size: SIZE });
+  r.driver.addRaw([raw(B, NEXT, B + 1), raw(B + 1, NEXT, B + 2), raw(B + 2, NEXT, B)], B);
+  const e = errorOf(() => r.device.pop());
+  assert.equal(e.rule, "G32");
+  assert.deepEqual(e.seen?.map((s) => [s.struct, s.where, s.bad]), [
+    ["virtq_desc", `desc[${B}]`, undefined],
+    ["virtq_desc", `desc[${B + 1}]`, undefined],
+    ["virtq_desc", `desc[${B + 2}]`, "next"],
+  ]);
+  const last = e.seen?.[2];
+  assert.deepEqual(last?.bytes, r.mem.read(r.layout.desc + (B + 2) * DESC, DESC));
+});
+
+Deno.test("a chain error in an indirect table names the table's entries, and a long chain keeps its last 16", () => {
+  const r = rig({ size: SIZE, indirect: true });
+  r.mem.write(
+    TABLES,
+    encodeTable("v1", [
+      { addr: DATA, len: 8, flags: NEXT, next: 1 },
+      { addr: TABLES + DESC, len: DESC, flags: INDIRECT, next: 0 },
+    ]),
+    "driver",
+  );
+  r.driver.addRaw([raw(B, INDIRECT, 0, 2 * DESC, TABLES)], B);
+  const nested = errorOf(() => r.device.pop());
+  assert.equal(nested.rule, "G35");
+  assert.deepEqual(nested.seen?.map((s) => [s.where, s.bad]), [
+    [`desc[${B}]`, undefined],
+    [`desc[${B}] table[0]`, undefined],
+    [`desc[${B}] table[1]`, "flags"],
+  ]);
+  const long = rig({ size: 32, indirect: true });
+  const entries = Array.from({ length: 33 }, (_, i) => ({
+    addr: DATA,
+    len: 8,
+    flags: i < 32 ? NEXT : 0,
+    next: i + 1,
+  }));
+  long.mem.write(TABLES, encodeTable("v1", entries), "driver");
+  long.driver.addRaw([raw(0, INDIRECT, 0, 33 * DESC, TABLES)], 0);
+  const tooLong = errorOf(() => long.device.pop());
+  assert.equal(tooLong.rule, "G36");
+  assert.equal(tooLong.seen?.length, 16);
+  assert.equal(tooLong.seen?.[15]?.where, "desc[0] table[32]");
+});
+
+Deno.test("audit() finds an avail index that went back (G40), once per state, with the avail ring as read", () => {
+  const r = rig({ size: SIZE });
+  for (let i = 0; i < 3; i++) r.driver.add([{ addr: DATA, len: 8 }], [], i);
+  for (let i = 0; i < 3; i++) popOk(r.device);
+  assert.deepEqual(r.device.audit({ quiet: true }), []);
+  const idx = fieldOf("virtq_avail_hdr", "idx");
+  r.mem.writeUint(r.layout.avail + idx.offset, 2, 1, true, "driver");
+  const [e, ...rest] = r.device.audit({ quiet: true });
+  assert.deepEqual(rest, []);
+  assert.equal(e?.rule, "G40");
+  assert.equal(
+    e?.message,
+    "Cannot audit the available ring on queue 0: avail.idx is 1, expected 3 to 11 (from the index the device has read to the queue size ahead of it) (rule G40)",
+  );
+  assert.deepEqual(e?.seen?.map((s) => [s.struct, s.bad]), [["virtq_avail_hdr", "idx"]]);
+  assert.deepEqual(r.device.audit({ quiet: true }), [], "the same state is reported once");
+  // the pop that finds the same state reports it, and the audit after it does not again
+  r.mem.writeUint(r.layout.avail + idx.offset, 2, 2, true, "driver");
+  assert.equal(errorOf(() => r.device.pop()).rule, "G40");
+  assert.deepEqual(r.device.audit({ quiet: true }), []);
+});
+
+Deno.test("audit() holds avail.flags to the table's flags without EVENT_IDX and to 0 with it (G41a)", () => {
+  const flags = fieldOf("virtq_avail_hdr", "flags");
+  const set = (r: ReturnType<typeof rig>, v: number) =>
+    r.mem.writeUint(r.layout.avail + flags.offset, 2, v, true, "driver");
+  const plain = rig({ size: SIZE });
+  set(plain, NO_INTERRUPT);
+  assert.deepEqual(plain.device.audit({ quiet: true }), [], "NO_INTERRUPT is allowed");
+  set(plain, 0x8001);
+  const [bad] = plain.device.audit({ quiet: true });
+  assert.equal(
+    bad?.message,
+    "Cannot audit the available ring on queue 0: avail.flags is 0x8001, expected a combination of VIRTQ_AVAIL_F_NO_INTERRUPT (rule G41a)",
+  );
+  const event = rig({ size: SIZE, eventIdx: true });
+  set(event, NO_INTERRUPT);
+  const [withEvent] = event.device.audit({ quiet: true });
+  assert.equal(withEvent?.rule, "G41a");
+  assert.match(withEvent?.message ?? "", /avail\.flags is 0x1, expected 0, as VIRTIO_F_EVENT_IDX/);
+});
+
+Deno.test("audit() finds entries made available after the last notification while used.flags is 0 (G49a), only when quiet", () => {
+  const r = rig({ size: SIZE });
+  r.driver.add([{ addr: DATA, len: 8 }], [], 1);
+  r.device.notified();
+  popOk(r.device);
+  r.driver.add([{ addr: DATA, len: 8 }], [], 2);
+  assert.deepEqual(r.device.audit({ quiet: false }), [], "a driver still running may notify yet");
+  const [e] = r.device.audit({ quiet: true });
+  assert.equal(e?.rule, "G49a");
+  assert.equal(
+    e?.message,
+    "Cannot audit the available ring on queue 0: avail.idx is 2, 1 entry made available since the last notification (avail.idx 1 then), expected a notification, as used.flags is 0x0 (no VIRTQ_USED_F_NO_NOTIFY) (rule G49a)",
+  );
+  assert.deepEqual(e?.seen?.map((s) => s.struct), ["virtq_avail_hdr", "virtq_used_hdr"]);
+  // a notification the device could not act on (before DRIVER_OK, say) still counts
+  r.device.notified();
+  assert.deepEqual(r.device.audit({ quiet: true }), []);
+  // with NO_NOTIFY the driver need not notify
+  r.device.setNoNotify(true);
+  r.driver.add([{ addr: DATA, len: 8 }], [], 3);
+  assert.deepEqual(r.device.audit({ quiet: true }), []);
+});
+
+Deno.test("with EVENT_IDX audit() finds an entry placed at avail_event and never notified (G50a), not one past a suppressed avail_event", () => {
+  const r = rig({ size: SIZE, eventIdx: true });
+  r.driver.add([{ addr: DATA, len: 8 }], [], 1);
+  assert.equal(r.driver.kickPrepare(), true);
+  r.device.notified();
+  popOk(r.device);
+  r.driver.add([{ addr: DATA, len: 8 }], [], 2);
+  const [e] = r.device.audit({ quiet: true });
+  assert.equal(e?.rule, "G50a");
+  assert.match(
+    e?.message ?? "",
+    /1 entry made available since the last notification \(avail\.idx 1 then\), expected a notification, as one of them is at avail_event 1 \(rule G50a\)$/,
+  );
+  const quiet = rig({ size: SIZE, eventIdx: true });
+  quiet.device.setNoNotify(true);
+  quiet.driver.add([{ addr: DATA, len: 8 }], [], 1);
+  assert.equal(quiet.driver.kickPrepare(), false);
+  assert.deepEqual(quiet.device.audit({ quiet: true }), []);
 });

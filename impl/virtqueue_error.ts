@@ -23,7 +23,27 @@ export type VirtqueueErrorCode =
   | "outside-ram"
   | "bad-avail-idx"
   | "bad-used-idx"
-  | "bad-used-id";
+  | "bad-used-id"
+  | "bad-avail-flags"
+  | "not-notified";
+
+/**
+ * One ring struct as a side of the queue read it from guest memory, kept as
+ * evidence of the error it led to: a descriptor (of the ring's table or of an
+ * indirect table), or the head of the available or used ring.
+ */
+export interface RingRead {
+  /** Which struct of the spec tables the bytes hold. */
+  readonly struct: "virtq_desc" | "virtq_avail_hdr" | "virtq_used_hdr";
+  /** Where it was read, as text: `desc[3]`, `desc[0] table[2]`, `avail`, `used`. */
+  readonly where: string;
+  /** Its guest physical address. */
+  readonly addr: number;
+  /** Its bytes, as read. */
+  readonly bytes: Uint8Array;
+  /** The field of it that broke the rule, if one did. */
+  readonly bad?: string;
+}
 
 /** Fields of a {@link VirtqueueError}. */
 export interface VirtqueueErrorInit {
@@ -47,6 +67,8 @@ export interface VirtqueueErrorInit {
   readonly expected: string;
   /** Rule id broken, when one applies. */
   readonly rule?: string;
+  /** The ring structs read on the way to the error (the last ones are at fault), as evidence. */
+  readonly seen?: readonly RingRead[];
 }
 
 function where(init: VirtqueueErrorInit): string {
@@ -102,6 +124,8 @@ export class VirtqueueError extends RangeError {
   readonly expected: string;
   /** Rule id broken, if any. */
   readonly rule: string | undefined;
+  /** The ring structs read on the way to the error, as evidence (not part of the message). */
+  readonly seen?: readonly RingRead[];
 
   /** Builds the error and its message from its fields. */
   constructor(init: VirtqueueErrorInit) {
@@ -123,6 +147,7 @@ export class VirtqueueError extends RangeError {
     this.value = init.value;
     this.expected = init.expected;
     this.rule = init.rule;
+    if (init.seen !== undefined) this.seen = init.seen;
   }
 
   /** The error as plain data (for reports). */

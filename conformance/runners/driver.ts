@@ -208,9 +208,14 @@ export function runDriverScenario(scenario: DriverScenario, target: DriverTarget
   const stepSeq: number[] = [];
   let probed: boolean | undefined;
   let budget = stepBudget(0);
+  // whether the step left the driver with nothing to run (its missing notifications are judged then)
+  let quiet = true;
   const settle = (label: string) => {
     const r = guest.sched.run({ ...budget, until: guest.sched.now + STEP_TIME });
-    if (!r.idle) hangs.push(label);
+    if (!r.idle) {
+      hangs.push(label);
+      quiet = false;
+    }
   };
   const task = <T>(label: string, body: () => TaskBody<T> | undefined): T | undefined => {
     let gen: TaskBody<T> | undefined;
@@ -236,6 +241,7 @@ export function runDriverScenario(scenario: DriverScenario, target: DriverTarget
         : (transport.events[transport.events.length - 1]?.seq ?? 0) + 1,
     );
     const label = `step ${i + 1} (${step.do})`;
+    quiet = true;
     budget = stepBudget(step.do === "target" ? Math.abs(step.pages - device.actual) : 0);
     switch (step.do) {
       case "probe":
@@ -310,7 +316,7 @@ export function runDriverScenario(scenario: DriverScenario, target: DriverTarget
         break;
       }
       case "wait":
-        guest.sched.run({ ...budget, until: guest.sched.now + step.ms });
+        quiet = guest.sched.run({ ...budget, until: guest.sched.now + step.ms }).idle;
         break;
       case "hint-start":
         device.startHinting(step.stopAfter === undefined ? {} : { stopAfter: step.stopAfter });
@@ -331,6 +337,8 @@ export function runDriverScenario(scenario: DriverScenario, target: DriverTarget
         settle(label);
         break;
     }
+    // the suite's device looks at the driver's rings as the step left them
+    device.auditRings({ quiet });
     managed.push(guest.alloc.managedPages);
     heldAfterStep.push(held.size);
   }

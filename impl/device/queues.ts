@@ -21,9 +21,11 @@ import { handleStats } from "./stats.ts";
 /** Available-buffer notification: process every available chain of the queue. */
 export function notify(d: DeviceCore, index: number): void {
   d.counters.notifications++;
+  const t = d.transport;
+  // what the driver made available so far has been notified, taken now or not (G49a, G50a)
+  t.deviceQueue(index)?.notified();
   d.seams.beforeNotify(index);
   if (!d.seams.isLive()) return; // G05
-  const t = d.transport;
   if (d.roles.size === 0 && t.isLegacy) d.assignRoles(t.negotiated);
   // without a feature negotiation the device cannot tell its queues apart: it waits
   if (d.roles.size === 0) return;
@@ -51,6 +53,7 @@ export function notify(d: DeviceCore, index: number): void {
         writable: [],
         error: e.message,
         ...(e.rule === undefined ? {} : { rule: e.rule }),
+        ...(e.seen === undefined ? {} : { ring: e.seen }),
       });
       if (d.onMalformed === "needs-reset") {
         t.setNeedsReset(e.message);
@@ -69,6 +72,31 @@ export function notify(d: DeviceCore, index: number): void {
     if (handleChain(d, dq, { index, role, chain })) pushed = true;
   }
   if (pushed) d.notifyUsed(index, dq);
+}
+
+/**
+ * Looks at the state of every queue's available ring as the driver left it
+ * (`DeviceQueue.audit`) and records what breaks the rules as `ring-fault`
+ * events, each state once; missing notifications only when the driver is
+ * `quiet` and notifications are not held back.
+ */
+export function auditQueues(d: DeviceCore, options: { readonly quiet: boolean }): void {
+  const t = d.transport;
+  for (const index of t.queueIndices) {
+    const dq = t.deviceQueue(index);
+    if (dq === undefined) continue;
+    for (const e of dq.audit({ quiet: options.quiet && !t.held })) {
+      t.record({
+        kind: "ring-fault",
+        index,
+        queue: d.roles.get(index) ?? "unknown",
+        code: e.code,
+        ...(e.rule === undefined ? {} : { rule: e.rule }),
+        error: e.message,
+        ring: e.seen ?? [],
+      });
+    }
+  }
 }
 
 /** Handles one chain by its queue's role; returns whether its buffer was used now. */
