@@ -34,6 +34,19 @@ export interface DriverQueueOptions {
   readonly startIdx?: number;
   /** Queue index, quoted in errors. */
   readonly queue?: number;
+  /**
+   * What the queue writes to `avail.idx` for its free-running index `idx`
+   * (default: `idx`). Only a deliberately broken driver (a mutant) changes it.
+   */
+  readonly availIdxValue?: (idx: number) => number;
+  /** What the queue writes to `avail.flags` when it means `flags` (default: `flags`); likewise. */
+  readonly availFlagsValue?: (flags: number) => number;
+  /**
+   * The most descriptors {@link DriverQueue.add} puts in one chain, indirect
+   * tables included (default and at most sensible: the queue size, rule G36);
+   * likewise only a deliberately broken driver raises it.
+   */
+  readonly maxChainLength?: number;
 }
 
 /** Options of {@link DriverQueue.add}. */
@@ -111,6 +124,9 @@ export class DriverQueue<T> {
   #kickedIdx: number;
   #lastUsed: number;
   #callbacks = true;
+  #idxValue: (idx: number) => number;
+  #flagsValue: (flags: number) => number;
+  #maxChain: number;
 
   /**
    * Takes over the rings at `layout`: writes avail flags and idx, used flags
@@ -130,13 +146,16 @@ export class DriverQueue<T> {
       indirect: features.indirect,
     };
     this.#queue = options?.queue;
+    this.#idxValue = options?.availIdxValue ?? ((idx) => idx);
+    this.#flagsValue = options?.availFlagsValue ?? ((flags) => flags);
+    this.#maxChain = options?.maxChainLength ?? layout.size;
     const start = wrapIdx(options?.startIdx ?? 0);
     for (let i = layout.size - 1; i >= 0; i--) this.#free.push(i);
     this.#inflight = new Array<InFlight<T> | undefined>(layout.size).fill(undefined);
     this.#availIdx = this.#kickedIdx = this.#lastUsed = start;
     const ring = this.#ring;
-    ring.availFlags = 0;
-    ring.availIdx = start;
+    ring.availFlags = this.#flagsValue(0);
+    ring.availIdx = this.#idxValue(start);
     ring.setUsedFlags(0, "driver");
     ring.setUsedIdx(start, "driver");
     if (features.eventIdx) ring.usedEvent = start;
@@ -224,13 +243,15 @@ export class DriverQueue<T> {
 
   #checkLength(n: number): void {
     const size = this.#ring.size;
-    if (n > size) {
+    if (n > this.#maxChain) {
       throw this.#error({
         code: "chain-too-long",
         action: "add a chain",
         field: "descriptor count",
         value: String(n),
-        expected: `at most ${size} (the queue size)`,
+        expected: this.#maxChain === size
+          ? `at most ${size} (the queue size)`
+          : `at most ${this.#maxChain} (the queue's chain limit)`,
         rule: "G36",
       });
     }
@@ -325,7 +346,7 @@ export class DriverQueue<T> {
   #publish(head: number): void {
     this.#ring.setAvailEntry(this.#availIdx % this.#ring.size, head);
     this.#availIdx = wrapIdx(this.#availIdx + 1);
-    this.#ring.availIdx = this.#availIdx;
+    this.#ring.availIdx = this.#idxValue(this.#availIdx);
   }
 
   /**
@@ -390,7 +411,7 @@ export class DriverQueue<T> {
   enableCallbacks(): void {
     this.#callbacks = true;
     if (this.#features.eventIdx) this.#ring.usedEvent = this.#lastUsed;
-    else this.#ring.availFlags = 0;
+    else this.#ring.availFlags = this.#flagsValue(0);
   }
 
   /**
@@ -401,7 +422,7 @@ export class DriverQueue<T> {
   disableCallbacks(): void {
     this.#callbacks = false;
     if (this.#features.eventIdx) this.#ring.usedEvent = wrapIdx(this.#lastUsed - 1);
-    else this.#ring.availFlags = NO_INTERRUPT;
+    else this.#ring.availFlags = this.#flagsValue(NO_INTERRUPT);
   }
 
   /**

@@ -9,7 +9,8 @@ import {
   wireSize,
 } from "../spec/mod.ts";
 
-import { type Chain, VirtqueueError } from "./virtqueue.ts";
+import { GuestMemory } from "./memory.ts";
+import { type Chain, DeviceQueue, DriverQueue, ringLayout, VirtqueueError } from "./virtqueue.ts";
 import {
   availEvent,
   concat,
@@ -136,6 +137,37 @@ Deno.test("add() throws G36 for a chain longer than the queue and when too few d
   );
   assert.equal(r.driver.availIdx, 1);
   assert.equal(r.driver.numFree, 1);
+});
+
+Deno.test("availIdxValue, availFlagsValue and maxChainLength change only what a deliberately broken driver writes", () => {
+  const mem = new GuestMemory({ pages: 1024 });
+  const layout = ringLayout(0, 4);
+  const features = { order: "v1", eventIdx: false, indirect: true } as const;
+  const driver = new DriverQueue<number>(mem, layout, features, {
+    availIdxValue: (idx) => idx % 4,
+    availFlagsValue: (flags) => flags | 0x8000,
+    maxChainLength: 8,
+  });
+  const device = new DeviceQueue(mem, layout, features);
+  const r = { mem, layout, features, driver, device };
+  assert.equal(ringField(r, "avail", "flags"), 0x8000);
+  driver.disableCallbacks();
+  assert.equal(ringField(r, "avail", "flags"), 0x8000 | NO_INTERRUPT);
+  const seg = { addr: DATA, len: 8 };
+  for (let i = 0; i < 3; i++) driver.add([seg], [], i);
+  assert.equal(ringField(r, "avail", "idx"), 3);
+  for (let i = 0; i < 3; i++) popOk(device);
+  driver.add([seg], [], 3);
+  assert.equal(driver.availIdx, 4, "the queue's own index runs on");
+  assert.equal(ringField(r, "avail", "idx"), 0, "what it publishes wraps at the size");
+  assert.equal(errorOf(() => device.pop()).rule, "G40");
+  // a table of 6 entries on a 4-entry queue: the queue takes it, the device refuses it (G36)
+  const other = rig({ size: 4 });
+  const wide = new DriverQueue<number>(other.mem, other.layout, other.features, {
+    maxChainLength: 8,
+  });
+  wide.add([seg, seg, seg, seg, seg, seg], [], 9, { indirectTable: TABLES });
+  assert.equal(errorOf(() => other.device.pop()).rule, "G36");
 });
 
 Deno.test("add() refuses empty chains, malformed segments and buffers outside guest RAM", () => {

@@ -186,7 +186,7 @@ export class DriverCore implements DriverContext {
   /** virtqueue_kick: notifies the device unless it suppressed notifications. */
   kick(index: number): void {
     const q = this.queues.get(index);
-    if (q !== undefined && q.vq.kickPrepare()) this.transport.notify(index);
+    if (q !== undefined && this.seams.notifies(q, q.vq.kickPrepare())) this.transport.notify(index);
   }
 
   /** balloon_lock, a fair (ticket) mutex: waiters get it in arrival order. */

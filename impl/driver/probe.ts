@@ -129,10 +129,16 @@ function setUpQueues(vb: DriverCore): boolean {
     t.setupQueue(i, rl, features);
     // a queue the layout does not name (a deviation set up one too many) has no role
     const slot = layout[n] as (typeof layout)[number] | undefined;
+    const ring = { ...vb.seams.queueFeatures(features), size };
     vb.queues.set(i, {
       name: slot?.name ?? "unused",
-      vq: new DriverQueue<DriverToken>(vb.guest.mem, rl, vb.seams.queueFeatures(features)),
+      vq: new DriverQueue<DriverToken>(vb.guest.mem, rl, ring, {
+        availIdxValue: (idx) => vb.seams.availIdx(idx, ring),
+        availFlagsValue: (flags) => vb.seams.availFlags(flags, ring),
+        maxChainLength: vb.seams.chainLimit(ring),
+      }),
       acked: new WaitQueue(`acked:${i}`),
+      ring,
     });
     if (slot !== undefined) vb.roles.set(slot.name, i);
   }

@@ -3,10 +3,10 @@
  * page_reporting core does it: some time after memory was freed, the driver
  * takes free blocks of at least the reporting order that it has not reported
  * yet off the free lists (B62), fills them with poison_val under PAGE_POISON
- * (B59), reports up to PAGE_REPORTING_CAPACITY of them in one chain of
- * device-writable descriptors, waits until the device has used it and only
- * then puts them back (B60), marked reported so that they are left alone
- * until the guest allocates them again (B63).
+ * (B59), reports up to PAGE_REPORTING_CAPACITY of them (never more than the
+ * queue size, G36) in one chain of device-writable descriptors, waits until
+ * the device has used it and only then puts them back (B60), marked reported
+ * so that they are left alone until the guest allocates them again (B63).
  *
  * @module
  */
@@ -44,15 +44,20 @@ export function* reportingWork(vb: DriverCore): TaskBody<void> {
   }
 }
 
-/** Free blocks of at least the reporting order not reported yet, order by order, up to the capacity. */
-function candidates(vb: DriverCore): PageBlock[] {
+/**
+ * Free blocks of at least the reporting order not reported yet, order by
+ * order, up to the capacity or the chain limit of the ring (G36), whichever
+ * is smaller.
+ */
+function candidates(vb: DriverCore, q: DriverQueueUse): PageBlock[] {
+  const most = Math.min(PAGE_REPORTING_CAPACITY, vb.seams.chainLimit(q.ring));
   const order = vb.seams.reportOrder();
   const out: PageBlock[] = [];
   for (const b of vb.guest.alloc.freeBlocks()) {
     if (b.order < order) continue;
     if (vb.reported.countRange(b.pfn, b.pfn + 2 ** b.order) === 2 ** b.order) continue;
     out.push({ pfn: b.pfn, order: b.order });
-    if (out.length >= PAGE_REPORTING_CAPACITY) break;
+    if (out.length >= most) break;
   }
   return out;
 }
@@ -62,7 +67,7 @@ function* reportOnce(
   vb: DriverCore,
   at: { readonly index: number; readonly q: DriverQueueUse },
 ): TaskBody<number> {
-  const taken = candidates(vb).filter((b) => vb.guest.alloc.isolateBlock(b.pfn, b.order));
+  const taken = candidates(vb, at.q).filter((b) => vb.guest.alloc.isolateBlock(b.pfn, b.order));
   if (taken.length === 0) return 0;
   const pages = new PageSet();
   for (const b of taken) pages.unionWith(blockPages(b));

@@ -71,12 +71,20 @@ export interface PageBlock {
   readonly order: number;
 }
 
+/** What the driver's ring code knows of one of its rings. */
+export interface RingInfo extends QueueFeatures {
+  /** Queue size. */
+  readonly size: number;
+}
+
 /** One queue the driver set up. */
 export interface DriverQueueUse {
   /** Its role (`unused` for a queue the negotiated features give no role). */
   readonly name: QueueName | "unused";
   /** The driver side of the ring. */
   readonly vq: DriverQueue<DriverToken>;
+  /** Its size and the ring features the driver's side assumes. */
+  readonly ring: RingInfo;
   /** Woken by the queue's used-buffer interrupt. */
   readonly acked: WaitQueue;
 }
@@ -183,6 +191,15 @@ export interface DriverSeams {
   queueFeatures(negotiated: QueueFeatures): QueueFeatures;
   /** Runs right after the driver set DRIVER_OK. */
   afterDriverOk(): void;
+  // ---- the driver's side of the rings (probe.ts, core.ts, virtqueue_driver.ts) ------
+  /** The most descriptors one chain of a queue may have, in the ring or in an indirect table (G36). */
+  chainLimit(ring: RingInfo): number;
+  /** What the ring code writes to avail.idx once the entries before index `idx` are published (G40). */
+  availIdx(idx: number, ring: RingInfo): number;
+  /** What the ring code writes to avail.flags when it means `flags` (G41a). */
+  availFlags(flags: number, ring: RingInfo): number;
+  /** Whether the driver notifies the device after adding chains, when the ring says whether the device `wants` it (G49a, G50a). */
+  notifies(queue: DriverQueueUse, wants: boolean): boolean;
   // ---- statistics (stats.ts) ---------------------------------------------------------
   /** How many stats buffers the driver makes available at probe. */
   statsBuffersAtProbe(): number;
@@ -383,6 +400,14 @@ export function referenceDriverSeams(vb: DriverContext): DriverSeams {
     queueFeatures: (negotiated) => negotiated,
     afterDriverOk: () => {},
 
+    // no chain longer than the queue size, in the ring or in an indirect table (G36)
+    chainLimit: (ring) => ring.size,
+    // free-running, wrapping at 2^16 (G40), and the flags as meant (G41a)
+    availIdx: (idx) => idx,
+    availFlags: (flags) => flags,
+    // whenever the ring says the device wants a notification (G49a, G50a)
+    notifies: (_queue, wants) => wants,
+
     // one buffer at a time, every statistic, the same tags each time (B25, B26, B28, B32)
     statsBuffersAtProbe: () => 1,
     statsPayload: (entries) => encodeStats(entries, vb.order),
@@ -419,12 +444,13 @@ export function referenceDriverSeams(vb: DriverContext): DriverSeams {
     bitmapSpan: (maxPfn) => maxPfn,
     windowPlan: (queue) => {
       const q = vb.queueOf(queue);
-      const indirect = hasFeature(vb.profile, vb.negotiated, "INDIRECT_DESC");
+      // a request, header included, within the chain limit: it fits the ring without indirect
+      // descriptors (R-14), and an indirect table holds no more than the queue size (G36)
+      const limit = q === undefined ? Infinity : vb.seams.chainLimit(q.ring);
       return {
         nrBitmaps: vb.bitmaps.length,
         granularity: BALLOON_BMAP_ALIGN_BITS,
-        // without indirect descriptors a request must fit the ring (R-14)
-        ...(q === undefined || indirect ? {} : { maxChunks: Math.max(1, q.vq.size - 1) }),
+        ...(Number.isFinite(limit) ? { maxChunks: Math.max(1, limit - 1) } : {}),
       };
     },
     bitmapHeader: (header) => header,
