@@ -79,7 +79,15 @@ export type DriverDeviation =
   | "fixed-queue-indices"
   | "poison-guest-endian"
   | "stats-little-endian"
-  | "reads-hint-cmd-id-unoffered";
+  | "reads-hint-cmd-id-unoffered"
+  | "chain-loop"
+  | "indirect-nested"
+  | "indirect-with-next"
+  | "indirect-past-queue-size"
+  | "avail-idx-wraps-at-size"
+  | "avail-flags-undefined-bit"
+  | "avail-flags-with-event-idx"
+  | "stats-refill-no-kick";
 
 /** What each driver deviation does. */
 export const DRIVER_DEVIATIONS: Readonly<Record<DriverDeviation, string>> = {
@@ -161,6 +169,18 @@ export const DRIVER_DEVIATIONS: Readonly<Record<DriverDeviation, string>> = {
   "stats-little-endian": "writes stats entries little-endian on a legacy big-endian guest",
   "reads-hint-cmd-id-unoffered":
     "reads free_page_hint_cmd_id whether or not the device offers FREE_PAGE_HINT",
+  "chain-loop":
+    "leaves NEXT set on the one descriptor of its first stats chain, next pointing back at it",
+  "indirect-nested":
+    "puts its first stats chain in an indirect table inside another indirect table",
+  "indirect-with-next":
+    "sets NEXT beside INDIRECT on the descriptor of its first stats chain's indirect table",
+  "indirect-past-queue-size":
+    "lets chains in indirect tables grow past the queue size (bitmap requests, reports)",
+  "avail-idx-wraps-at-size": "wraps avail.idx at the queue size instead of at 2^16",
+  "avail-flags-undefined-bit": "keeps a marker of its own in bit 15 of avail.flags",
+  "avail-flags-with-event-idx": "sets NO_INTERRUPT in avail.flags although EVENT_IDX is negotiated",
+  "stats-refill-no-kick": "makes each refilled stats buffer available without notifying the device",
 };
 
 /** A deliberate mistake of a device. */

@@ -325,6 +325,49 @@ export const DRV_BITMAP_SMALL_RING: DriverScenario = {
   ],
 };
 
+/** `drv.bitmap.small-ring.indirect`: Bitmaps through 4-entry rings with indirect descriptors: no chain, not even in an indirect table, longer than the queue. */
+export const DRV_BITMAP_SMALL_RING_INDIRECT: DriverScenario = {
+  ...DRV_BITMAP_SMALL_RING,
+  id: "drv.bitmap.small-ring.indirect",
+  title:
+    "Bitmaps through 4-entry rings with indirect descriptors (a 5 GiB span needs 6 descriptors, more than the queue size)",
+  offer: V3_ALL,
+  needs: ["PAGE_BITMAP", "INDIRECT_DESC"],
+};
+
+/** The steps of the ring scenarios: the avail index of the inflate and deflate queues passes a 4-entry queue's size twice. */
+const RING_STEPS: DriverScenario["steps"] = [
+  { do: "probe" },
+  { do: "target", pages: 2000 },
+  { do: "stats" },
+  { do: "stats" },
+  { do: "target", pages: 0 },
+  { do: "stats" },
+];
+
+/** `drv.ring.small`: PFN arrays and stats through 4-entry rings with EVENT_IDX and INDIRECT_DESC: 2000 pages in and out (8 requests each way). */
+export const DRV_RING_SMALL: DriverScenario = {
+  id: "drv.ring.small",
+  role: "driver",
+  profile: "v3",
+  title:
+    "PFN arrays and stats through 4-entry rings with EVENT_IDX and INDIRECT_DESC: 2000 pages in and out (8 requests each way)",
+  guestPages: SMALL,
+  offer: PFN,
+  needs: ["STATS_VQ"],
+  queueSize: 4,
+  steps: RING_STEPS,
+};
+
+/** `drv.ring.small.no-event-idx`: The same through 4-entry rings without EVENT_IDX (notifications by used.flags). */
+export const DRV_RING_SMALL_NO_EVENT_IDX: DriverScenario = {
+  ...DRV_RING_SMALL,
+  id: "drv.ring.small.no-event-idx",
+  title:
+    "PFN arrays and stats through 4-entry rings without EVENT_IDX (notifications by the flags): 2000 pages in and out",
+  offer: without(PFN, "EVENT_IDX"),
+};
+
 /** `drv.bitmap.legacy-be`: Legacy interface, big-endian guest, bitmaps. */
 export const DRV_BITMAP_LEGACY_BE: DriverScenario = {
   id: "drv.bitmap.legacy-be",
@@ -419,6 +462,9 @@ export const DRIVER_SCENARIOS: readonly DriverScenario[] = [
   DRV_BITMAP_BEYOND_1GIB,
   DRV_BITMAP_BEYOND_32GIB,
   DRV_BITMAP_SMALL_RING,
+  DRV_BITMAP_SMALL_RING_INDIRECT,
+  DRV_RING_SMALL,
+  DRV_RING_SMALL_NO_EVENT_IDX,
   DRV_BITMAP_LEGACY_BE,
   DRV_PFN_LEGACY_BE,
   DRV_REFUSED,

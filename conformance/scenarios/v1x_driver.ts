@@ -21,6 +21,8 @@ import {
   DRV_PFN_NO_MTH_SLOW_ACK,
   DRV_REFUSED,
   DRV_REMOVE,
+  DRV_RING_SMALL,
+  DRV_RING_SMALL_NO_EVENT_IDX,
   DRV_STATS,
 } from "./driver.ts";
 import { SMALL, V3_ALL } from "./features.ts";
@@ -66,6 +68,8 @@ export const STANDARD_BASE: ReadonlyMap<string, DriverScenario> = new Map(
     DRV_PFN_MIGRATE_PAGE,
     DRV_PFN_LEGACY_BE,
     DRV_REFUSED,
+    DRV_RING_SMALL,
+    DRV_RING_SMALL_NO_EVENT_IDX,
   ].map((s) => [s.id, onStandard(s)]),
 );
 

@@ -24,6 +24,7 @@ import { BALLOON_DEVIATIONS } from "./driver_balloon.ts";
 import { BITMAP_DEVIATIONS } from "./driver_bitmaps.ts";
 import { MISC_DEVIATIONS } from "./driver_misc.ts";
 import { NEGOTIATION_DEVIATIONS } from "./driver_negotiation.ts";
+import { RING_DEVIATIONS } from "./driver_ring.ts";
 import { STANDARD_DRIVER_DEVIATIONS } from "./driver_standard.ts";
 import { STATS_DEVIATIONS } from "./driver_stats.ts";
 
@@ -36,6 +37,7 @@ export const DRIVER_DEVIATION_SEAMS: Readonly<Record<DriverDeviation, DriverSeam
     STATS_DEVIATIONS,
     MISC_DEVIATIONS,
     STANDARD_DRIVER_DEVIATIONS,
+    RING_DEVIATIONS,
   ]);
 
 /** How each device deviation changes the reference device, in catalogue order. */

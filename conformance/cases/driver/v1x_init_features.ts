@@ -22,7 +22,7 @@ import {
   queuesMatch,
 } from "../../checks/driver/init_features.ts";
 import { actualLe } from "../../checks/driver/config_actual.ts";
-import { ringLegal } from "../../checks/driver/ring.ts";
+import { ringKept, ringLegal } from "../../checks/driver/ring.ts";
 import { configFieldsOffered, statsGuestOrder } from "../../checks/driver/standard_config.ts";
 import { poisonBeforeDriverOk, reportingNeedsPoison } from "../../checks/driver/page_poison.ts";
 import {
@@ -32,11 +32,12 @@ import {
   STANDARD_BASE,
   v1xNegotiationScenario,
 } from "../../scenarios/v1x_driver.ts";
-import { DRV_PFN_LEGACY_BE } from "../../scenarios/driver.ts";
+import { DRV_PFN_LEGACY_BE, DRV_RING_SMALL } from "../../scenarios/driver.ts";
 import type { DriverScenario } from "../../model/types.ts";
 import { v1xComboName, v1xSubsets } from "../../scenarios/v1x_features.ts";
 
 const LEGACY_BE = STANDARD_BASE.get(DRV_PFN_LEGACY_BE.id) as DriverScenario;
+const RING_SMALL = STANDARD_BASE.get(DRV_RING_SMALL.id) as DriverScenario;
 
 /** Written driver cases of this family (profile virtio-1.x). */
 export const V1X_INIT_FEATURES_CASES: readonly CaseDef[] = [
@@ -106,6 +107,14 @@ export const V1X_CONFIG_RING_CASES: readonly CaseDef[] = [
     scenario: DRV_V1X_NO_INDIRECT,
     check: ringLegal,
     rules: ["G34"],
+  }),
+  driverCase({
+    id: "v1x.ring.chains.queue-size",
+    title: "No chain, not even a report in an indirect table, is longer than the queue size",
+    scenario: RING_SMALL,
+    check: ringKept,
+    rules: ["G36"],
+    needs: ["INDIRECT_DESC"],
   }),
 ];
 

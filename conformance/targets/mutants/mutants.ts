@@ -116,6 +116,14 @@ const DRIVER_KILLS: Readonly<Partial<Record<DriverDeviation, readonly string[]>>
     "balloon.deflate.in-balloon.pfn",
     "balloon.deflate.in-balloon.bitmap",
   ],
+  "chain-loop": ["ring.chains.no-loop"],
+  "indirect-nested": ["ring.chains.no-nested-indirect"],
+  "indirect-with-next": ["ring.chains.indirect-without-next"],
+  "indirect-past-queue-size": ["ring.chains.queue-size"],
+  "avail-idx-wraps-at-size": ["ring.avail.idx-no-decrement"],
+  "avail-flags-undefined-bit": ["ring.avail.flags", "ring.avail.flags.event-idx"],
+  "avail-flags-with-event-idx": ["ring.avail.flags.event-idx"],
+  "stats-refill-no-kick": ["ring.notify.flags", "ring.notify.event-idx"],
 };
 
 /** Cases each device deviation must fail. */

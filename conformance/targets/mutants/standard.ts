@@ -80,6 +80,14 @@ export const V1X_DRIVER_KILLS: Readonly<Partial<Record<DriverDeviation, readonly
   "decline-any-layout": ["v1x.negotiation.any-layout"],
   "inflate-repeat-page": ["v1x.balloon.inflate.not-in-balloon.pfn"],
   "deflate-extra-page": ["v1x.balloon.deflate.in-balloon.pfn"],
+  "chain-loop": ["v1x.ring.chains.no-loop"],
+  "indirect-nested": ["v1x.ring.chains.no-nested-indirect"],
+  "indirect-with-next": ["v1x.ring.chains.indirect-without-next"],
+  "indirect-past-queue-size": ["v1x.ring.chains.queue-size"],
+  "avail-idx-wraps-at-size": ["v1x.ring.avail.idx-no-decrement"],
+  "avail-flags-undefined-bit": ["v1x.ring.avail.flags", "v1x.ring.avail.flags.event-idx"],
+  "avail-flags-with-event-idx": ["v1x.ring.avail.flags.event-idx"],
+  "stats-refill-no-kick": ["v1x.ring.notify.flags", "v1x.ring.notify.event-idx"],
   // the standard profile's own
   "poison-without-init": ["poison.declined-without-init"],
   "reporting-without-poison": [
