@@ -109,6 +109,9 @@ Deno.test("examples/c: --device-cmd on the command line shows verdicts, evidence
     r.out,
     /rerun: deno task conform --device-cmd .*device-BREAK_USED_LEN --filter 'device\.pfn\.used-len'/,
   );
+  // the evidence: the device's own writes, as recorded, the used element with its wrong length decoded
+  assert.match(r.out, /the device's memory writes in this scenario, as recorded/);
+  assert.match(r.out, /mem\.write 0x[0-9a-f]+ \+8: queue 0 used\[0\] id=0 len=1024/);
   const ok = conform("--device-cmd", build(), "--filter", "device.pfn.*", "--report", "none");
   assert.equal(ok.code, 0, ok.out + ok.err);
 });
