@@ -252,18 +252,18 @@ static void process(unsigned qi) {
 
 static void host_state(uint64_t seq) {
   size_t cap = 256, len = 0;
-  char *s = malloc(cap);
+  char *s = xmalloc(cap);
   len += (size_t)sprintf(s, "\"actual\":%u,\"ballooned\":[", dev.actual);
   int first = 1;
   for (uint32_t p = 0; p < dev.pages;) {
     if (!(dev.balloon[p / 8] >> (p % 8) & 1)) { p++; continue; }
     uint32_t start = p;
     while (p < dev.pages && (dev.balloon[p / 8] >> (p % 8) & 1)) p++;
-    if (len + 48 > cap) s = realloc(s, cap *= 2);
+    if (len + 48 > cap) s = xrealloc(s, cap *= 2);
     len += (size_t)sprintf(s + len, "%s[%u,%u]", first ? "" : ",", start, p - start);
     first = 0;
   }
-  s = realloc(s, len + 64 + 48 * 64);
+  s = xrealloc(s, len + 64 + 48 * 64);
   len += (size_t)sprintf(s + len, "]");
   if (dev.stats_count >= 0) {
     len += (size_t)sprintf(s + len, ",\"stats\":[");
@@ -273,7 +273,7 @@ static void host_state(uint64_t seq) {
     }
     len += (size_t)sprintf(s + len, "]");
   }
-  char *o = malloc(len + 128);
+  char *o = xmalloc(len + 128);
   sprintf(o, "{\"seq\":%llu,\"result\":{%s}}", (unsigned long long)seq, s);
   out_line(o);
   free(o);
@@ -297,7 +297,7 @@ static void handle(const char *l) {
   } else if (str_is(l, "op", "reset")) {
     dev.pages = (uint32_t)num(l, "pages");
     free(dev.balloon);
-    dev.balloon = calloc(dev.pages / 8 + 1, 1);
+    dev.balloon = xcalloc(dev.pages / 8 + 1, 1);
     dev.guest_be = str_is(l, "endian", "be");
     msg_id = 0; /* ids count from 1 in each scenario: its transcript replays alone */
     dev.offered = 1ull << VB_F_VERSION_1 | 1ull << VB_F_ANY_LAYOUT | 1ull << VB_F_MUST_TELL_HOST |

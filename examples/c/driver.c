@@ -25,16 +25,25 @@
  * Build:  cc -O2 -Wall -Wextra -o examples/c/driver examples/c/driver.c
  * Test:   deno task conform --driver-cmd ./examples/c/driver
  *
- * Break a rule on purpose (each makes cases fail; c_driver_test.ts names them):
+ * Break a rule on purpose (c_driver_test.ts checks the cases each one fails):
  *   -DBREAK_TELL_LATE    deflated pages go back to the guest before the host used the deflate
- *   -DBREAK_WRITABLE     PFN arrays in device-writable descriptors
- *   -DBREAK_NO_PUBLISH   inflate and deflate buffers are never published (avail.idx not written)
- *   -DBREAK_AVAIL_ORDER  avail.idx is written before the ring entry it publishes
+ *                        (deflate.pfn.mth.no-reuse-before-ack, lifecycle.remove.no-reuse;
+ *                        without MUST_TELL_HOST a SHOULD: deflate.pfn.no-mth.tell-first warns)
+ *   -DBREAK_WRITABLE     PFN arrays in device-writable descriptors: the device rejects them
+ *                        (inflate.pfn.*, actual.pfn.*, negotiation.offer.*.format, …)
+ *   -DBREAK_NO_PUBLISH   inflate and deflate buffers never published (avail.idx not moved): the
+ *                        driver waits for ever (inflate.pfn.*, actual.pfn.*, oom.doom.*, lifecycle.*)
+ *   -DBREAK_AVAIL_ORDER  avail.idx written before the ring entry it publishes
+ *                        (ring.avail.entry-before-idx)
  *   -DBREAK_EARLY_OK     DRIVER_OK before FEATURES_OK and before the queues are set up
- *   -DBREAK_NO_ACTUAL    actual is never written
- *   -DBREAK_STATS        stats entries of 16 bytes (an unpacked struct) instead of 10
- *   -DBREAK_STATS_NONE   no stats buffer at probe (so never one)
- *   -DBREAK_FOREIGN_PFN  each inflate also names a page the guest did not give the driver
+ *                        (negotiation.init.sequence, negotiation.refused.stops,
+ *                        negotiation.offer.*.init)
+ *   -DBREAK_NO_ACTUAL    actual never written (actual.pfn.*, oom.doom.actual, lifecycle.remove, …)
+ *   -DBREAK_STATS        stats entries of 16 bytes, the struct without __packed
+ *                        (stats.whole-entries, stats.first-filled)
+ *   -DBREAK_STATS_NONE   no stats buffer at probe, so never one (stats.*)
+ *   -DBREAK_FOREIGN_PFN  each inflate also names a free page the guest did not give the driver
+ *                        (inflate.pfn.allocated-pages, legacy.be.pfn-allocated, actual.pfn.*, …)
  *
  * The numbers and offsets come from balloon_spec.h, generated from the
  * suite's spec tables (deno task testee-doc); the wire from testee_io.h.
@@ -231,11 +240,11 @@ static int vq_setup(unsigned qi) {
   q->desc = (uint64_t)got[0] << VIRTIO_BALLOON_PFN_SHIFT;
   q->avail = q->desc + avail_off;
   q->used = q->desc + used_off;
-  uint8_t *zero = calloc(1, (size_t)bytes); /* the guest's pages hold anything */
+  uint8_t *zero = xcalloc(1, (size_t)bytes); /* the guest's pages hold anything */
   mem_write(q->desc, zero, (size_t)bytes);
   free(zero);
-  q->next = malloc(size * sizeof *q->next);
-  q->chain_len = calloc(size, sizeof *q->chain_len);
+  q->next = xmalloc(size * sizeof *q->next);
+  q->chain_len = xcalloc(size, sizeof *q->chain_len);
   for (unsigned i = 0; i < size; i++) q->next[i] = (uint16_t)(i + 1);
   q->num_free = size;
   snprintf(f, sizeof f, "\"queue\":%u,\"size\":%u,\"desc\":\"0x%llx\",\"avail\":\"0x%llx\",\"used\":\"0x%llx\"",
@@ -257,10 +266,9 @@ static void vq_free(struct vq *q) {
   free(q->next);
   free(q->chain_len);
   if (q->ring_pages) {
-    uint32_t pfns[64];
-    uint32_t n = q->ring_pages < 64 ? q->ring_pages : 64;
-    for (uint32_t i = 0; i < n; i++) pfns[i] = q->ring_pfn + i;
-    guest_free(pfns, n, 0);
+    char f[96];
+    snprintf(f, sizeof f, "\"pages\":[[%u,%u]]", q->ring_pfn, q->ring_pages);
+    say("guest.free", f);
   }
   memset(q, 0, sizeof *q);
 }
@@ -403,7 +411,7 @@ static uint32_t fill(uint32_t want) {
   if (n == 0) return 0;
   if (drv.num_pages + n > drv.cap) {
     drv.cap = (drv.num_pages + n) * 2;
-    drv.balloon = realloc(drv.balloon, drv.cap * sizeof *drv.balloon);
+    drv.balloon = xrealloc(drv.balloon, drv.cap * sizeof *drv.balloon);
   }
   memcpy(drv.balloon + drv.num_pages, pfns, n * sizeof *pfns);
   drv.num_pages += n;

@@ -16,6 +16,20 @@
 #include <string.h>
 #include <sys/types.h>
 
+/* ---- memory of our own: out of it, the testee stops (the suite reports the exit) ---- */
+
+static inline void *checked(void *p) {
+  if (!p) {
+    fputs("testee: out of memory\n", stderr);
+    exit(2);
+  }
+  return p;
+}
+
+#define xmalloc(n) checked(malloc(n))
+#define xcalloc(n, size) checked(calloc((n), (size)))
+#define xrealloc(p, n) checked(realloc((p), (n)))
+
 /* ---- output: one JSON line at a time --------------------------------- */
 
 static inline void out_line(const char *s) {
@@ -27,7 +41,7 @@ static inline void out_line(const char *s) {
 static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 static inline char *b64_encode(const uint8_t *p, size_t n) {
-  char *o = malloc(4 * ((n + 2) / 3) + 1), *q = o;
+  char *o = xmalloc(4 * ((n + 2) / 3) + 1), *q = o;
   size_t i;
   for (i = 0; i + 2 < n; i += 3) {
     uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
@@ -127,7 +141,7 @@ static inline void mem_read(uint64_t addr, void *dst, size_t len) {
 
 static inline void mem_write(uint64_t addr, const void *src, size_t len) {
   char *b = b64_encode(src, len);
-  char *o = malloc(strlen(b) + 96);
+  char *o = xmalloc(strlen(b) + 96);
   sprintf(o, "{\"op\":\"mem.write\",\"addr\":\"0x%llx\",\"data\":\"%s\"}", (unsigned long long)addr, b);
   out_line(o);
   free(o);
