@@ -38,6 +38,8 @@
  *   -DBREAK_EARLY_OK     DRIVER_OK before FEATURES_OK and before the queues are set up
  *                        (negotiation.init.sequence, negotiation.refused.stops,
  *                        negotiation.offer.*.init)
+ *   -DBREAK_LATE_QUEUES  DRIVER_OK after FEATURES_OK but before the queues are set up
+ *                        (negotiation.init.sequence)
  *   -DBREAK_NO_ACTUAL    actual never written (actual.pfn.*, oom.doom.actual, lifecycle.remove, …)
  *   -DBREAK_STATS        stats entries of 16 bytes, the struct without __packed
  *                        (stats.whole-entries, stats.first-filled)
@@ -529,6 +531,9 @@ static int probe(void) {
     status = read_status();
     if (!(status & VB_S_FEATURES_OK)) return fail_probe();
   }
+#ifdef BREAK_LATE_QUEUES
+  set_status(status | VB_S_DRIVER_OK); /* after FEATURES_OK, before the queues */
+#endif
   drv.queues = has(VB_F_STATS_VQ) ? 3 : 2;
   for (unsigned i = 0; i < drv.queues; i++) {
     if (!vq_setup(i)) return fail_probe();

@@ -86,6 +86,7 @@ const BREAKS: readonly (readonly [string, readonly (readonly [string, "fail" | "
     ["negotiation.refused.stops", "fail"],
     ["negotiation.offer.mth+stats+doom.init", "fail"],
   ]],
+  ["BREAK_LATE_QUEUES", [["negotiation.init.sequence", "fail"]]],
   ["BREAK_NO_ACTUAL", [
     ["actual.pfn.after-ack", "fail"],
     ["actual.pfn.equals-balloon", "fail"],
