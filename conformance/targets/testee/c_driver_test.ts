@@ -110,6 +110,14 @@ for (const [define, expected] of BREAKS) {
   });
 }
 
+Deno.test("examples/c: the driver's unpacked stats entries fail on virtio-1.x too (a tag twice in one buffer)", () => {
+  const id = "v1x.stats.first-filled";
+  const r = run(build(["BREAK_STATS"]), { profile: "virtio-1.x", only: [id] });
+  const x = r.results.find((x) => x.case === id);
+  assert.equal(x?.verdict, "fail");
+  assert.match(x?.findings[0]?.message ?? "", /holds tag \d+ more than once/);
+});
+
 Deno.test("examples/c: --driver-cmd on the command line shows verdicts and the rerun command", () => {
   const out = Deno.makeTempDirSync({ prefix: "c-driver-cli-" });
   const bin = build(["BREAK_TELL_LATE"]);
