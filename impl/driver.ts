@@ -59,6 +59,7 @@ export type {
   PageBlock,
   PagePass,
   PoisonReason,
+  RingInfo,
   StatsBuffer,
   StatsChain,
 } from "./driver/seams.ts";

@@ -55,7 +55,6 @@ export const NOT_CHECKED: Readonly<Record<string, string>> = {
     "the driver zeroes used.flags when it allocates the ring, before the device writes it; the suite's device does not yet compare it with what it wrote itself, so a driver that leaves it unset goes unseen (the reference ring code is unit-tested)",
   G51a: "used.flags values are written by the suite's ring code",
   G52: "spurious available-buffer notifications are not injected by the suite yet",
-  G53: "memory barriers are not observable in a sequentially consistent in-process model",
   G54: "memory barriers are not observable in a sequentially consistent in-process model",
   G58:
     "config writes before the feature step are accepted by the suite's transport, not by the device model",

@@ -132,7 +132,7 @@ function setUpQueues(vb: DriverCore): boolean {
     const ring = { ...vb.seams.queueFeatures(features), size };
     vb.queues.set(i, {
       name: slot?.name ?? "unused",
-      vq: new DriverQueue<DriverToken>(vb.guest.mem, rl, ring, {
+      vq: new DriverQueue<DriverToken>(vb.seams.queueMemory(vb.guest.mem, rl), rl, ring, {
         availIdxValue: (idx) => vb.seams.availIdx(idx, ring),
         availFlagsValue: (flags) => vb.seams.availFlags(flags, ring),
         maxChainLength: vb.seams.chainLimit(ring),

@@ -1,9 +1,10 @@
 /**
  * Driver cases of ring use: requests larger than the ring, descriptor
- * order, indirect descriptors without INDIRECT_DESC, and what the suite's
- * device finds reading a driver's own rings — loops, nested indirect tables,
- * INDIRECT with NEXT, chains longer than the queue, the avail index going
- * back, avail flags out of range, notifications left out.
+ * order, indirect descriptors without INDIRECT_DESC, the order of the
+ * avail ring's writes, and what the suite's device finds reading a driver's
+ * own rings — loops, nested indirect tables, INDIRECT with NEXT, chains
+ * longer than the queue, the avail index going back, avail flags out of
+ * range, notifications left out.
  *
  * @module
  */
@@ -12,6 +13,7 @@ import type { CaseDef } from "../../model/types.ts";
 import { driverCase } from "../define.ts";
 import { actualEqualsBalloon } from "../../checks/driver/config_actual.ts";
 import { ringKept, ringLegal, settles } from "../../checks/driver/ring.ts";
+import { availEntryBeforeIdx } from "../../checks/driver/ring_order.ts";
 import {
   DRV_BITMAP_SMALL_RING,
   DRV_BITMAP_SMALL_RING_INDIRECT,
@@ -116,5 +118,12 @@ export const RING_CASES: readonly CaseDef[] = [
     check: ringKept,
     rules: ["G50a"],
     needs: ["EVENT_IDX"],
+  }),
+  driverCase({
+    id: "ring.avail.entry-before-idx",
+    title: "Each avail ring entry is written before the avail.idx update that publishes it",
+    scenario: DRV_STATS,
+    check: availEntryBeforeIdx,
+    rules: ["G53"],
   }),
 ];

@@ -106,6 +106,8 @@ export function processDriverTarget(options: ProcessDriverTargetOptions): Proces
   let scenarios = 0;
   let declared: FeatureName[] | undefined;
   const live = (): TesteeSession => {
+    // the scenario before ended: keep its transcript (when every one is kept)
+    if (session !== undefined && scenarios > 0) session.keepTranscript();
     if (session !== undefined && (session.broken || session.suspended)) {
       session.close();
       session = undefined;
@@ -161,6 +163,7 @@ export function processDriverTarget(options: ProcessDriverTargetOptions): Proces
     },
     commandLine: line,
     close: () => {
+      session?.keepTranscript();
       session?.close();
       session = undefined;
     },
