@@ -21,11 +21,11 @@ import {
   type ReplyHeader,
 } from "./_protocol.ts";
 
+import { LineBuffer } from "./_lines.ts";
 import { parentPort } from "node:worker_threads";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const NEWLINE = 10;
 /** After the child exits, how long a channel may still deliver data before a pending read fails. */
 const EXIT_DRAIN_MS = 150;
 /** How long the stop waits for the child after SIGKILL. */
@@ -35,14 +35,10 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** One byte stream to the child. */
-class Channel {
+/** One byte stream to the child: its receive buffer, and how to write to it and close it. */
+class Channel extends LineBuffer {
   readonly name: string;
-  readonly prefixes: readonly Uint8Array[];
-  #buf = new Uint8Array(65536);
-  #len = 0;
   closed = false;
-  notices: string[] = [];
   #write: (data: Uint8Array) => Promise<void>;
   #close: () => void;
 
@@ -51,109 +47,10 @@ class Channel {
     prefixes: readonly string[],
     io: { write: (data: Uint8Array) => Promise<void>; close: () => void },
   ) {
+    super(prefixes);
     this.name = name;
-    this.prefixes = prefixes.map((p) => encoder.encode(p));
     this.#write = io.write;
     this.#close = io.close;
-  }
-
-  get buffered(): number {
-    return this.#len;
-  }
-
-  append(chunk: Uint8Array): void {
-    if (this.#len + chunk.length > this.#buf.length) {
-      let size = this.#buf.length * 2;
-      while (size < this.#len + chunk.length) size *= 2;
-      const grown = new Uint8Array(size);
-      grown.set(this.#buf.subarray(0, this.#len));
-      this.#buf = grown;
-    }
-    this.#buf.set(chunk, this.#len);
-    this.#len += chunk.length;
-  }
-
-  #isNotice(start: number, end: number): boolean {
-    for (const p of this.prefixes) {
-      if (end - start < p.length) continue;
-      let hit = true;
-      for (let i = 0; i < p.length && hit; i++) hit = this.#buf[start + i] === p[i];
-      if (hit) return true;
-    }
-    return false;
-  }
-
-  /**
-   * Takes up to `count` complete non-notice lines (notices go to `notices`);
-   * returns the byte ranges [start, end) of the taken lines' text in the
-   * buffer copy it returns, without their newlines.
-   */
-  takeLines(count: number): { data: Uint8Array; lines: number } | undefined {
-    const ranges: [number, number][] = [];
-    let at = 0;
-    let consumed = 0;
-    let notices = 0;
-    while (ranges.length < count) {
-      const nl = this.#buf.subarray(at, this.#len).indexOf(NEWLINE);
-      if (nl < 0) break;
-      const end = at + nl;
-      const textEnd = end > at && this.#buf[end - 1] === 13 ? end - 1 : end;
-      if (this.prefixes.length > 0 && this.#isNotice(at, textEnd)) {
-        this.notices.push(decoder.decode(this.#buf.subarray(at, textEnd)));
-        notices++;
-      } else ranges.push([at, textEnd]);
-      at = end + 1;
-      consumed = at;
-    }
-    if (ranges.length < count) {
-      // not enough yet: keep the lines, drop the notices already set aside
-      if (notices > 0) this.#compactNoticesOnly(ranges, consumed);
-      return undefined;
-    }
-    let size = ranges.reduce((n, [a, b]) => n + (b - a), 0) + ranges.length - 1;
-    if (size < 0) size = 0;
-    const out = new Uint8Array(size);
-    let o = 0;
-    for (const [i, [a, b]] of ranges.entries()) {
-      if (i > 0) out[o++] = NEWLINE;
-      out.set(this.#buf.subarray(a, b), o);
-      o += b - a;
-    }
-    this.#drop(consumed);
-    return { data: out, lines: ranges.length };
-  }
-
-  /** Removes notice lines that were taken out, keeping the complete lines not yet asked for. */
-  #compactNoticesOnly(ranges: [number, number][], consumed: number): void {
-    if (consumed === 0) return;
-    const kept = new Uint8Array(this.#buf.length);
-    let o = 0;
-    for (const [a, b] of ranges) {
-      kept.set(this.#buf.subarray(a, b), o);
-      o += b - a;
-      kept[o++] = NEWLINE;
-    }
-    kept.set(this.#buf.subarray(consumed, this.#len), o);
-    o += this.#len - consumed;
-    this.#buf = kept;
-    this.#len = o;
-  }
-
-  takeBytes(count: number): Uint8Array | undefined {
-    if (this.#len < count) return undefined;
-    const out = this.#buf.slice(0, count);
-    this.#drop(count);
-    return out;
-  }
-
-  /** What was received but not taken, for an error's "received". */
-  peek(max: number): string {
-    return decoder.decode(this.#buf.subarray(0, Math.min(this.#len, max)));
-  }
-
-  #drop(n: number): void {
-    this.#buf.copyWithin(0, n, this.#len);
-    this.#len -= n;
   }
 
   write(data: Uint8Array): Promise<void> {
@@ -485,21 +382,8 @@ function drain(seq: number, channel: string): void {
     fail(seq, "unusable", `No channel named ${channel}`);
     return;
   }
-  const lines: Uint8Array[] = [];
-  for (;;) {
-    const one = c.takeLines(1);
-    if (one === undefined) break;
-    lines.push(one.data);
-  }
-  const size = lines.reduce((n, l) => n + l.length + 1, 0);
-  const out = new Uint8Array(Math.max(0, size - 1));
-  let o = 0;
-  for (const [i, l] of lines.entries()) {
-    if (i > 0) out[o++] = NEWLINE;
-    out.set(l, o);
-    o += l.length;
-  }
-  reply({ seq, ok: true, lines: lines.length, notices: takeNotices() }, out);
+  const all = c.takeAllLines();
+  reply({ seq, ok: true, lines: all.lines, notices: takeNotices() }, all.data);
 }
 
 async function cleanup(): Promise<void> {
