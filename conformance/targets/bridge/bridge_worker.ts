@@ -5,6 +5,13 @@
  * memory (see `_protocol.ts`). It stops the child only by the child's own
  * pid.
  *
+ * When the main thread speaks the stdio channel itself (named pipes, see
+ * `_direct_stdio.ts`), the worker starts the child through a small `sh`
+ * wrapper that opens the pipes as its stdin and stdout and `exec`s it (same
+ * pid), keeps its stderr and exit status, and is the main thread's
+ * watchdog: a timer checks the armed deadline and, when it passes or the
+ * child exits, unblocks the main thread (see {@link fire}).
+ *
  * @module
  */
 
@@ -15,10 +22,22 @@ import {
   CTL_HEADER,
   CTL_PAYLOAD,
   CTL_SEQ,
+  type DirectSpec,
   type OpenRequest,
   type ProcessStatus,
   type ReadSpec,
   type ReplyHeader,
+  wakeToken,
+  WD_DEADLINE,
+  WD_EXIT,
+  WD_GEN_SHIFT,
+  WD_READ,
+  WD_STATE,
+  WD_TIMEOUT,
+  WD_WRITE,
+  WD_WRITE_FAILED,
+  WD_WRITE_SEQ,
+  type WriteRequest,
 } from "./_protocol.ts";
 
 import { LineBuffer } from "./_lines.ts";
@@ -30,6 +49,23 @@ const decoder = new TextDecoder();
 const EXIT_DRAIN_MS = 150;
 /** How long the stop waits for the child after SIGKILL. */
 const KILL_WAIT_MS = 5_000;
+/** How often the watchdog looks at the armed deadline when none is near (ms). */
+const WATCH_MS = 20;
+
+/**
+ * `sh -c WRAPPER sh STDIN STDOUT COMMAND ARGS…`: opens the named pipes as
+ * stdin and stdout, writes one byte to stdout, `R` before it `exec`s the
+ * command (same pid, nothing else of the shell stays) or `N` when there is
+ * no such program to run (a spawn error, as `Deno.Command` would throw).
+ */
+const WRAPPER = `exec <"$1" >"$2" || exit 125
+shift 2
+case $1 in
+  */*) [ -f "$1" ] && [ -x "$1" ] ;;
+  *) command -v -- "$1" >/dev/null 2>&1 ;;
+esac || { printf N; exit 127; }
+printf R
+exec "$@"`;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -90,6 +126,12 @@ const channels = new Map<string, Channel>();
 let socketPaths: string[] = [];
 let listeners: Deno.UnixListener[] = [];
 let pending: Pending | undefined;
+let direct: DirectSpec | undefined;
+/** Direct stdio: the watchdog words. */
+let wd: Int32Array | undefined;
+/** Direct stdio: the worker's own end of the child's stdin, for large writes. */
+let directIn: Deno.FsFile | undefined;
+let watchTimer: ReturnType<typeof setTimeout> | undefined;
 
 function status(): ProcessStatus {
   return {
@@ -274,15 +316,26 @@ async function open(req: OpenRequest): Promise<void> {
     await cleanup();
     return;
   }
+  direct = req.direct;
   try {
-    child = new Deno.Command(req.command, {
-      args: [...req.args],
-      env: { ...req.env },
-      ...(req.cwd === undefined ? {} : { cwd: req.cwd }),
-      stdin: stdio === undefined ? "null" : "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    const d = req.direct;
+    child = d === undefined
+      ? new Deno.Command(req.command, {
+        args: [...req.args],
+        env: { ...req.env },
+        ...(req.cwd === undefined ? {} : { cwd: req.cwd }),
+        stdin: stdio === undefined ? "null" : "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn()
+      : new Deno.Command("sh", {
+        args: ["-c", WRAPPER, "sh", d.stdin, d.stdout, req.command, ...req.args],
+        env: { ...req.env },
+        ...(req.cwd === undefined ? {} : { cwd: req.cwd }),
+        stdin: "null",
+        stdout: "null",
+        stderr: "piped",
+      }).spawn();
   } catch (e) {
     fail(req.seq, "spawn", `Cannot start ${req.command}: ${(e as Error).message}`);
     await cleanup();
@@ -296,11 +349,23 @@ async function open(req: OpenRequest): Promise<void> {
       pending.failAt = Date.now() + EXIT_DRAIN_MS;
       setTimeout(pump, EXIT_DRAIN_MS + 1);
     }
+    if (wd !== undefined) watch();
     return "exited" as const;
   });
   stderrDone = keepStderr(proc.stderr);
   const prefixes = (name: string) => req.noticePrefixes[name] ?? [];
-  if (stdio !== undefined) {
+  if (req.direct !== undefined) {
+    // the main thread holds both pipes open (read and write), so this open does not block
+    try {
+      directIn = await Deno.open(req.direct.stdin, { write: true });
+    } catch (e) {
+      await stop(0);
+      fail(req.seq, "spawn", `Cannot open the stdin pipe: ${(e as Error).message}`);
+      return;
+    }
+    wd = new Int32Array(req.direct.watchdog);
+    watch();
+  } else if (stdio !== undefined) {
     const writer = proc.stdin.getWriter();
     const c = new Channel(stdio.name, prefixes(stdio.name), {
       write: (d) => writer.write(d),
@@ -341,6 +406,108 @@ async function open(req: OpenRequest): Promise<void> {
   for (const p of socketPaths) await Deno.remove(p).catch(() => {});
   socketPaths = [];
   reply({ seq: req.seq, ok: true, notices: [], status: status() });
+}
+
+function epochNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/**
+ * The watchdog's check: while the main thread is armed, fires when the child
+ * has exited or the deadline passed; then checks again within
+ * {@link WATCH_MS} (sooner when the deadline is nearer).
+ */
+function watch(): void {
+  if (watchTimer !== undefined) clearTimeout(watchTimer);
+  watchTimer = undefined;
+  const w = wd;
+  const d = direct;
+  if (w === undefined || d === undefined) return;
+  let next = WATCH_MS;
+  const s = Atomics.load(w, WD_STATE);
+  const phase = s & 7;
+  if (phase === WD_READ || phase === WD_WRITE) {
+    if (exitStatus !== undefined) fire(w, d, s, WD_EXIT);
+    else {
+      const left = Atomics.load(w, WD_DEADLINE) - (epochNow() - d.epoch);
+      if (left <= 0) fire(w, d, s, WD_TIMEOUT);
+      else next = Math.max(1, Math.min(next, Math.ceil(left)));
+    }
+  }
+  watchTimer = setTimeout(watch, next);
+}
+
+/**
+ * Marks arming `armed` fired (`why`: timeout or exit) unless the main thread
+ * disarmed it first, then unblocks the main thread: a blocked read by a
+ * wake-up token written into the pipe it reads (after everything the child
+ * wrote before it), a blocked write by reading (and dropping) the pipe it
+ * writes until the main thread has seen the state.
+ */
+function fire(w: Int32Array, d: DirectSpec, armed: number, why: number): void {
+  const fired = (armed & ~7) | why;
+  if (Atomics.compareExchange(w, WD_STATE, armed, fired) !== armed) return;
+  if ((armed & 7) === WD_READ) {
+    void writeToken(d, wakeToken(d.tokenPrefix, "W", armed >>> WD_GEN_SHIFT));
+  } else void unblockWrite(w, d, fired);
+}
+
+/** Writes a token into the child's stdout pipe (the main thread reads it). */
+async function writeToken(d: DirectSpec, token: Uint8Array): Promise<void> {
+  try {
+    // the main thread holds the read end until the bridge is closed: this open does not block
+    const f = await Deno.open(d.stdout, { write: true });
+    try {
+      let done = 0;
+      while (done < token.length) done += await f.write(token.subarray(done));
+    } finally {
+      f.close();
+    }
+  } catch {
+    // the bridge is being closed
+  }
+}
+
+async function unblockWrite(w: Int32Array, d: DirectSpec, fired: number): Promise<void> {
+  try {
+    const f = await Deno.open(d.stdin, { read: true });
+    try {
+      const sink = new Uint8Array(65536);
+      while (Atomics.load(w, WD_STATE) === fired) {
+        if (await f.read(sink) === null) break;
+      }
+    } finally {
+      f.close();
+    }
+  } catch {
+    // closed
+  }
+}
+
+/** Direct stdio: a write too large for the main thread, announced in the watchdog words. */
+async function directWrite(req: WriteRequest): Promise<void> {
+  const data = (requestArea as Uint8Array).slice(0, req.length);
+  let failed = 0;
+  try {
+    if (directIn === undefined) throw new Error("no stdin pipe");
+    let done = 0;
+    while (done < data.length) done += await directIn.write(data.subarray(done));
+  } catch {
+    failed = 1;
+  }
+  const w = wd as Int32Array;
+  Atomics.store(w, WD_WRITE_FAILED, failed);
+  Atomics.store(w, WD_WRITE_SEQ, req.seq);
+  Atomics.notify(w, WD_WRITE_SEQ);
+}
+
+/** Replies the process state once its exit status and stderr are in (bounded waits). */
+async function settle(seq: number): Promise<void> {
+  if (child !== undefined && exitStatus === undefined) {
+    await Promise.race([child.status, sleep(1000)]);
+  }
+  if (exitStatus !== undefined) await Promise.race([stderrDone, sleep(300)]);
+  reply({ seq, ok: true, notices: takeNotices(), status: status() });
 }
 
 function call(req: CallRequest): void {
@@ -388,6 +555,15 @@ function drain(seq: number, channel: string): void {
 
 async function cleanup(): Promise<void> {
   for (const c of channels.values()) c.close();
+  if (watchTimer !== undefined) clearTimeout(watchTimer);
+  watchTimer = undefined;
+  wd = undefined;
+  try {
+    directIn?.close();
+  } catch {
+    // closed
+  }
+  directIn = undefined;
   for (const l of listeners) {
     try {
       l.close();
@@ -455,6 +631,17 @@ parentPort.on("message", (req: BridgeRequest) => {
       return;
     case "cancel":
       if (pending?.seq === req.seq) pending = undefined;
+      return;
+    case "write":
+      void directWrite(req);
+      return;
+    case "token":
+      if (direct !== undefined) {
+        void writeToken(direct, wakeToken(direct.tokenPrefix, "D", req.seq));
+      }
+      return;
+    case "settle":
+      void settle(req.seq);
       return;
   }
 });
