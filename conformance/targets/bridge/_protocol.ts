@@ -268,6 +268,8 @@ export type ReplyHeader =
     readonly notices: readonly string[];
     /** Process state (open, status, stop). */
     readonly status?: ProcessStatus;
+    /** Stop: whether the worker is clean to serve another bridge. */
+    readonly reusable?: boolean;
   }
   | {
     /** Request answered. */

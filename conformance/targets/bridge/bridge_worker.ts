@@ -132,6 +132,49 @@ let wd: Int32Array | undefined;
 /** Direct stdio: the worker's own end of the child's stdin, for large writes. */
 let directIn: Deno.FsFile | undefined;
 let watchTimer: ReturnType<typeof setTimeout> | undefined;
+/** Whether the child's stderr has ended (all of it kept). */
+let stderrEnded = false;
+/** Asynchronous requests of this child still running (a worker is reused only with none). */
+let inflight = 0;
+
+/** Forgets the previous child: a reused worker starts each open from here. */
+function reset(): void {
+  child = undefined;
+  pid = 0;
+  exitStatus = undefined;
+  stderrTail = new Uint8Array(0);
+  stderrDone = Promise.resolve();
+  stderrEnded = false;
+  channels.clear();
+  socketPaths = [];
+  listeners = [];
+  pending = undefined;
+  direct = undefined;
+  wd = undefined;
+  directIn = undefined;
+  if (watchTimer !== undefined) clearTimeout(watchTimer);
+  watchTimer = undefined;
+  inflight = 0;
+}
+
+/**
+ * Whether this worker can serve another bridge: its child exited and was
+ * reaped, its stderr ended, and nothing it started is still running.
+ */
+function reusable(): boolean {
+  return child !== undefined && exitStatus !== undefined && stderrEnded && inflight === 0 &&
+    pending === undefined;
+}
+
+/** Runs `fn` counted as in flight. */
+async function counted(fn: () => Promise<void>): Promise<void> {
+  inflight++;
+  try {
+    await fn();
+  } finally {
+    inflight--;
+  }
+}
 
 function status(): ProcessStatus {
   return {
@@ -221,7 +264,7 @@ function pump(): void {
   const dead = c.closed || (p.failAt !== undefined && Date.now() >= p.failAt);
   if (dead) {
     pending = undefined;
-    void failDead(p);
+    void counted(() => failDead(p));
   }
 }
 
@@ -274,9 +317,13 @@ async function readStream(c: Channel, stream: ReadableStream<Uint8Array>): Promi
   pump();
 }
 
-async function keepStderr(stream: ReadableStream<Uint8Array>): Promise<void> {
+async function keepStderr(
+  proc: Deno.ChildProcess,
+  stream: ReadableStream<Uint8Array>,
+): Promise<void> {
   try {
     for await (const chunk of stream) {
+      if (child !== proc) continue;
       const joined = new Uint8Array(stderrTail.length + chunk.length);
       joined.set(stderrTail);
       joined.set(chunk, stderrTail.length);
@@ -285,6 +332,7 @@ async function keepStderr(stream: ReadableStream<Uint8Array>): Promise<void> {
   } catch {
     // closed
   }
+  if (child === proc) stderrEnded = true;
 }
 
 async function writeAll(conn: Deno.UnixConn, data: Uint8Array): Promise<void> {
@@ -297,6 +345,7 @@ function timeout(ms: number): Promise<"timeout"> {
 }
 
 async function open(req: OpenRequest): Promise<void> {
+  reset();
   control = new Int32Array(req.control);
   requestArea = new Uint8Array(req.request);
   replyArea = new Uint8Array(req.reply);
@@ -344,6 +393,7 @@ async function open(req: OpenRequest): Promise<void> {
   const proc = child;
   pid = proc.pid;
   const exited = proc.status.then((s) => {
+    if (child !== proc) return "exited" as const;
     exitStatus = s;
     if (pending !== undefined && pending.failAt === undefined) {
       pending.failAt = Date.now() + EXIT_DRAIN_MS;
@@ -352,7 +402,7 @@ async function open(req: OpenRequest): Promise<void> {
     if (wd !== undefined) watch();
     return "exited" as const;
   });
-  stderrDone = keepStderr(proc.stderr);
+  stderrDone = keepStderr(proc, proc.stderr);
   const prefixes = (name: string) => req.noticePrefixes[name] ?? [];
   if (req.direct !== undefined) {
     // the main thread holds both pipes open (read and write), so this open does not block
@@ -487,6 +537,7 @@ async function unblockWrite(w: Int32Array, d: DirectSpec, fired: number): Promis
 /** Direct stdio: a write too large for the main thread, announced in the watchdog words. */
 async function directWrite(req: WriteRequest): Promise<void> {
   const data = (requestArea as Uint8Array).slice(0, req.length);
+  const w = wd as Int32Array;
   let failed = 0;
   try {
     if (directIn === undefined) throw new Error("no stdin pipe");
@@ -495,7 +546,6 @@ async function directWrite(req: WriteRequest): Promise<void> {
   } catch {
     failed = 1;
   }
-  const w = wd as Int32Array;
   Atomics.store(w, WD_WRITE_FAILED, failed);
   Atomics.store(w, WD_WRITE_SEQ, req.seq);
   Atomics.notify(w, WD_WRITE_SEQ);
@@ -626,14 +676,20 @@ parentPort.on("message", (req: BridgeRequest) => {
       return;
     case "stop":
       void stop(req.graceMs).then(() =>
-        reply({ seq: req.seq, ok: true, notices: takeNotices(), status: status() })
+        reply({
+          seq: req.seq,
+          ok: true,
+          notices: takeNotices(),
+          status: status(),
+          reusable: reusable(),
+        })
       );
       return;
     case "cancel":
       if (pending?.seq === req.seq) pending = undefined;
       return;
     case "write":
-      void directWrite(req);
+      void counted(() => directWrite(req));
       return;
     case "token":
       if (direct !== undefined) {
@@ -641,7 +697,7 @@ parentPort.on("message", (req: BridgeRequest) => {
       }
       return;
     case "settle":
-      void settle(req.seq);
+      void counted(() => settle(req.seq));
       return;
   }
 });

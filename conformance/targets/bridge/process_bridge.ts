@@ -128,6 +128,24 @@ const decoder = new TextDecoder();
 const LIVE = new Map<number, string>();
 /** Directories of the named pipes of bridges of this thread not yet closed. */
 const LIVE_DIRS = new Set<string>();
+/**
+ * Workers of closed bridges, idle and clean (their process reaped, nothing
+ * of theirs running), for the next bridges of this thread: starting a worker
+ * takes 30–70 ms, most of a testee's start. Unreferenced, as every bridge
+ * worker: they keep no program alive.
+ */
+const IDLE_WORKERS: Worker[] = [];
+const IDLE_MAX = 2;
+/**
+ * Request sequence numbers, unique across the bridges of this thread (a
+ * reused worker can never answer an old bridge's request to a new one).
+ */
+let lastSeq = 0;
+
+function nextSeq(): number {
+  lastSeq = (lastSeq + 1) % 2 ** 31 || 1;
+  return lastSeq;
+}
 let unloadHooked = false;
 
 /**
@@ -215,7 +233,6 @@ export class ProcessBridge {
   #control: Int32Array;
   #request: Uint8Array;
   #reply: Uint8Array;
-  #seq = 1;
   #replyMs: number;
   #notices = new Map<string, string[]>();
   #channels: Set<string>;
@@ -229,7 +246,8 @@ export class ProcessBridge {
     shared: { control: SharedArrayBuffer; request: SharedArrayBuffer; reply: SharedArrayBuffer },
     facts: { label: string; replyMs: number },
   ) {
-    this.#worker = new Worker(new URL("./bridge_worker.ts", import.meta.url));
+    this.#worker = IDLE_WORKERS.pop() ??
+      new Worker(new URL("./bridge_worker.ts", import.meta.url));
     // a bridge never closed must not keep the program alive; the unload hook stops its process
     this.#worker.unref();
     this.#control = new Int32Array(shared.control);
@@ -294,7 +312,7 @@ export class ProcessBridge {
     bridge.#direct = direct;
     if (direct !== undefined) LIVE_DIRS.add(direct.dir);
     const t0 = epochNow();
-    const seq = bridge.#seq++;
+    const seq = nextSeq();
     bridge.#post({
       op: "open",
       seq,
@@ -423,7 +441,7 @@ export class ProcessBridge {
       return this.#directCall(this.#direct, data, read, sent, timeoutMs);
     }
     const bytes = typeof data === "string" ? this.#encode(data) : this.#copy(data);
-    const seq = this.#seq++;
+    const seq = nextSeq();
     this.#post({ op: "call", seq, channel, length: bytes, read });
     const got = this.#wait(seq, timeoutMs);
     if (got === undefined) {
@@ -457,7 +475,7 @@ export class ProcessBridge {
     let large: number | undefined;
     if (bytes.length > DIRECT_WRITE_MAX && !d.stdinClosed) {
       this.#request.set(bytes);
-      large = this.#seq++;
+      large = nextSeq();
       this.#post({ op: "write", seq: large, length: bytes.length });
     } else if (d.write(bytes, deadline) === "timeout") {
       throw this.#timeout(sent, timeoutMs);
@@ -533,7 +551,7 @@ export class ProcessBridge {
 
   /** Direct stdio: the process state once its exit status and stderr are in (the worker waits, bounded). */
   #settle(): ProcessStatus | undefined {
-    const seq = this.#seq++;
+    const seq = nextSeq();
     this.#post({ op: "settle", seq });
     const got = this.#wait(seq, WORKER_MS + 1_500);
     return got?.header.ok === true ? got.header.status : undefined;
@@ -563,7 +581,7 @@ export class ProcessBridge {
       }
       return got.lines === 0 ? [] : decoder.decode(got.data).split("\n");
     }
-    const seq = this.#seq++;
+    const seq = nextSeq();
     this.#post({ op: "drain", seq, channel });
     const got = this.#wait(seq, options.timeoutMs ?? WORKER_MS);
     if (got === undefined) {
@@ -616,7 +634,7 @@ export class ProcessBridge {
    */
   signal(signal: Deno.Signal): void {
     if (this.#closed !== undefined) return;
-    const seq = this.#seq++;
+    const seq = nextSeq();
     this.#post({ op: "signal", seq, signal });
     this.#wait(seq, WORKER_MS);
   }
@@ -629,10 +647,12 @@ export class ProcessBridge {
   close(options: CloseOptions = {}): CloseResult {
     if (this.#closed !== undefined) return this.#closed;
     const graceMs = options.graceMs ?? 2_000;
-    const seq = this.#seq++;
+    const seq = nextSeq();
     this.#post({ op: "stop", seq, graceMs });
     const got = this.#wait(seq, graceMs + 5_000 + WORKER_MS);
-    this.#worker.terminate();
+    if (got?.header.ok === true && got.header.reusable === true && IDLE_WORKERS.length < IDLE_MAX) {
+      IDLE_WORKERS.push(this.#worker);
+    } else this.#worker.terminate();
     this.#dropDirect();
     LIVE.delete(this.#pid);
     const st = got?.header.ok === true ? got.header.status : undefined;
@@ -699,7 +719,7 @@ export class ProcessBridge {
   }
 
   #statusOrUndefined(): ProcessStatus | undefined {
-    const seq = this.#seq++;
+    const seq = nextSeq();
     this.#post({ op: "status", seq });
     const got = this.#wait(seq, WORKER_MS);
     return got?.header.ok === true ? got.header.status : undefined;
