@@ -268,6 +268,11 @@ export class ProcessBridge {
     return this.#label;
   }
 
+  /** Whether the main thread speaks the stdio channel itself (see {@link BridgeOptions.directStdio}). */
+  get directStdio(): boolean {
+    return this.#direct !== undefined;
+  }
+
   /**
    * Starts the process and waits (blocking) until it runs and has connected
    * every unix channel. Throws a {@link TargetError} (`spawn`, `not-ready`,
