@@ -20,6 +20,14 @@ export class LineBuffer {
   notices: string[] = [];
   #buf = new Uint8Array(65536);
   #len = 0;
+  /**
+   * Where the unfinished line started at the last {@link takeLines} that
+   * found too few, and how far it had been searched for a newline: the next
+   * search goes on from there (a long line arriving in many reads is
+   * searched once, not once per read). -1 when the buffer changed since.
+   */
+  #tailAt = -1;
+  #tailScanned = 0;
 
   /** A buffer whose lines starting with one of `prefixes` are notices. */
   constructor(prefixes: readonly string[]) {
@@ -59,6 +67,7 @@ export class LineBuffer {
 
   /** Removes bytes [start, end) (a wake-up token the main thread's reader strips). */
   cut(start: number, end: number): void {
+    this.#tailAt = -1;
     this.#buf.copyWithin(start, end, this.#len);
     this.#len -= end - start;
   }
@@ -93,9 +102,14 @@ export class LineBuffer {
     let consumed = 0;
     let notices = 0;
     while (ranges.length < count) {
-      const nl = this.#buf.subarray(at, this.#len).indexOf(NEWLINE);
-      if (nl < 0) break;
-      const end = at + nl;
+      const from = at === this.#tailAt ? this.#tailScanned : at;
+      const nl = this.#buf.subarray(from, this.#len).indexOf(NEWLINE);
+      if (nl < 0) {
+        this.#tailAt = at;
+        this.#tailScanned = this.#len;
+        break;
+      }
+      const end = from + nl;
       const textEnd = end > at && this.#buf[end - 1] === 13 ? end - 1 : end;
       if (this.prefixes.length > 0 && this.#isNotice(at, textEnd)) {
         this.notices.push(decoder.decode(this.#buf.subarray(at, textEnd)));
@@ -144,6 +158,7 @@ export class LineBuffer {
   /** Removes notice lines that were taken out, keeping the complete lines not yet asked for. */
   #compactNoticesOnly(ranges: [number, number][], consumed: number): void {
     if (consumed === 0) return;
+    this.#tailAt = -1;
     const kept = new Uint8Array(this.#buf.length);
     let o = 0;
     for (const [a, b] of ranges) {
@@ -171,6 +186,7 @@ export class LineBuffer {
   }
 
   #drop(n: number): void {
+    this.#tailAt = -1;
     this.#buf.copyWithin(0, n, this.#len);
     this.#len -= n;
   }
