@@ -498,8 +498,8 @@ function fire(w: Int32Array, d: DirectSpec, armed: number, why: number): void {
   const fired = (armed & ~7) | why;
   if (Atomics.compareExchange(w, WD_STATE, armed, fired) !== armed) return;
   if ((armed & 7) === WD_READ) {
-    void writeToken(d, wakeToken(d.tokenPrefix, "W", armed >>> WD_GEN_SHIFT));
-  } else void unblockWrite(w, d, fired);
+    void counted(() => writeToken(d, wakeToken(d.tokenPrefix, "W", armed >>> WD_GEN_SHIFT)));
+  } else void counted(() => unblockWrite(w, d, fired));
 }
 
 /** Writes a token into the child's stdout pipe (the main thread reads it). */
@@ -693,7 +693,8 @@ parentPort.on("message", (req: BridgeRequest) => {
       return;
     case "token":
       if (direct !== undefined) {
-        void writeToken(direct, wakeToken(direct.tokenPrefix, "D", req.seq));
+        const d = direct;
+        void counted(() => writeToken(d, wakeToken(d.tokenPrefix, "D", req.seq)));
       }
       return;
     case "settle":

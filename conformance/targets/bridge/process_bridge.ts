@@ -150,6 +150,19 @@ const LIVE_DIRS = new Set<string>();
  */
 const IDLE_WORKERS: Worker[] = [];
 const IDLE_MAX = 2;
+/** Workers whose exit takes them out of {@link IDLE_WORKERS}. */
+const POOLABLE = new WeakSet<Worker>();
+
+function keepIdle(worker: Worker): void {
+  if (!POOLABLE.has(worker)) {
+    POOLABLE.add(worker);
+    worker.once("exit", () => {
+      const at = IDLE_WORKERS.indexOf(worker);
+      if (at >= 0) IDLE_WORKERS.splice(at, 1);
+    });
+  }
+  IDLE_WORKERS.push(worker);
+}
 /**
  * Request sequence numbers, unique across the bridges of this thread (a
  * reused worker can never answer an old bridge's request to a new one).
@@ -683,7 +696,7 @@ export class ProcessBridge {
     this.#post({ op: "stop", seq, graceMs });
     const got = this.#wait(seq, graceMs + 5_000 + WORKER_MS);
     if (got?.header.ok === true && got.header.reusable === true && IDLE_WORKERS.length < IDLE_MAX) {
-      IDLE_WORKERS.push(this.#worker);
+      keepIdle(this.#worker);
     } else this.#worker.terminate();
     this.#dropDirect();
     LIVE.delete(this.#pid);
