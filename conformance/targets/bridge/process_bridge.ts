@@ -86,8 +86,10 @@ export interface BridgeOptions {
    * Whether the main thread reads and writes the `stdio` channel itself,
    * through named pipes, the worker only its watchdog (about three times
    * faster a round trip). Default: when this program may (read, write, and
-   * run `sh` and `mkfifo`, already granted: nothing is prompted for); `true`
-   * insists (a TypeError when it may not), `false` keeps the channel in the worker.
+   * run `sh` and `mkfifo`, already granted: nothing is prompted for; when
+   * making the pipes fails, the worker speaks the channel); `true` insists (a
+   * TypeError when it may not, a `spawn` TargetError when the pipes cannot
+   * be made), `false` keeps the channel in the worker.
    */
   readonly directStdio?: boolean;
 }
