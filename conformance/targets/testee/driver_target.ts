@@ -29,6 +29,7 @@ import {
 import {
   type GuestEnv,
   guestStatistics,
+  MAX_ORDER,
   type TaskBody,
   type Transport,
   WaitQueue,
@@ -199,6 +200,8 @@ class TesteeDriver {
   readonly #faults: DriverContext["faults"];
   /** Interrupts raised and not yet given to the driver. */
   readonly #pending: TesteeEvent[] = [];
+  /** The guest's frees the driver registered for (`guest.on-free`) and has not been told of. */
+  readonly #freed: PageSet[] = [];
   readonly #raised = new WaitQueue("testee:interrupts");
   readonly #free = new WaitQueue("testee:idle");
   /** Pages the driver took with guest.alloc and has not given back. */
@@ -206,6 +209,9 @@ class TesteeDriver {
   #busy = false;
   #delivery = false;
   #unregisterOom: (() => void) | undefined;
+  #unregisterFree: (() => void) | undefined;
+  /** Set while the suite frees pages for the driver (its own frees are not told back to it). */
+  #freeing = false;
 
   constructor(s: TesteeSession, ctx: DriverContext, profile: ProfileId) {
     this.#s = s;
@@ -248,9 +254,14 @@ class TesteeDriver {
     this.#deliver();
   }
 
-  /** Hands pending interrupts to an idle driver as `interrupt` requests, in a task of their own. */
+  /**
+   * Hands pending interrupts (then the guest's frees) to an idle driver as
+   * `interrupt` (and `freed`) requests, in a task of their own.
+   */
   #deliver(): void {
-    if (this.#busy || this.#delivery || this.#pending.length === 0) return;
+    if (this.#busy || this.#delivery || (this.#pending.length === 0 && this.#freed.length === 0)) {
+      return;
+    }
     this.#delivery = true;
     this.#g.sched.spawn("driver:testee-interrupt", this.#deliveries());
   }
@@ -259,8 +270,13 @@ class TesteeDriver {
     try {
       for (;;) {
         const e = this.#pending.shift();
-        if (e === undefined) return;
-        yield* this.#command("interrupt", { ...e }, () => undefined, true);
+        if (e !== undefined) {
+          yield* this.#command("interrupt", { ...e }, () => undefined, true);
+          continue;
+        }
+        const freed = this.#freed.shift();
+        if (freed === undefined) return;
+        yield* this.#command("freed", { pages: runsOf(freed) }, () => undefined, true);
       }
     } finally {
       this.#delivery = false;
@@ -283,10 +299,21 @@ class TesteeDriver {
       let x: Exchange = this.#s.start(op, fields);
       while ("suspended" in x) {
         const { op: call, id, msg } = x.suspended;
-        if (call === "sleep") yield { sleep: msg.ms as number };
-        else while (this.#pending.length === 0) yield { on: this.#raised };
-        const events = this.#pending.splice(0);
-        x = this.#s.resume(id, { events });
+        const sched = this.#g.sched;
+        const start = sched.now;
+        if (call === "sleep") {
+          yield { sleep: msg.ms as number };
+          x = this.#s.resume(id, { events: this.#pending.splice(0) });
+          continue;
+        }
+        // wait: for an interrupt, or (with ms) until that much of the guest's clock has passed
+        const end = msg.ms === undefined ? Infinity : start + (msg.ms as number);
+        while (this.#pending.length === 0 && sched.now < end) {
+          yield end === Infinity
+            ? { on: this.#raised }
+            : { on: this.#raised, timeout: end - sched.now };
+        }
+        x = this.#s.resume(id, { events: this.#pending.splice(0), waited: sched.now - start });
       }
       return result(x.result);
     } finally {
@@ -359,14 +386,35 @@ class TesteeDriver {
         return { pages: runsOf(got) };
       }
       case "guest.free": {
+        const reason = m.reason ?? "deflate";
+        if (
+          reason !== "deflate" && reason !== "hint" && reason !== "report" && reason !== "other"
+        ) {
+          throw new ProtocolViolation(
+            `guest.free from the testee: field 'reason' is ${
+              JSON.stringify(reason)
+            }, expected "deflate", "hint", "report" or "other"`,
+          );
+        }
         const pages = new PageSet();
+        const runs: PageSet[] = [];
         for (const [start, count] of m.pages as [number, number][]) {
           if (count < 1 || start + count > g.mem.pages) {
             throw new ProtocolViolation(
               `guest.free from the testee: field 'pages' has the run [${start}, +${count}), expected pages inside guest RAM (${g.mem.pages} pages)`,
             );
           }
+          const run = new PageSet();
+          run.addRange(start, count);
+          if (pages.countRange(start, start + count) > 0) {
+            throw new ProtocolViolation(
+              `guest.free from the testee: field 'pages' names page ${
+                run.intersection(pages).min()
+              } twice`,
+            );
+          }
           pages.addRange(start, count);
+          runs.push(run);
         }
         const stray = pages.clone();
         stray.subtract(this.#owned);
@@ -376,11 +424,60 @@ class TesteeDriver {
           );
         }
         this.#owned.subtract(pages);
-        g.alloc.freePages(pages);
+        // run by run, in the driver's order (each one as the driver freed it: a block, a set)
+        for (const run of runs) g.alloc.freePages(run);
         if (m.managed === true) g.alloc.adjustManagedPageCount(pages.size);
-        g.pagesReturned(pages);
+        if (reason !== "other") {
+          this.#freeing = true;
+          try {
+            g.pagesReturned(pages, reason);
+          } finally {
+            this.#freeing = false;
+          }
+        }
         return undefined;
       }
+      case "guest.managed":
+        g.alloc.adjustManagedPageCount(m.add === true ? m.pages as number : -(m.pages as number));
+        return undefined;
+      case "guest.free-blocks": {
+        const blocks: [number, number][] = [];
+        const types: string[] = [];
+        for (const b of g.alloc.freeBlocks()) {
+          if (b.order < (m.order as number)) continue;
+          blocks.push([b.pfn, 2 ** b.order]);
+          types.push(b.migrateType);
+        }
+        return { blocks, types };
+      }
+      case "guest.isolate": {
+        const pfn = m.pfn as number;
+        const order = m.order as number;
+        if (order > MAX_ORDER) {
+          throw new ProtocolViolation(
+            `guest.isolate from the testee: field 'order' is ${order}, expected 0 to ${MAX_ORDER}`,
+          );
+        }
+        if (pfn >= g.mem.pages) {
+          throw new ProtocolViolation(
+            `guest.isolate from the testee: field 'pfn' is ${pfn}, outside guest RAM (${g.mem.pages} pages)`,
+          );
+        }
+        const ok = g.alloc.isolateBlock(pfn, order);
+        if (ok) this.#owned.addRange(pfn, 2 ** order);
+        return { ok };
+      }
+      case "guest.on-free":
+        this.#unregisterFree?.();
+        this.#unregisterFree = undefined;
+        if (m.register === true) {
+          this.#unregisterFree = g.onFree((pages) => {
+            if (this.#freeing) return; // the driver's own free: it knows
+            this.#freed.push(pages.clone());
+            this.#deliver();
+          });
+        }
+        return undefined;
       case "guest.free-pages":
         return { pages: runsOf(g.alloc.buddyFreeSet()) };
       case "guest.stats":
