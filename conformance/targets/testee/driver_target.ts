@@ -147,7 +147,8 @@ export function processDriverTarget(options: ProcessDriverTargetOptions): Proces
         try {
           live();
         } catch {
-          return []; // the first scenario reports why the process cannot start
+          // the first scenario reports why the process cannot start; planning tries once
+          declared = [];
         }
       }
       return declared ?? [];
