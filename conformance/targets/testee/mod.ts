@@ -11,8 +11,12 @@
  * - {@link TesteeSession}: one process and the conversation with it;
  * - {@link testeeDevicePort}: the `DevicePort` over a session;
  * - {@link MESSAGES}: the protocol as data (schema, doc and checks derive from it);
+ * - `processDriverTarget` (`driver_target.ts`): the driver target of `--driver-cmd` (the
+ *   protocol's driver role);
  * - `reference_testee.ts`: the reference device and its mutants as testees
- *   (`deno task testee reference-device`).
+ *   (`deno task testee reference-device`);
+ * - `reference_driver_testee.ts`: the reference driver and its mutants as
+ *   driver testees (`deno task testee reference-driver`).
  *
  * @module
  */

@@ -6,8 +6,9 @@
  * interrupts are `event` lines.
  *
  * Usage: `deno task testee reference-device` (or `reference-device-v1x`, or
- * a device mutant such as `device:ack-before-process`). `--list` prints the
- * names. The device does its work when the suite waits (`settle`), as the
+ * a device mutant such as `device:ack-before-process`; the same command
+ * serves driver targets, see `reference_driver_testee.ts`). `--list` prints
+ * the names. The device does its work when the suite waits (`settle`), as the
  * in-process port does, so verdicts through the protocol match in-process
  * ones (the self-test in `testee_test.ts` checks that).
  *
@@ -37,7 +38,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** Synchronous NDJSON lines on stdin and stdout. */
-class Lines {
+export class Lines {
   #buf = new Uint8Array(1 << 16);
   #len = 0;
 
@@ -291,25 +292,7 @@ export function serve(target: DeviceTarget): void {
 }
 
 if (import.meta.main) {
-  const name = Deno.args[0];
-  const all = testeeDevices();
-  if (name === undefined || name === "--list" || name === "--help") {
-    const text = `Usage: deno task testee <device target>\n\nDevice targets:\n${
-      all.map((t) => `  ${t.name}`).join("\n")
-    }`;
-    if (name === undefined) {
-      console.error(text);
-      Deno.exit(2);
-    }
-    console.log(text);
-    Deno.exit(0);
-  }
-  const target = all.find((t) => t.name === name);
-  if (target === undefined) {
-    console.error(
-      `error: '${name}' is not a device target: expected reference-device, reference-device-v1x or a device mutant (--list lists them)`,
-    );
-    Deno.exit(2);
-  }
-  serve(target);
+  // one command line for device and driver targets (reference_driver_testee.ts, which imports
+  // this module: loaded once this one is, not awaited at its top level)
+  import("./reference_driver_testee.ts").then(({ testeeMain }) => Deno.exit(testeeMain(Deno.args)));
 }
