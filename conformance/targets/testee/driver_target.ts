@@ -106,8 +106,16 @@ export function processDriverTarget(options: ProcessDriverTargetOptions): Proces
   let session: TesteeSession | undefined;
   let scenarios = 0;
   let declared: FeatureName[] | undefined;
+  /** Whether the live session has begun a scenario (whose transcript is kept when it ends). */
+  let began = false;
+  /** Keeps the transcript of the scenario that ended, when every one is kept (not a broken one's: that is written). */
+  const keep = () => {
+    if (began) session?.keepTranscript();
+    began = false;
+  };
   const live = (): TesteeSession => {
     if (session !== undefined && (session.broken || session.suspended)) {
+      keep();
       session.close();
       session = undefined;
     }
@@ -128,7 +136,9 @@ export function processDriverTarget(options: ProcessDriverTargetOptions): Proces
   };
   const create = (ctx: DriverContext): DriverUnderTest => {
     const s = live();
+    keep();
     scenarios++;
+    began = true;
     s.beginOn(ctx.scenario ?? `scenario-${scenarios}`, ctx.guest.mem, {
       endian: ctx.transport.guestEndian,
       ...(ctx.guest.pagePoison === undefined ? {} : { poison: ctx.guest.pagePoison }),
@@ -163,6 +173,7 @@ export function processDriverTarget(options: ProcessDriverTargetOptions): Proces
     },
     commandLine: line,
     close: () => {
+      keep();
       session?.close();
       session = undefined;
     },
