@@ -30,6 +30,7 @@ import {
   type GuestEnv,
   guestStatistics,
   MAX_ORDER,
+  type MigrateType,
   type TaskBody,
   type Transport,
   WaitQueue,
@@ -318,12 +319,16 @@ class TesteeDriver {
           x = this.#s.resume(id, { events: this.#pending.splice(0) });
           continue;
         }
-        // wait: for an interrupt, or (with ms) until that much of the guest's clock has passed
-        const end = msg.ms === undefined ? Infinity : start + (msg.ms as number);
-        while (this.#pending.length === 0 && sched.now < end) {
-          yield end === Infinity
-            ? { on: this.#raised }
-            : { on: this.#raised, timeout: end - sched.now };
+        if (msg.ms === undefined) {
+          // wait: for an interrupt
+          while (this.#pending.length === 0) yield { on: this.#raised };
+        } else {
+          // with ms: the device runs at least what it can at once (ms 0: only that), then until
+          // an interrupt or until that much of the guest's clock has passed
+          const end = start + (msg.ms as number);
+          do {
+            yield { on: this.#raised, timeout: Math.max(0, end - sched.now) };
+          } while (this.#pending.length === 0 && sched.now < end);
         }
         x = this.#s.resume(id, { events: this.#pending.splice(0), waited: sched.now - start });
       }
@@ -390,9 +395,17 @@ class TesteeDriver {
         t.notify(m.queue as number);
         return undefined;
       case "guest.alloc": {
+        const type = m.type ?? "MOVABLE";
+        if (type !== "MOVABLE" && type !== "UNMOVABLE" && type !== "RECLAIMABLE") {
+          throw new ProtocolViolation(
+            `guest.alloc from the testee: field 'type' is ${
+              JSON.stringify(type)
+            }, expected "MOVABLE", "UNMOVABLE" or "RECLAIMABLE"`,
+          );
+        }
         const got = m.contiguous === true
-          ? this.#block(m.count as number)
-          : g.alloc.allocPages(m.count as number);
+          ? this.#block(m.count as number, type)
+          : g.alloc.allocPages(m.count as number, type);
         if (m.managed === true) g.alloc.adjustManagedPageCount(-got.size);
         this.#owned.unionWith(got);
         return { pages: runsOf(got) };
@@ -515,11 +528,11 @@ class TesteeDriver {
   }
 
   /** `count` consecutive pages from one aligned block (its tail given back), or none. */
-  #block(count: number): PageSet {
+  #block(count: number, type: MigrateType): PageSet {
     const got = new PageSet();
     if (count === 0) return got;
     const order = Math.ceil(Math.log2(count));
-    const pfn = this.#g.alloc.allocBlock(order);
+    const pfn = this.#g.alloc.allocBlock(order, type);
     if (pfn === undefined) return got;
     const tail = new PageSet();
     tail.addRange(pfn + count, (1 << order) - count);

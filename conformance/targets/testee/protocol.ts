@@ -521,6 +521,12 @@ export const MESSAGES: readonly MessageDef[] = [
         "also take them off the guest's managed page count (Linux `adjust_managed_page_count`, done by a balloon without DEFLATE_ON_OOM)",
         false,
       ),
+      f(
+        "type",
+        "string",
+        "the migrate type asked for, which decides where the allocator takes the pages (Linux GFP flags): `MOVABLE` (the default: balloon pages, hinted blocks), `UNMOVABLE` (rings, buffers) or `RECLAIMABLE`",
+        false,
+      ),
     ],
     result: [f("pages", "runs", "the pages taken")],
   },
@@ -632,7 +638,7 @@ export const MESSAGES: readonly MessageDef[] = [
       f(
         "ms",
         "uint",
-        "wait at most this many milliseconds of the guest's (virtual) clock (a driver whose timer runs meanwhile): the answer may then list no interrupt",
+        "wait at most this many milliseconds of the guest's (virtual) clock (a driver whose timer runs meanwhile): the answer may then list no interrupt; 0 lets the device do only what it can at once (what the driver's last accesses started), as a driver task that yields does",
         false,
       ),
     ],
