@@ -119,6 +119,11 @@ export class DriverWire extends Lines {
   }
 }
 
+/** guest.alloc's `type`, left out for the default (movable). */
+function typeField(t: MigrateType | undefined): { type?: MigrateType } {
+  return t === undefined || t === "MOVABLE" ? {} : { type: t };
+}
+
 function pageSetOf(runs: unknown): PageSet {
   const out = new PageSet();
   for (const [start, count] of runs as [number, number][]) out.addRange(start, count);
@@ -190,21 +195,25 @@ export class RemoteAllocator extends PageAllocator {
     return this.allocBlock(0, migrateType);
   }
 
-  override allocBlock(order: number, _migrateType?: MigrateType): number | undefined {
+  override allocBlock(order: number, migrateType?: MigrateType): number | undefined {
     if (!Number.isInteger(order) || order < 0 || order > MAX_ORDER) {
       throw new RangeError(`Invalid order ${order}: expected an integer from 0 to ${MAX_ORDER}`);
     }
-    const a = this.#wire.call("guest.alloc", { count: 2 ** order, contiguous: true });
+    const a = this.#wire.call("guest.alloc", {
+      count: 2 ** order,
+      contiguous: true,
+      ...typeField(migrateType),
+    });
     const first = (a.pages as [number, number][])[0];
     return first?.[0];
   }
 
-  override allocPages(count: number, _migrateType?: MigrateType): PageSet {
+  override allocPages(count: number, migrateType?: MigrateType): PageSet {
     if (!Number.isSafeInteger(count) || count < 0) {
       throw new RangeError(`Invalid page count ${count}: expected a non-negative integer`);
     }
     if (count === 0) return new PageSet();
-    return pageSetOf(this.#wire.call("guest.alloc", { count }).pages);
+    return pageSetOf(this.#wire.call("guest.alloc", { count, ...typeField(migrateType) }).pages);
   }
 
   override freePage(pfn: number): void {
@@ -448,6 +457,12 @@ export class RemoteTransport extends Transport {
   #driverFeatures = 0n;
   #negotiated = 0n;
   #generation = 0;
+  /**
+   * Whether the driver did something the suite's device acts on (a
+   * notification, a status or config write, a queue set up) since the
+   * device last ran: in-process the device's task would run next.
+   */
+  deviceHasWork = false;
 
   /** The transport of a guest's `mem` and `sched` to the suite's device behind `wire`. */
   constructor(
@@ -481,6 +496,7 @@ export class RemoteTransport extends Transport {
 
   override writeStatus(value: number): void {
     this.#wire.send("dev.status.write", { value });
+    this.deviceHasWork = true;
     if (value === 0) {
       this.#status = 0;
       this.#driverFeatures = 0n;
@@ -513,6 +529,7 @@ export class RemoteTransport extends Transport {
 
   override writeConfig(offset: number, bytes: Uint8Array): void {
     this.#wire.send("dev.config.write", { offset, data: toBase64(bytes) });
+    this.deviceHasWork = true;
   }
 
   /** The config generation the last config read returned. */
@@ -529,10 +546,12 @@ export class RemoteTransport extends Transport {
       avail: hex64(layout.avail),
       used: hex64(layout.used),
     });
+    this.deviceHasWork = true;
   }
 
   override notify(index: number): void {
     this.#wire.send("dev.notify", { queue: index });
+    this.deviceHasWork = true;
   }
 
   override get status(): number {
@@ -610,26 +629,38 @@ class Scenario {
 
   /**
    * Runs a request's task on the local scheduler until it is done and no
-   * task sleeps, letting the suite's device run (`wait`) whenever nothing
-   * here can: until an interrupt, or (a task sleeping) at most until the
+   * task sleeps. Whenever the driver did something the suite's device acts
+   * on, the device runs before the next task step (`wait` with `ms` 0), as
+   * its task would in-process; whenever nothing here can run, the device
+   * runs until an interrupt (`wait`), or, a task sleeping, at most until the
    * first sleeper wakes. The clock here advances by what passed at the suite.
    */
   run<T>(name: string, body: TaskBody<T>): T | undefined {
     const h: TaskHandle<T> = this.sched.spawn(name, body);
+    const t = this.transport;
     for (;;) {
-      this.sched.run({ until: this.sched.now });
+      this.sched.run({ until: this.sched.now, stopWhen: () => t.deviceHasWork });
+      if (t.deviceHasWork) {
+        this.#wait(0);
+        continue;
+      }
       const wake = this.sched.nextWake;
       if (wake === undefined && h.done) break;
-      const ms = wake === undefined ? undefined : Math.max(1, Math.ceil(wake - this.sched.now));
-      const a = this.#wire.call("wait", ms === undefined ? {} : { ms });
-      const waited = a.waited as number;
-      if (waited > 0) this.sched.run({ until: this.sched.now + waited });
-      for (const e of a.events as TesteeEvent[]) {
-        this.sched.spawn(`irq:interrupt-${e.event}`, this.transport.interrupt(e));
-      }
+      this.#wait(wake === undefined ? undefined : Math.max(1, Math.ceil(wake - this.sched.now)));
     }
     if (h.error !== undefined) throw h.error;
     return h.result;
+  }
+
+  /** Lets the suite's device run (for at most `ms`), then delivers the interrupts it raised. */
+  #wait(ms: number | undefined): void {
+    this.transport.deviceHasWork = false;
+    const a = this.#wire.call("wait", ms === undefined ? {} : { ms });
+    const waited = a.waited as number;
+    if (waited > 0) this.sched.run({ until: this.sched.now + waited });
+    for (const e of a.events as TesteeEvent[]) {
+      this.sched.spawn(`irq:interrupt-${e.event}`, this.transport.interrupt(e));
+    }
   }
 }
 
