@@ -446,16 +446,17 @@ class SuiteDevice implements DeviceModel {
 /**
  * The driver side of a transport whose device is the suite's: every access
  * is a `dev.*` call, interrupts come from the suite ({@link interrupt}).
- * The device-side members throw. `status` (the device's view, which the
- * in-process transport gives without an access) is what the driver last
- * wrote or read: a DEVICE_NEEDS_RESET the device set since is not in it.
+ * The device-side members throw (`negotiated` too: what the device accepted
+ * is the suite's). `status` (the device's view, which the in-process
+ * transport gives without an access) is what the driver last wrote or read:
+ * a FEATURES_OK the device refused, or a DEVICE_NEEDS_RESET it set, shows
+ * only after the next `readStatus`.
  */
 export class RemoteTransport extends Transport {
   readonly #wire: DriverWire;
   #handlers: InterruptHandlers | undefined;
   #status = 0;
   #driverFeatures = 0n;
-  #negotiated = 0n;
   #generation = 0;
   /**
    * Whether the driver did something the suite's device acts on (a
@@ -490,7 +491,6 @@ export class RemoteTransport extends Transport {
 
   override readStatus(): number {
     this.#status = this.#wire.call("dev.status.read").value as number;
-    if ((this.#status & STATUS.FEATURES_OK) === 0 && !this.isLegacy) this.#negotiated = 0n;
     return this.#status;
   }
 
@@ -500,14 +500,9 @@ export class RemoteTransport extends Transport {
     if (value === 0) {
       this.#status = 0;
       this.#driverFeatures = 0n;
-      this.#negotiated = 0n;
       return;
     }
-    const newBits = value & ~this.#status;
-    // as the suite's transport takes it (a refused FEATURES_OK shows at the next status read)
-    if ((newBits & STATUS.FEATURES_OK) || ((newBits & STATUS.DRIVER_OK) && this.isLegacy)) {
-      this.#negotiated = this.#driverFeatures;
-    }
+    // a refused FEATURES_OK shows at the next status read, as it does to a real driver
     this.#status = value | (this.#status & STATUS.DEVICE_NEEDS_RESET);
   }
 
@@ -518,7 +513,6 @@ export class RemoteTransport extends Transport {
   override writeDriverFeatures(value: bigint): void {
     this.#wire.send("dev.features.write", { value: hex64(value) });
     this.#driverFeatures = value;
-    if (this.isLegacy) this.#negotiated = value;
   }
 
   override readConfig(offset: number, length: number): Uint8Array {
@@ -559,7 +553,7 @@ export class RemoteTransport extends Transport {
   }
 
   override get negotiated(): bigint {
-    return this.#negotiated;
+    throw elsewhere("What the device accepted", "dev.status.read after FEATURES_OK");
   }
 
   override get driverFeatures(): bigint {
