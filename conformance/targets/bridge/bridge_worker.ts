@@ -123,6 +123,48 @@ class Channel {
     return { data: out, lines: ranges.length };
   }
 
+  /**
+   * Takes every complete line received, notices set aside, as long as the
+   * lines taken (with a newline between two) stay within `maxBytes`: the
+   * first line that would not fit stays, with all after it, for the next
+   * take. One copy, one drop, however many lines.
+   */
+  takeLinesWithin(maxBytes: number): { data: Uint8Array; lines: number } {
+    const ranges: [number, number][] = [];
+    let at = 0;
+    let consumed = 0;
+    let size = 0;
+    let noticeBytes = 0; // a notice goes into the reply's header, JSON-escaped: at most twice its length
+    for (;;) {
+      const nl = this.#buf.subarray(at, this.#len).indexOf(NEWLINE);
+      if (nl < 0) break;
+      const end = at + nl;
+      const textEnd = end > at && this.#buf[end - 1] === 13 ? end - 1 : end;
+      if (this.prefixes.length > 0 && this.#isNotice(at, textEnd)) {
+        const cost = 2 * (textEnd - at) + 8;
+        if (size + noticeBytes + cost > maxBytes) break;
+        this.notices.push(decoder.decode(this.#buf.subarray(at, textEnd)));
+        noticeBytes += cost;
+      } else {
+        const grown = size + (ranges.length > 0 ? 1 : 0) + (textEnd - at);
+        if (grown + noticeBytes > maxBytes) break;
+        ranges.push([at, textEnd]);
+        size = grown;
+      }
+      at = end + 1;
+      consumed = at;
+    }
+    const out = new Uint8Array(size);
+    let o = 0;
+    for (const [i, [a, b]] of ranges.entries()) {
+      if (i > 0) out[o++] = NEWLINE;
+      out.set(this.#buf.subarray(a, b), o);
+      o += b - a;
+    }
+    this.#drop(consumed);
+    return { data: out, lines: ranges.length };
+  }
+
   /** Removes notice lines that were taken out, keeping the complete lines not yet asked for. */
   #compactNoticesOnly(ranges: [number, number][], consumed: number): void {
     if (consumed === 0) return;
@@ -202,6 +244,16 @@ function status(): ProcessStatus {
     ...((exitStatus?.signal ?? null) === null ? {} : { signal: String(exitStatus?.signal) }),
     stderrTail: decoder.decode(stderrTail),
   };
+}
+
+/** Room kept in the reply area for a drain's header, besides its notices. */
+const DRAIN_HEADER_BYTES = 4096;
+
+/** The size of the notices set aside so far, as a reply header holds them JSON-escaped (a bound). */
+function noticeBytes(): number {
+  let n = 0;
+  for (const c of channels.values()) for (const x of c.notices) n += 2 * x.length + 8;
+  return n;
 }
 
 function takeNotices(): string[] {
@@ -485,21 +537,11 @@ function drain(seq: number, channel: string): void {
     fail(seq, "unusable", `No channel named ${channel}`);
     return;
   }
-  const lines: Uint8Array[] = [];
-  for (;;) {
-    const one = c.takeLines(1);
-    if (one === undefined) break;
-    lines.push(one.data);
-  }
-  const size = lines.reduce((n, l) => n + l.length + 1, 0);
-  const out = new Uint8Array(Math.max(0, size - 1));
-  let o = 0;
-  for (const [i, l] of lines.entries()) {
-    if (i > 0) out[o++] = NEWLINE;
-    out.set(l, o);
-    o += l.length;
-  }
-  reply({ seq, ok: true, lines: lines.length, notices: takeNotices() }, out);
+  // what fits in the reply area: the rest stays received for the next drain or call (taking it
+  // all could overflow the area and lose the lines taken); the header and its notices aside
+  const area = replyArea?.length ?? 0;
+  const got = c.takeLinesWithin(Math.max(0, area - DRAIN_HEADER_BYTES - noticeBytes()));
+  reply({ seq, ok: true, lines: got.lines, notices: takeNotices() }, got.data);
 }
 
 async function cleanup(): Promise<void> {
