@@ -107,6 +107,7 @@ export function processDriverTarget(options: ProcessDriverTargetOptions): Proces
   let session: TesteeSession | undefined;
   let scenarios = 0;
   let declared: FeatureName[] | undefined;
+  let endian: "le" | "be" = "le";
   /** Whether the live session has begun a scenario (whose transcript is kept when it ends). */
   let began = false;
   /** Keeps the transcript of the scenario that ended, when every one is kept (not a broken one's: that is written). */
@@ -132,8 +133,18 @@ export function processDriverTarget(options: ProcessDriverTargetOptions): Proces
       });
       options.onStart?.(session.pid);
       declared = declaredUnsupported(session, profile);
+      endian = session.hello.endian ?? "le";
     }
     return session;
+  };
+  /** Starts the process for its hello, once (the first scenario reports why it cannot start). */
+  const hello = () => {
+    if (declared !== undefined) return;
+    try {
+      live();
+    } catch {
+      declared = []; // planning tries once
+    }
   };
   const create = (ctx: DriverContext): DriverUnderTest => {
     const s = live();
@@ -154,15 +165,13 @@ export function processDriverTarget(options: ProcessDriverTargetOptions): Proces
     rerunAs: options.rerunAs ?? `--driver-cmd ${shellQuote(line)}`,
     /** What the hello declared (read when the suite plans the run: it starts the process). */
     get unsupported(): readonly FeatureName[] {
-      if (declared === undefined) {
-        try {
-          live();
-        } catch {
-          // the first scenario reports why the process cannot start; planning tries once
-          declared = [];
-        }
-      }
+      hello();
       return declared ?? [];
+    },
+    /** The guest's byte order the hello names (default little-endian). */
+    get guestEndian(): "le" | "be" {
+      hello();
+      return endian;
     },
     create,
     get session() {

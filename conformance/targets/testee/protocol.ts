@@ -126,6 +126,12 @@ export const MESSAGES: readonly MessageDef[] = [
         "what `host.state` reports: any of `ballooned`, `actual`, `stats`, `hinted`, `reported`; and `dirty-log` when `host.unused` says whether dirty logging was on",
         false,
       ),
+      f(
+        "endian",
+        "endian",
+        "a driver: the byte order of the guest it is built for, which the suite's guest takes when a scenario does not name one (default `le`; it matters in legacy conversations)",
+        false,
+      ),
     ],
   },
   {

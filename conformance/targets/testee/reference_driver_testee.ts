@@ -704,6 +704,7 @@ export function serveDriver(target: DriverTarget): void {
             name: target.name,
             host: [...REQUESTS],
             unsupported: [...(target.unsupported ?? [])] as FeatureName[],
+            ...(target.guestEndian === undefined ? {} : { endian: target.guestEndian }),
           },
         };
       case "reset":
