@@ -319,7 +319,11 @@ export class RemoteAllocator extends PageAllocator {
  * protocol, a local scheduler, and the suite's statistics, OOM notifier
  * registration (`guest.oom`: the suite sends `oom`, which runs the notifiers
  * registered here) and frees (`guest.on-free`: the suite sends `freed`). The
- * workload is the suite's: this guest has none.
+ * workload is the suite's, and no line of the protocol tells a driver which
+ * pages it uses: `workload` is empty here, and the workload's methods throw.
+ * Nor does it say which pages hold data: `mem.storedPfns()` is empty, so
+ * with a poison value of 0 (which the reference driver writes only into
+ * pages that hold something) the driver writes none.
  */
 export class RemoteGuest extends GuestEnv {
   readonly #wire: DriverWire;
