@@ -38,6 +38,7 @@ export type DriverDeviation =
   | "deflate-silently"
   | "touch-inflated-page"
   | "inflate-no-wait"
+  | "avail-idx-first"
   | "remove-without-deflate"
   | "header-reserved-nonzero"
   | "page-shift-13"
@@ -113,6 +114,7 @@ export const DRIVER_DEVIATIONS: Readonly<Record<DriverDeviation, string>> = {
   "deflate-silently": "releases balloon pages without any deflate request",
   "touch-inflated-page": "writes to a page it just put in an inflate request",
   "inflate-no-wait": "does not wait for inflate requests to be used",
+  "avail-idx-first": "moves avail.idx on before it writes the ring entry it publishes",
   "remove-without-deflate": "resets on remove without deflating",
   "header-reserved-nonzero": "writes reserved = 1 in bitmap headers",
   "page-shift-13": "writes page_shift 13 in bitmap headers",

@@ -15,6 +15,9 @@ export type Writer = "guest" | "driver" | "device" | "host";
 /** Called for every write, once per page touched. */
 export type WriteListener = (pfn: number, writer: Writer) => void;
 
+/** Called once for every write, with its address and length, after the bytes are stored. */
+export type RangeWriteListener = (addr: number, length: number, writer: Writer) => void;
+
 /**
  * Guest physical memory as the split virtqueue sees it: bytes read and
  * written at guest physical addresses. {@link GuestMemory} is the in-process
@@ -60,6 +63,7 @@ export class GuestMemory implements PhysicalMemory {
   readonly pages: number;
   #store = new Map<number, Uint8Array>();
   #listeners: WriteListener[] = [];
+  #rangeListeners: RangeWriteListener[] = [];
   #dirty: PageSet | undefined;
   #generation = new Map<number, number>();
 
@@ -149,6 +153,7 @@ export class GuestMemory implements PhysicalMemory {
       this.#wrote(pfn, writer);
       done += n;
     }
+    for (const l of this.#rangeListeners) l(addr, data.length, writer);
   }
 
   #wrote(pfn: number, writer: Writer): void {
@@ -225,6 +230,17 @@ export class GuestMemory implements PhysicalMemory {
     this.#listeners.push(listener);
     return () => {
       this.#listeners = this.#listeners.filter((l) => l !== listener);
+    };
+  }
+
+  /**
+   * Subscribes to every write, once per write with its address and length
+   * (the order of a ring's field writes); returns an unsubscribe function.
+   */
+  onWriteRange(listener: RangeWriteListener): () => void {
+    this.#rangeListeners.push(listener);
+    return () => {
+      this.#rangeListeners = this.#rangeListeners.filter((l) => l !== listener);
     };
   }
 

@@ -393,6 +393,11 @@ export class Transport {
     return this.#queues.get(index)?.device;
   }
 
+  /** The ring layout of queue `index`, if set up. */
+  queueLayout(index: number): RingLayout | undefined {
+    return this.#queues.get(index)?.layout;
+  }
+
   /** Indices of the queues set up. */
   get queueIndices(): number[] {
     return [...this.#queues.keys()].sort((a, b) => a - b);

@@ -65,7 +65,6 @@ export const NOT_CHECKED: Readonly<Record<string, string>> = {
   G50a: "available-buffer notification with EVENT_IDX is implemented by the ring code; unit-tested",
   G51a: "used.flags values are written by the suite's ring code",
   G52: "spurious available-buffer notifications are not injected by the suite yet",
-  G53: "memory barriers are not observable in a sequentially consistent in-process model",
   G54: "memory barriers are not observable in a sequentially consistent in-process model",
   G58:
     "config writes before the feature step are accepted by the suite's transport, not by the device model",

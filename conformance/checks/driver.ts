@@ -2,7 +2,7 @@
  * Every driver check, by id. The checks themselves live in `driver/`, one
  * file per rule family: `inflate_deflate.ts` (PFN arrays, MUST_TELL_HOST,
  * the balloon set), `config_actual.ts`, `oom.ts`, `stats.ts`, `bitmap.ts`,
- * `misc.ts`, `init_features.ts`, `ring.ts`, `lifecycle.ts`, and the standard
+ * `misc.ts`, `init_features.ts`, `ring.ts`, `ring_order.ts`, `lifecycle.ts`, and the standard
  * profile's `free_page_hint.ts`, `page_poison.ts`, `page_reporting.ts`.
  *
  * @module
@@ -18,6 +18,7 @@ import * as lifecycle from "./driver/lifecycle.ts";
 import * as misc from "./driver/misc.ts";
 import * as oom from "./driver/oom.ts";
 import * as ring from "./driver/ring.ts";
+import * as ringOrder from "./driver/ring_order.ts";
 import * as stats from "./driver/stats.ts";
 import * as freePageHint from "./driver/free_page_hint.ts";
 import * as pagePoison from "./driver/page_poison.ts";
@@ -38,6 +39,7 @@ export const DRIVER_CHECKS: Readonly<Record<string, DriverCheck>> = registry(
     misc,
     initFeatures,
     ring,
+    ringOrder,
     lifecycle,
     freePageHint,
     pagePoison,

@@ -108,11 +108,18 @@ export function hexdump(e: Evidence, maxLines = 24): string {
     }
     const lastIdx = Math.min(e.bytes.length, (l + 1) * 16) - 1;
     if (marked.has(lastIdx)) hex += "]";
-    const labels = e.annotations
-      .filter((a) => Math.floor(a.offset / 16) === l)
-      .map((a) => (a.bad ? `${a.label} <-- ` : a.label))
-      .join("  ");
-    lines.push(`${(l * 16).toString(16).padStart(4, "0")}  ${hex.padEnd(49)} ${labels}`.trimEnd());
+    const here = e.annotations.filter((a) => Math.floor(a.offset / 16) === l);
+    const offset = (l * 16).toString(16).padStart(4, "0");
+    if (e.labelLines !== true || here.length <= 1) {
+      const labels = here.map((a) => (a.bad ? `${a.label} <-- ` : a.label)).join("  ");
+      lines.push(`${offset}  ${hex.padEnd(49)} ${labels}`.trimEnd());
+      continue;
+    }
+    // evidence that asks for it: each label on a line of its own, with its offset
+    const label = (a: Annotation) =>
+      `@${(a.offset % 16).toString(16).padStart(2, "0")} ${a.label}${a.bad ? " <--" : ""}`;
+    lines.push(`${offset}  ${hex.padEnd(49)} ${label(here[0] as Annotation)}`);
+    for (const a of here.slice(1)) lines.push(`${" ".repeat(56)}${label(a)}`);
   }
   if (skipped > 0) lines.push(`      … ${skipped} lines not shown`);
   return lines.join("\n");

@@ -40,6 +40,8 @@ export interface Evidence {
   readonly bytes: Uint8Array;
   /** Regions to annotate. */
   readonly annotations: readonly Annotation[];
+  /** Each label on a line of its own, with its offset (many short regions, e.g. recorded writes). */
+  readonly labelLines?: boolean;
 }
 
 /** One observation made by a check. */

@@ -324,6 +324,12 @@ export function runSuite(options: RunOptions): SuiteRun {
       }
       const { verdict, level } = verdictOf(findings, strict);
       const failing = findings.filter((f) => !f.ok);
+      // a device in another process: what it wrote, as recorded, backs the first failure
+      const first = failing[0];
+      if (first !== undefined && first.evidence === undefined && job.target.kind === "device") {
+        const evidence = (run as DeviceRun).port.accessEvidence?.();
+        if (evidence !== undefined) failing[0] = { ...first, evidence };
+      }
       const defects = verdict === "pass" || !("defects" in job.target)
         ? []
         : defectsOf(failing, job.target.defects ?? []);

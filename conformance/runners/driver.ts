@@ -21,6 +21,7 @@ import {
 import type { DriverScenario, DriverTarget, DriverUnderTest } from "../model/types.ts";
 import { type StandardWatch, watchStandard } from "./driver_standard.ts";
 import { UnsupportedScenarioError } from "../model/ports.ts";
+import { type AvailOrderWatch, watchAvailOrder } from "./avail_order.ts";
 
 /** A write the guest or driver made to a page the host held. */
 export interface WatchHit {
@@ -84,6 +85,8 @@ export interface DriverRun {
   readonly stepSeq: readonly number[];
   /** What the guest model saw of page poison, hinting and reporting (profile virtio-1.x). */
   readonly standard: StandardWatch;
+  /** The order of the driver's avail-ring writes (G53). */
+  readonly availOrder: AvailOrderWatch;
   /** Milliseconds the run took. */
   readonly ms: number;
 }
@@ -165,6 +168,7 @@ export function runDriverScenario(scenario: DriverScenario, target: DriverTarget
     lastSeq = e.seq;
   });
   const standard = watchStandard(guest, transport, () => device.has("PAGE_POISON"));
+  const availOrder = watchAvailOrder(guest.mem, transport, () => lastSeq);
   guest.mem.onWrite((pfn, writer) => {
     if (writer === "device" || writer === "host") return;
     if (held.has(pfn)) {
@@ -358,6 +362,7 @@ export function runDriverScenario(scenario: DriverScenario, target: DriverTarget
     migrations,
     stepSeq,
     standard,
+    availOrder,
     ms: performance.now() - t0,
   };
 }

@@ -18,3 +18,4 @@ export {
 } from "./device.ts";
 export type { ReportRecord, ReturnRecord, StandardWatch } from "./driver_standard.ts";
 export type { ReadBack } from "./device_standard.ts";
+export type { AvailOrderFinding, AvailOrderWatch } from "./avail_order.ts";

@@ -5,8 +5,9 @@
  * `qemu-linux/` (Debian's real QEMU and Linux, booted and checked passively)
  * and `qemu-device/` (QEMU's real virtio-balloon-pci with the suite as its
  * guest driver, over qtest: PCI, modern and legacy virtio-pci transports,
- * guest RAM through qtest) and `testee/` (a device in another process, in
- * any language, over the testee protocol: `--device-cmd`). Shared by them: `bridge/` (a synchronous bridge
+ * guest RAM through qtest) and `testee/` (a device or a driver in another
+ * process, in any language, over the testee protocol: `--device-cmd`,
+ * `--driver-cmd`). Shared by them: `bridge/` (a synchronous bridge
  * to a child process through a worker, and `TargetError`) and `qemu/`
  * (installing QEMU, QMP async and sync).
  *
@@ -49,10 +50,18 @@ export {
   type ProcessDeviceTargetOptions,
 } from "./testee/target.ts";
 export {
+  type ProcessDriverTarget,
+  processDriverTarget,
+  type ProcessDriverTargetOptions,
+} from "./testee/driver_target.ts";
+export {
+  type Exchange,
   type Hello,
   type MemoryAccess,
   PIPELINED,
   splitCommand,
+  SUSPEND,
+  type Suspend,
   type TesteeCommand,
   type TesteeEvent,
   TesteeSession,

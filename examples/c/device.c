@@ -26,7 +26,8 @@
  *   -DBREAK_WRITABLE      reads device-writable buffers as PFNs (robustness.pfn.writable)
  *
  * The numbers and offsets come from balloon_spec.h, generated from the
- * suite's spec tables (deno task testee-doc).
+ * suite's spec tables (deno task testee-doc); the wire (lines, JSON fields,
+ * base64, mem.read / mem.write) from testee_io.h, shared with driver.c.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -34,148 +35,11 @@
 #include <string.h>
 
 #include "balloon_spec.h"
+#include "testee_io.h"
 
 #define QUEUES 3 /* inflateq, deflateq, statsq */
 #define QUEUE_MAX 256
 #define MAX_CHAIN_BYTES (1u << 20)
-
-/* ---- output: one JSON line at a time --------------------------------- */
-
-static void out_line(const char *s) {
-  fputs(s, stdout);
-  fputc('\n', stdout);
-  fflush(stdout);
-}
-
-static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static char *b64_encode(const uint8_t *p, size_t n) {
-  char *o = malloc(4 * ((n + 2) / 3) + 1), *q = o;
-  size_t i;
-  for (i = 0; i + 2 < n; i += 3) {
-    uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-    *q++ = B64[v >> 18]; *q++ = B64[v >> 12 & 63]; *q++ = B64[v >> 6 & 63]; *q++ = B64[v & 63];
-  }
-  if (i < n) {
-    uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
-    *q++ = B64[v >> 18]; *q++ = B64[v >> 12 & 63];
-    *q++ = i + 1 < n ? B64[v >> 6 & 63] : '=';
-    *q++ = '=';
-  }
-  *q = 0;
-  return o;
-}
-
-static int b64_val(char c) {
-  const char *p = c ? strchr(B64, c) : NULL;
-  return p ? (int)(p - B64) : -1;
-}
-
-/* decodes up to max bytes; returns the count */
-static size_t b64_decode(const char *s, uint8_t *out, size_t max) {
-  size_t n = 0;
-  uint32_t acc = 0;
-  int bits = 0, v;
-  for (; *s && *s != '"' && *s != '='; s++) {
-    if ((v = b64_val(*s)) < 0) break;
-    acc = acc << 6 | (uint32_t)v;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      if (n < max) out[n++] = (uint8_t)(acc >> bits);
-    }
-  }
-  return n;
-}
-
-/* ---- input: lines and the few JSON fields we need --------------------- */
-
-static char *line_buf;
-static size_t line_cap;
-
-static char *read_line(void) {
-  ssize_t n = getline(&line_buf, &line_cap, stdin);
-  if (n <= 0) return NULL;
-  if (line_buf[n - 1] == '\n') line_buf[n - 1] = 0;
-  return line_buf;
-}
-
-/* the text after "key": in a flat JSON object, or NULL */
-static const char *field(const char *line, const char *key) {
-  char pat[64];
-  snprintf(pat, sizeof pat, "\"%s\":", key);
-  const char *p = strstr(line, pat);
-  if (!p) return NULL;
-  p += strlen(pat);
-  while (*p == ' ') p++;
-  return p;
-}
-
-static uint64_t num(const char *line, const char *key) {
-  const char *p = field(line, key);
-  if (!p) return 0;
-  if (*p == '"') return strtoull(p + 1, NULL, 0); /* "0x…" */
-  return strtoull(p, NULL, 10);
-}
-
-static int flag(const char *line, const char *key) {
-  const char *p = field(line, key);
-  return p && strncmp(p, "true", 4) == 0;
-}
-
-static int str_is(const char *line, const char *key, const char *value) {
-  const char *p = field(line, key);
-  size_t n = strlen(value);
-  return p && *p == '"' && strncmp(p + 1, value, n) == 0 && p[1 + n] == '"';
-}
-
-/* ---- guest memory, through the suite ---------------------------------- */
-
-static unsigned mem_id;
-static int big_endian; /* ring fields: little-endian with VERSION_1, else the guest's order */
-
-static void mem_read(uint64_t addr, void *dst, size_t len) {
-  char head[128];
-  snprintf(head, sizeof head, "{\"op\":\"mem.read\",\"id\":%u,\"addr\":\"0x%llx\",\"len\":%zu}",
-           ++mem_id, (unsigned long long)addr, len);
-  out_line(head);
-  char *l = read_line();
-  if (!l) exit(0);
-  const char *d = field(l, "data");
-  memset(dst, 0, len);
-  if (d && *d == '"') b64_decode(d + 1, dst, len);
-}
-
-static void mem_write(uint64_t addr, const void *src, size_t len) {
-  char *b = b64_encode(src, len);
-  char *o = malloc(strlen(b) + 96);
-  sprintf(o, "{\"op\":\"mem.write\",\"addr\":\"0x%llx\",\"data\":\"%s\"}", (unsigned long long)addr, b);
-  out_line(o);
-  free(o);
-  free(b);
-}
-
-static uint64_t get(const uint8_t *p, int n) {
-  uint64_t v = 0;
-  for (int i = 0; i < n; i++) v |= (uint64_t)p[big_endian ? n - 1 - i : i] << (8 * i);
-  return v;
-}
-
-static void put(uint8_t *p, int n, uint64_t v) {
-  for (int i = 0; i < n; i++) p[big_endian ? n - 1 - i : i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t rd(uint64_t addr, int n) {
-  uint8_t b[8];
-  mem_read(addr, b, (size_t)n);
-  return get(b, n);
-}
-
-static void wr(uint64_t addr, int n, uint64_t v) {
-  uint8_t b[8];
-  put(b, n, v);
-  mem_write(addr, b, (size_t)n);
-}
 
 /* ---- the device --------------------------------------------------------- */
 
@@ -386,33 +250,20 @@ static void process(unsigned qi) {
 
 /* ---- requests ----------------------------------------------------------- */
 
-static char reply[1 << 16];
-
-static void result(uint64_t seq, const char *fields) {
-  snprintf(reply, sizeof reply, "{\"seq\":%llu,\"result\":{%s}}", (unsigned long long)seq, fields);
-  out_line(reply);
-}
-
-static void answer(uint64_t seq, const char *kind, const char *message) {
-  snprintf(reply, sizeof reply, "{\"seq\":%llu,\"%s\":\"%s\"}", (unsigned long long)seq, kind,
-           message);
-  out_line(reply);
-}
-
 static void host_state(uint64_t seq) {
   size_t cap = 256, len = 0;
-  char *s = malloc(cap);
+  char *s = xmalloc(cap);
   len += (size_t)sprintf(s, "\"actual\":%u,\"ballooned\":[", dev.actual);
   int first = 1;
   for (uint32_t p = 0; p < dev.pages;) {
     if (!(dev.balloon[p / 8] >> (p % 8) & 1)) { p++; continue; }
     uint32_t start = p;
     while (p < dev.pages && (dev.balloon[p / 8] >> (p % 8) & 1)) p++;
-    if (len + 48 > cap) s = realloc(s, cap *= 2);
+    if (len + 48 > cap) s = xrealloc(s, cap *= 2);
     len += (size_t)sprintf(s + len, "%s[%u,%u]", first ? "" : ",", start, p - start);
     first = 0;
   }
-  s = realloc(s, len + 64 + 48 * 64);
+  s = xrealloc(s, len + 64 + 48 * 64);
   len += (size_t)sprintf(s + len, "]");
   if (dev.stats_count >= 0) {
     len += (size_t)sprintf(s + len, ",\"stats\":[");
@@ -422,7 +273,7 @@ static void host_state(uint64_t seq) {
     }
     len += (size_t)sprintf(s + len, "]");
   }
-  char *o = malloc(len + 128);
+  char *o = xmalloc(len + 128);
   sprintf(o, "{\"seq\":%llu,\"result\":{%s}}", (unsigned long long)seq, s);
   out_line(o);
   free(o);
@@ -446,9 +297,9 @@ static void handle(const char *l) {
   } else if (str_is(l, "op", "reset")) {
     dev.pages = (uint32_t)num(l, "pages");
     free(dev.balloon);
-    dev.balloon = calloc(dev.pages / 8 + 1, 1);
+    dev.balloon = xcalloc(dev.pages / 8 + 1, 1);
     dev.guest_be = str_is(l, "endian", "be");
-    mem_id = 0; /* ids count from 1 in each scenario: its transcript replays alone */
+    msg_id = 0; /* ids count from 1 in each scenario: its transcript replays alone */
     dev.offered = 1ull << VB_F_VERSION_1 | 1ull << VB_F_ANY_LAYOUT | 1ull << VB_F_MUST_TELL_HOST |
                   1ull << VB_F_DEFLATE_ON_OOM | 1ull << VB_F_STATS_VQ |
                   1ull << VB_F_INDIRECT_DESC | 1ull << VB_F_EVENT_IDX;

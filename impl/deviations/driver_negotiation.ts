@@ -1,11 +1,13 @@
 /**
  * Driver deviations in feature negotiation, the status sequence and queue
- * setup (G08, G09, G18, G34, G55a, G55c, G55d, R-03).
+ * setup (G08, G09, G18, G34, G53, G55a, G55c, G55d, R-03).
  *
  * @module
  */
 
-import { featureMask } from "../../spec/mod.ts";
+import { featureMask, fieldOf, structSize, wireSize } from "../../spec/mod.ts";
+import type { PhysicalMemory, Writer } from "../memory.ts";
+import type { RingLayout } from "../virtqueue.ts";
 import type { DriverDeviation } from "../deviations.ts";
 import type { DriverSeamOverride } from "../driver/seams.ts";
 import { STATUS } from "../transport.ts";
@@ -46,6 +48,9 @@ export const NEGOTIATION_DEVIATIONS: Readonly<
     queueFeatures: (base) => (negotiated) => ({ ...base(negotiated), indirect: true }),
     useIndirect: (base) => (queue, chain) => base(queue, chain) || queue === "inflateq",
   }),
+  "avail-idx-first": () => ({
+    queueMemory: () => (mem, layout) => new IdxFirstMemory(mem, layout),
+  }),
   "clear-status-bit": (vb) => ({
     afterDriverOk: (base) => () => {
       base();
@@ -53,3 +58,50 @@ export const NEGOTIATION_DEVIATIONS: Readonly<
     },
   }),
 };
+
+const AVAIL_IDX = fieldOf("virtq_avail_hdr", "idx");
+const AVAIL_HDR = structSize("virtq_avail_hdr");
+const AVAIL_ENTRY = wireSize(AVAIL_IDX.type);
+
+/**
+ * Memory that holds back the driver's writes to avail ring entries until
+ * its next write of `avail.idx`, then lets them through after it: the index
+ * reaches memory before the entry it publishes (the missing barrier, G53).
+ */
+class IdxFirstMemory implements PhysicalMemory {
+  readonly #mem: PhysicalMemory;
+  readonly #entries: readonly [number, number];
+  readonly #idx: number;
+  #held: { addr: number; data: Uint8Array; writer: Writer }[] = [];
+
+  constructor(mem: PhysicalMemory, layout: RingLayout) {
+    this.#mem = mem;
+    const first = layout.avail + AVAIL_HDR;
+    this.#entries = [first, first + layout.size * AVAIL_ENTRY];
+    this.#idx = layout.avail + AVAIL_IDX.offset;
+  }
+
+  get bytes(): number {
+    return this.#mem.bytes;
+  }
+
+  contains(addr: number, len: number): boolean {
+    return this.#mem.contains(addr, len);
+  }
+
+  read(addr: number, len: number): Uint8Array {
+    return this.#mem.read(addr, len);
+  }
+
+  write(addr: number, data: Uint8Array, writer: Writer): void {
+    const [from, to] = this.#entries;
+    if (addr >= from && addr + data.length <= to) {
+      this.#held.push({ addr, data: data.slice(), writer });
+      return;
+    }
+    this.#mem.write(addr, data, writer);
+    if (addr <= this.#idx && addr + data.length >= this.#idx + AVAIL_ENTRY) {
+      for (const h of this.#held.splice(0)) this.#mem.write(h.addr, h.data, h.writer);
+    }
+  }
+}

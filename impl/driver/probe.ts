@@ -131,7 +131,11 @@ function setUpQueues(vb: DriverCore): boolean {
     const slot = layout[n] as (typeof layout)[number] | undefined;
     vb.queues.set(i, {
       name: slot?.name ?? "unused",
-      vq: new DriverQueue<DriverToken>(vb.guest.mem, rl, vb.seams.queueFeatures(features)),
+      vq: new DriverQueue<DriverToken>(
+        vb.seams.queueMemory(vb.guest.mem, rl),
+        rl,
+        vb.seams.queueFeatures(features),
+      ),
       acked: new WaitQueue(`acked:${i}`),
     });
     if (slot !== undefined) vb.roles.set(slot.name, i);

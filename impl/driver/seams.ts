@@ -36,7 +36,8 @@ import { type PlannedReplyChunk, type PlanOptions, planReply } from "../bitmap_p
 import type { GuestEnv } from "../guest.ts";
 import type { TaskBody, WaitQueue } from "../scheduler.ts";
 import type { Transport } from "../transport.ts";
-import type { DriverQueue, QueueFeatures, Segment } from "../virtqueue.ts";
+import type { DriverQueue, QueueFeatures, RingLayout, Segment } from "../virtqueue.ts";
+import type { PhysicalMemory } from "../memory.ts";
 import { scanUnusedPages } from "../unused_scan.ts";
 import type { SeamOverrides } from "../seams.ts";
 import { SCRATCH } from "./layout.ts";
@@ -181,6 +182,8 @@ export interface DriverSeams {
   queueIndexModel(): QueueIndexModel;
   /** The ring features the driver's side of a queue assumes, out of those negotiated. */
   queueFeatures(negotiated: QueueFeatures): QueueFeatures;
+  /** The memory the driver's side of a queue at `layout` writes its rings through. */
+  queueMemory(mem: PhysicalMemory, layout: RingLayout): PhysicalMemory;
   /** Runs right after the driver set DRIVER_OK. */
   afterDriverOk(): void;
   // ---- statistics (stats.ts) ---------------------------------------------------------
@@ -381,6 +384,7 @@ export function referenceDriverSeams(vb: DriverContext): DriverSeams {
     queueCount: (layoutLength) => layoutLength,
     queueIndexModel: () => "compacted",
     queueFeatures: (negotiated) => negotiated,
+    queueMemory: (mem) => mem,
     afterDriverOk: () => {},
 
     // one buffer at a time, every statistic, the same tags each time (B25, B26, B28, B32)

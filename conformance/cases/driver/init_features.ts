@@ -98,6 +98,9 @@ export const INIT_FEATURES_CASES: readonly CaseDef[] = [
     scenario: DRV_BITMAP_ALLOC_FAILS,
     check: formatMatches,
     rules: ["R-02"],
+    // a fallback from page bitmaps: about a driver that would take them (a driver without them
+    // falls back from nothing, and would pass on no evidence)
+    needsOffer: ["PAGE_BITMAP"],
   }),
 ];
 

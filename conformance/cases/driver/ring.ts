@@ -1,6 +1,7 @@
 /**
  * Driver cases of ring use: requests larger than the ring, descriptor
- * order, indirect descriptors without INDIRECT_DESC.
+ * order, indirect descriptors without INDIRECT_DESC, the order of the
+ * avail ring's writes.
  *
  * @module
  */
@@ -9,6 +10,7 @@ import type { CaseDef } from "../../model/types.ts";
 import { driverCase } from "../define.ts";
 import { actualEqualsBalloon } from "../../checks/driver/config_actual.ts";
 import { ringLegal, settles } from "../../checks/driver/ring.ts";
+import { availEntryBeforeIdx } from "../../checks/driver/ring_order.ts";
 import { DRV_BITMAP_SMALL_RING, DRV_STATS } from "../../scenarios/driver.ts";
 
 /** Written driver cases of this family. */
@@ -40,5 +42,12 @@ export const RING_CASES: readonly CaseDef[] = [
     scenario: DRV_BITMAP_SMALL_RING,
     check: ringLegal,
     rules: ["G34"],
+  }),
+  driverCase({
+    id: "ring.avail.entry-before-idx",
+    title: "Each avail ring entry is written before the avail.idx update that publishes it",
+    scenario: DRV_STATS,
+    check: availEntryBeforeIdx,
+    rules: ["G53"],
   }),
 ];

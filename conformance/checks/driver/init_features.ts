@@ -200,6 +200,21 @@ function initSequence(
     if (fw !== undefined && featuresOk !== undefined && fw.seq > featuresOk) {
       out.push(bad(rule, "features were written after FEATURES_OK"));
     }
+    // device setup (the queues) comes before DRIVER_OK, in every initialisation (a reset starts one)
+    let live = false;
+    for (const e of run.trace) {
+      if (e.kind === "status-write") {
+        live = e.value === 0 ? false : (e.value & STATUS.DRIVER_OK) !== 0;
+      }
+      if (e.kind === "queue-setup" && live) {
+        out.push(
+          bad(rule, `queue ${e.index} was set up after DRIVER_OK`, {
+            expected: "every queue set up before DRIVER_OK",
+          }),
+        );
+        break;
+      }
+    }
   }
   if (aspect === "no-late-features") {
     const late = run.trace.find((e) =>

@@ -48,6 +48,20 @@ function stats(run: DriverRun, rule: string, aspect: StatsAspect): Finding[] {
           }),
         );
       }
+      // one entry per statistic: a tag twice in one buffer is not that (an unpacked layout shows so)
+      for (const r of stats) {
+        const tags = (r.stats ?? []).map((x) => x.tag);
+        const twice = tags.find((t, i) => tags.indexOf(t) !== i);
+        if (twice !== undefined) {
+          out.push(
+            bad(rule, `a stats buffer holds tag ${twice} more than once: [${tags.join(",")}]`, {
+              expected: "one entry per supported statistic, each tag once",
+              actual: `[${tags.join(",")}]`,
+            }),
+          );
+          break;
+        }
+      }
       break;
     }
     case "one-at-a-time": {

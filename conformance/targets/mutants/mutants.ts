@@ -83,6 +83,7 @@ const DRIVER_KILLS: Readonly<Partial<Record<DriverDeviation, readonly string[]>>
   "deflate-silently": ["deflate.pfn.reported", "deflate.bitmap.reported"],
   "touch-inflated-page": ["inflate.bitmap.no-use-before-ack"],
   "inflate-no-wait": ["deflate.pfn.after-inflate-ack", "actual.pfn.held-inflate"],
+  "avail-idx-first": ["ring.avail.entry-before-idx"],
   "remove-without-deflate": ["lifecycle.remove"],
   "header-reserved-nonzero": [
     "inflate.header.reserved",

@@ -54,6 +54,7 @@ export const V1X_DRIVER_KILLS: Readonly<Partial<Record<DriverDeviation, readonly
   "oom-ignores-doom": ["v1x.oom.no-doom.none"],
   "oom-double": ["v1x.oom.doom.deflate"],
   "pfn-array-512": ["v1x.inflate.pfn.max-256"],
+  "avail-idx-first": ["v1x.ring.avail.entry-before-idx"],
   "actual-before-ack": ["v1x.actual.pfn.after-ack", "v1x.actual.pfn.held-inflate"],
   "actual-off-by-one": ["v1x.actual.pfn.equals-balloon"],
   "accept-unoffered": ["v1x.negotiation.offer.*.offered-only"],

@@ -14,36 +14,10 @@ import { CASES } from "../../cases/cases.ts";
 import { runSuite } from "../../run/suite.ts";
 import { processDeviceTarget } from "./target.ts";
 import { parseTranscript, replay } from "./replay.ts";
+import { buildExample, conform } from "./testdata/c_examples.ts";
 
-const ROOT = new URL("../../../", import.meta.url).pathname;
-const SOURCE = `${ROOT}examples/c/device.c`;
 const DIR = Deno.makeTempDirSync({ prefix: "c-example-" });
-
-function build(defines: readonly string[] = []): string {
-  const out = `${DIR}/device${defines.map((d) => `-${d}`).join("")}`;
-  let r: Deno.CommandOutput;
-  try {
-    r = new Deno.Command("cc", {
-      args: [
-        "-O2",
-        "-Wall",
-        "-Wextra",
-        "-Werror",
-        ...defines.map((d) => `-D${d}`),
-        "-o",
-        out,
-        SOURCE,
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).outputSync();
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-    assert.fail("the C example needs the system C compiler, and cc is not on PATH");
-  }
-  assert.ok(r.success, `cc failed: ${new TextDecoder().decode(r.stderr)}`);
-  return out;
-}
+const build = (defines: readonly string[] = []) => buildExample("device", DIR, defines);
 
 const DEVICE_CASES = CASES.filter((k) => k.role === "device" && k.profile === "v3");
 
@@ -87,19 +61,6 @@ for (const [define, id, verdict] of BREAKS) {
   });
 }
 
-const CLI = `${ROOT}conformance/cli/main.ts`;
-
-function conform(...args: string[]): { code: number; out: string; err: string } {
-  const r = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).outputSync();
-  const d = new TextDecoder();
-  return { code: r.code, out: d.decode(r.stdout), err: d.decode(r.stderr) };
-}
-
 Deno.test("examples/c: --device-cmd on the command line shows verdicts, evidence and the rerun command", () => {
   const bin = build(["BREAK_USED_LEN"]);
   const r = conform("--device-cmd", bin, "--filter", "device.pfn.*", "--report", "none");
@@ -109,6 +70,9 @@ Deno.test("examples/c: --device-cmd on the command line shows verdicts, evidence
     r.out,
     /rerun: deno task conform --device-cmd .*device-BREAK_USED_LEN --filter 'device\.pfn\.used-len'/,
   );
+  // the evidence: the device's own writes, as recorded, the used element with its wrong length decoded
+  assert.match(r.out, /the device's memory writes in this scenario, as recorded/);
+  assert.match(r.out, /mem\.write 0x[0-9a-f]+ \+8: queue 0 used\[0\] id=0 len=1024/);
   const ok = conform("--device-cmd", build(), "--filter", "device.pfn.*", "--report", "none");
   assert.equal(ok.code, 0, ok.out + ok.err);
 });

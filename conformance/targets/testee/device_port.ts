@@ -22,7 +22,15 @@
  * @module
  */
 
-import { featureMask, fieldOf, PageSet, type ProfileId, wireSize } from "../../../spec/mod.ts";
+import {
+  byteOrderOf,
+  featureMask,
+  fieldOf,
+  PageSet,
+  type ProfileId,
+  wireSize,
+} from "../../../spec/mod.ts";
+import { accessEvidence } from "./access_evidence.ts";
 import type { RingLayout } from "../../../impl/mod.ts";
 import type { DevicePort, HostPort, Observation, PortInterrupts } from "../../model/ports.ts";
 import { fromBase64, hex64, toBase64 } from "./protocol.ts";
@@ -104,6 +112,9 @@ export function testeeDevicePort(
   };
   // the used index of each queue set up: a write to it hands buffers back
   const usedIdx = new Map<number, number>();
+  // the rings set up, to label the device's writes; this scenario's accesses (begin starts a new list)
+  const rings = new Map<number, RingLayout>();
+  const accesses = session.accesses;
   let onUsed: ((queueIndex: number) => void) | undefined;
   session.onWrite = (addr, len) => {
     if (onUsed === undefined) return;
@@ -159,9 +170,13 @@ export function testeeDevicePort(
 
   return {
     session,
-    get accesses() {
-      return session.accesses;
-    },
+    accesses,
+    accessEvidence: () =>
+      accessEvidence(
+        accesses,
+        rings,
+        byteOrderOf((written & VERSION_1) !== 0n, options.guestEndian),
+      ),
     memory: session.memory,
     get legacy() {
       return (written & VERSION_1) === 0n;
@@ -174,6 +189,7 @@ export function testeeDevicePort(
       if (value === 0) {
         written = 0n;
         usedIdx.clear();
+        rings.clear();
       }
       post("status.write", { value });
     },
@@ -192,6 +208,7 @@ export function testeeDevicePort(
     queueMaxSize: (index) => req("queue.max", { queue: index }).size as number,
     setupQueue: (index: number, layout: RingLayout, features) => {
       usedIdx.set(index, layout.used + USED_IDX.offset);
+      rings.set(index, layout);
       post("queue.setup", {
         queue: index,
         size: layout.size,

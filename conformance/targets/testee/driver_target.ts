@@ -108,16 +108,10 @@ export function processDriverTarget(options: ProcessDriverTargetOptions): Proces
   let scenarios = 0;
   let declared: FeatureName[] | undefined;
   let endian: "le" | "be" = "le";
-  /** Whether the live session has begun a scenario (whose transcript is kept when it ends). */
-  let began = false;
-  /** Keeps the transcript of the scenario that ended, when every one is kept (not a broken one's: that is written). */
-  const keep = () => {
-    if (began) session?.keepTranscript();
-    began = false;
-  };
   const live = (): TesteeSession => {
+    // the scenario before ended: keep its transcript (when every one is kept)
+    if (session !== undefined && scenarios > 0) session.keepTranscript();
     if (session !== undefined && (session.broken || session.suspended)) {
-      keep();
       session.close();
       session = undefined;
     }
@@ -148,9 +142,7 @@ export function processDriverTarget(options: ProcessDriverTargetOptions): Proces
   };
   const create = (ctx: DriverContext): DriverUnderTest => {
     const s = live();
-    keep();
     scenarios++;
-    began = true;
     s.beginOn(ctx.scenario ?? `scenario-${scenarios}`, ctx.guest.mem, {
       endian: ctx.transport.guestEndian,
       ...(ctx.guest.pagePoison === undefined ? {} : { poison: ctx.guest.pagePoison }),
@@ -183,7 +175,7 @@ export function processDriverTarget(options: ProcessDriverTargetOptions): Proces
     },
     commandLine: line,
     close: () => {
-      keep();
+      session?.keepTranscript();
       session?.close();
       session = undefined;
     },

@@ -584,6 +584,10 @@ export class RemoteTransport extends Transport {
     throw elsewhere("The device side of a queue", "not expressed");
   }
 
+  override queueLayout(_index: number): never {
+    throw elsewhere("The device side of a queue", "not expressed");
+  }
+
   override get queueIndices(): number[] {
     throw elsewhere("The device's queues", "not expressed");
   }

@@ -69,6 +69,8 @@ export interface MemoryAccess {
   readonly len: number;
   /** The request being handled when it happened. */
   readonly during: string;
+  /** The bytes written (writes only). */
+  readonly data?: Uint8Array;
   /** Its position in the scenario's transcript. */
   readonly line: number;
 }
@@ -544,7 +546,7 @@ export class TesteeSession {
     }
     const data = fromBase64(m.data as string);
     this.#inside(op, addr, data.length);
-    this.accesses.push({ op: "write", addr, len: data.length, during, line });
+    this.accesses.push({ op: "write", addr, len: data.length, during, line, data });
     this.memory.write(addr, data, this.#role === "driver" ? "driver" : "device");
     this.onWrite?.(addr, data.length);
     return "";
