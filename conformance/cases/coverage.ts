@@ -19,7 +19,7 @@ export const NOT_CHECKED: Readonly<Record<string, string>> = {
   G03:
     "re-initialisation after FAILED needs a driver that retries; the suite's driver scenarios end at FAILED",
   G07:
-    "the config-change notification after DEVICE_NEEDS_RESET is sent by the suite's transport, not by the device model under test",
+    "the config-change notification after DEVICE_NEEDS_RESET is sent by the suite's transport for in-process devices; a device in another process sends its own, but no case waits for that notification after a device sets DEVICE_NEEDS_RESET",
   G10:
     "'validate the offered feature bits' is an intention; its observable effects are G08, G09 and R-01, which are checked",
   G11:
@@ -27,23 +27,21 @@ export const NOT_CHECKED: Readonly<Record<string, string>> = {
   G13: "the suite's devices offer no feature unknown to the driver",
   G18: "legacy detection is exercised by every legacy scenario but has no case of its own",
   G19:
-    "the status register is implemented by the suite's transport, so a device model cannot break it",
+    "the status register is the suite's transport for in-process devices; a device in another process implements its own, but the suite's driver does not read the status back after a reset",
   G20:
-    "quiet after reset: the suite's transport drops queue state on reset, so a device model cannot break it",
+    "quiet after reset: the suite's transport drops queue state on reset for in-process devices; a device in another process keeps its own, and its memory writes are recorded, but no scenario gives a device work left over (a held buffer) at a reset and watches the old rings",
   G22a:
     "atomicity of wide config reads is not observable in a sequentially consistent in-process model",
   G23: "profile v3 has no optional config fields (the config space is num_pages and actual only)",
   G24a:
     "the config space of profile v3 is fixed at 8 bytes; no driver-visible structure size to limit",
   G25:
-    "config reads before FEATURES_OK are served by the suite's transport, not by the device model",
+    "config reads before FEATURES_OK are served by the suite's transport for in-process devices; a device in another process serves its own, but the suite's driver reads no config field before FEATURES_OK",
   G26:
     "ring alignment is checked by the split-virtqueue unit tests (impl/virtqueue_*_test.ts), not per target",
   G27: "the legacy ring layout is checked by the split-virtqueue unit tests, not per target",
   G28a:
     "descriptor arrangement independence is exercised (two-chunk and indirect chains) but not isolated as a case",
-  G31a:
-    "the suite's ring gives the device no way to write device-readable buffers through the message interface",
   G32:
     "loops are rejected by the suite's ring and tested in impl/virtqueue_*_test.ts; no driver mutant builds them yet",
   G33: "IN_ORDER is not offered by the suite's devices",
@@ -52,22 +50,18 @@ export const NOT_CHECKED: Readonly<Record<string, string>> = {
   G36:
     "over-long chains are rejected by the suite's ring and unit-tested; the seed's hang (R-14, D-15) is checked instead",
   G37: "INDIRECT|NEXT is rejected by the suite's ring and unit-tested; no driver mutant yet",
-  G38: "WRITE on an indirect descriptor is handled by the suite's ring and unit-tested",
   G40: "avail idx decrements are detected by the suite's ring and unit-tested",
   G41a: "avail.flags values are set by the driver's ring code; unit-tested, not per target",
   G42: "spurious notifications are not injected by the suite yet",
-  G45:
-    "the used ring is written by the suite's ring code for device models, not by the model under test",
   G47a:
     "balloon drivers read no device-writable data except the 16-byte misc request, whose length is checked (R-17b)",
   G48: "used.flags initialisation is done by the ring code; unit-tested",
   G49a: "available-buffer notification rules are implemented by the ring code; unit-tested",
   G50a: "available-buffer notification with EVENT_IDX is implemented by the ring code; unit-tested",
-  G51a: "used.flags values are written by the suite's ring code",
   G52: "spurious available-buffer notifications are not injected by the suite yet",
   G54: "memory barriers are not observable in a sequentially consistent in-process model",
   G58:
-    "config writes before the feature step are accepted by the suite's transport, not by the device model",
+    "config writes before the feature step are accepted by the suite's transport for in-process devices; a device in another process takes its own, but no legacy scenario writes the config space before the feature step or uses a queue before DRIVER_OK",
   G59:
     "reclaiming exposed buffers is not observable through the ring without a mutant that does it",
   G61b: "the model has no IOMMU: every address is physical",

@@ -27,7 +27,12 @@ import type { Evidence } from "./types.ts";
  * - `host-stats`: the statistics the host kept from the last stats buffer;
  * - `guest-memory`: guest RAM read back after the device acted (a page the
  *   host discarded reads as zeros);
- * - `dirty-log`: whether the host logs dirty pages (live migration).
+ * - `dirty-log`: whether the host logs dirty pages (live migration);
+ * - `device-writes`: every write the device made to guest memory, in order,
+ *   with its address and bytes ({@link DevicePort.deviceWrites}). Only a port
+ *   that serves the device's memory accesses itself has it (a device in
+ *   another process): an in-process device's rings are the suite's own code,
+ *   and QEMU over qtest does its DMA out of the suite's sight.
  */
 export type Observation = (typeof OBSERVATIONS)[number];
 
@@ -40,7 +45,20 @@ export const OBSERVATIONS = [
   "host-stats",
   "guest-memory",
   "dirty-log",
+  "device-writes",
 ] as const;
+
+/** One write of the device to guest memory, as the port served it (observation `device-writes`). */
+export interface DeviceWrite {
+  /** Guest physical address of the first byte. */
+  readonly addr: number;
+  /** The bytes written. */
+  readonly bytes: Uint8Array;
+  /** The request the suite had made when the device wrote (e.g. `notify`, `settle`). */
+  readonly during: string;
+  /** Where the write is in the port's record of the conversation (a 1-based transcript line), if it keeps one. */
+  readonly line?: number;
+}
 
 /** Driver-side interrupt callbacks. */
 export interface PortInterrupts {
@@ -137,6 +155,12 @@ export interface DevicePort {
    * does).
    */
   onUsedIndexWrite?(listener: (queueIndex: number) => void): void;
+  /**
+   * Every write the device made to guest memory in this scenario so far, in
+   * the order it made them (observation `device-writes`; only ports that see
+   * each write have it).
+   */
+  deviceWrites?(): readonly DeviceWrite[];
   /**
    * Lets the device work until it is quiet (in-process: the scheduler runs to
    * idle; another process: until `until()` holds or the port's bounded wait

@@ -213,6 +213,11 @@ export type DeviceStep =
     /** Device-writable descriptors pointing at guest pages, one per [first PFN, count] run (hints, reports). */
     readonly pages?: readonly (readonly [number, number])[];
     readonly indirect?: boolean;
+    /**
+     * With `indirect`: VIRTQ_DESC_F_WRITE set on the descriptor that points to
+     * the table, which the device must ignore (G38).
+     */
+    readonly indirectWriteFlag?: boolean;
     /** Make the chain available without notifying the device (a later `kick` does). */
     readonly kick?: false;
   }

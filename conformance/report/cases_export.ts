@@ -277,6 +277,7 @@ export function casesSchema(): Record<string, unknown> {
             writable: { type: "array", items: int },
             pages: { type: "array", items: pair },
             indirect: bool,
+            indirectWriteFlag: bool,
             kick: { const: false },
           }),
           step("kick", { queue: { $ref: "#/$defs/queue" } }),

@@ -18,6 +18,8 @@ import {
   concatChain,
   encodeBitmapRequest,
   encodePfnArray,
+  encodeStruct,
+  enumValue,
   featureMask,
   featureNames,
   featuresOf,
@@ -55,10 +57,26 @@ import {
   runPages,
 } from "./device_standard.ts";
 
-export type { DeviceRun, HostActualWrite, SendResult } from "./device_run.ts";
-import type { DeviceRun, HostActualWrite, SendResult } from "./device_run.ts";
+export type {
+  DeviceRun,
+  HostActualWrite,
+  PlacedDescriptor,
+  RingRecord,
+  SendResult,
+} from "./device_run.ts";
+import type {
+  DeviceRun,
+  HostActualWrite,
+  PlacedDescriptor,
+  RingRecord,
+  SendResult,
+} from "./device_run.ts";
 
 const REQ_SIZE = structSize("balloon_req_hdr");
+const DESC_SIZE = structSize("virtq_desc");
+const F_NEXT = enumValue("virtq_desc_flags", "VIRTQ_DESC_F_NEXT");
+const F_WRITE = enumValue("virtq_desc_flags", "VIRTQ_DESC_F_WRITE");
+const F_INDIRECT = enumValue("virtq_desc_flags", "VIRTQ_DESC_F_INDIRECT");
 const USED_IDX_FIELD = fieldOf("virtq_used_hdr", "idx");
 const USED_ID_FIELD = fieldOf("virtq_used_elem", "id");
 const PAGE = 4096;
@@ -144,6 +162,7 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
   const accept = scenario.accept.filter((f) => !(target.unsupported ?? []).includes(f));
   const errors: string[] = [];
   const sends = new Map<string, SendResult>();
+  const rings: RingRecord[] = [];
   const requestLens: number[] = [];
   const requestBytes: Uint8Array[] = [];
   const dirtyAtRequest: boolean[] = [];
@@ -285,6 +304,73 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
     return out;
   };
 
+  // makes a chain available, and says where each of its descriptors went
+  const place = (
+    q: { readonly vq: DriverQueue<string>; readonly layout: RingLayout },
+    out: readonly Segment[],
+    inn: readonly Segment[],
+    label: string,
+    indirect: boolean,
+    writeFlag: boolean,
+  ): { head: number; placed: PlacedDescriptor[] } => {
+    const segs = [...out.map((s) => ({ s, w: false })), ...inn.map((s) => ({ s, w: true }))];
+    const n = segs.length;
+    const flagsAt = (i: number, w: boolean) => (w ? F_WRITE : 0) | (i < n - 1 ? F_NEXT : 0);
+    if (!indirect) {
+      const at = q.vq.peekFree(n);
+      const head = q.vq.add(out, inn, label);
+      return {
+        head,
+        placed: segs.map(({ s, w }, i) => ({
+          table: "ring",
+          tableAddr: q.layout.desc,
+          index: at[i] ?? 0,
+          addr: s.addr,
+          len: s.len,
+          flags: flagsAt(i, w),
+        })),
+      };
+    }
+    const table = buffer(DESC_SIZE * n);
+    const entries: PlacedDescriptor[] = segs.map(({ s, w }, i) => ({
+      table: "indirect",
+      tableAddr: table,
+      index: i,
+      addr: s.addr,
+      len: s.len,
+      flags: flagsAt(i, w),
+    }));
+    const at = q.vq.peekFree(1)[0] ?? 0;
+    const ring: PlacedDescriptor = {
+      table: "ring",
+      tableAddr: q.layout.desc,
+      index: at,
+      addr: table,
+      len: DESC_SIZE * n,
+      flags: F_INDIRECT | (writeFlag ? F_WRITE : 0),
+    };
+    if (!writeFlag) {
+      return {
+        head: q.vq.add(out, inn, label, { indirectTable: table }),
+        placed: [ring, ...entries],
+      };
+    }
+    // the driver queue never sets WRITE on an indirect descriptor: the suite places this one itself
+    const bytes = concatChain(entries.map((d, i) =>
+      encodeStruct("virtq_desc", {
+        addr: BigInt(d.addr),
+        len: d.len,
+        flags: d.flags,
+        next: i < n - 1 ? i + 1 : 0,
+      }, { order: order() })
+    ));
+    port.memory.write(table, bytes, "driver");
+    q.vq.addRaw([{ index: at, addr: table, len: ring.len, flags: ring.flags, next: 0 }], at, {
+      token: label,
+    });
+    return { head: at, placed: [ring, ...entries] };
+  };
+
   const send = (
     label: string,
     queue: QueueName,
@@ -295,6 +381,7 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
     indirect = false,
     kick = true,
     pageRuns: readonly (readonly [number, number])[] = [],
+    indirectWriteFlag = false,
   ) => {
     const q = queues.get(queue);
     if (q === undefined) {
@@ -334,6 +421,8 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
       changedAtSend: false,
       sentAfterDriverOk: (status & STATUS.DRIVER_OK) !== 0,
       chain: spec,
+      descriptors: [],
+      writesBefore: port.deviceWrites?.().length ?? 0,
       statsAfter: undefined,
       interrupts: 0,
       hostBefore: hostPages(),
@@ -342,12 +431,14 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
     sends.set(label, result);
     let head: number;
     try {
-      head = q.vq.add(
+      ({ head, placed: result.descriptors } = place(
+        q,
         out,
         inn,
         label,
-        indirect ? { indirectTable: buffer(16 * (out.length + inn.length)) } : {},
-      );
+        indirect,
+        indirectWriteFlag,
+      ));
     } catch (e) {
       errors.push(`${label}: ${(e as Error).message}`);
       return;
@@ -419,6 +510,13 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
             }
             const base = buffer(ringBytes(size, geometry));
             const rl = ringLayout(base, size, geometry);
+            rings.push({
+              queue: slot.name,
+              index: slot.index,
+              layout: rl,
+              eventIdx,
+              writesBefore: port.deviceWrites?.().length ?? 0,
+            });
             port.setupQueue(slot.index, rl, { eventIdx, indirect });
             peeked.set(slot.index, 0);
             queues.set(slot.name, {
@@ -461,6 +559,7 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
             step.indirect ?? false,
             step.kick !== false,
             step.pages ?? [],
+            step.indirectWriteFlag === true,
           );
           break;
         }
@@ -623,6 +722,7 @@ export function runDeviceScenario(scenario: DeviceScenario, target: DeviceTarget
     negotiated: featuresOk ? written : 0n,
     legacy: port.legacy,
     sends,
+    rings,
     requestLens,
     requestBytes,
     dirtyAtRequest,

@@ -7,11 +7,41 @@
  */
 
 import type { ByteOrder, PageSet, QueueName } from "../../spec/mod.ts";
-import type { GuestEnv, LoggedEvent } from "../../impl/mod.ts";
+import type { GuestEnv, LoggedEvent, RingLayout } from "../../impl/mod.ts";
 import type { DevicePort } from "../model/ports.ts";
 import type { ChainSpec, DeviceScenario } from "../model/types.ts";
 import type { SelfReport } from "../targets/reference/device_port.ts";
 import type { ReadBack } from "./device_standard.ts";
+
+/** A descriptor the suite placed for a chain: where it sits and what it describes. */
+export interface PlacedDescriptor {
+  /** In the queue's descriptor table, or in the chain's indirect table. */
+  readonly table: "ring" | "indirect";
+  /** Guest address of that table. */
+  readonly tableAddr: number;
+  /** Its index in that table. */
+  readonly index: number;
+  /** The address it holds. */
+  readonly addr: number;
+  /** The length it holds. */
+  readonly len: number;
+  /** The flags it holds (VIRTQ_DESC_F_*). */
+  readonly flags: number;
+}
+
+/** A queue the suite set up (a reset and a new negotiation set up new ones). */
+export interface RingRecord {
+  /** The queue. */
+  readonly queue: QueueName;
+  /** Its index. */
+  readonly index: number;
+  /** Where its rings are. */
+  readonly layout: RingLayout;
+  /** Whether EVENT_IDX was negotiated for it. */
+  readonly eventIdx: boolean;
+  /** How many device writes the port had recorded when it was set up (observation `device-writes`). */
+  readonly writesBefore: number;
+}
 
 /** What happened to one chain the suite sent. */
 export interface SendResult {
@@ -53,6 +83,10 @@ export interface SendResult {
   readonly sentAfterDriverOk: boolean;
   /** What the scenario asked to send. */
   readonly chain: ChainSpec | undefined;
+  /** The descriptors the suite placed for it, in chain order (empty when it could not be placed). */
+  descriptors: readonly PlacedDescriptor[];
+  /** How many device writes the port had recorded when the chain was made available (observation `device-writes`). */
+  readonly writesBefore: number;
   /** Stats buffers: the statistics the host reported after the next stats request. */
   statsAfter: readonly { readonly tag: number; readonly val: bigint }[] | undefined;
   /** Used-buffer notifications of its queue from when it was made available to the end of its step. */
@@ -103,6 +137,8 @@ export interface DeviceRun {
   readonly negotiated: bigint;
   /** Results per send label. */
   readonly sends: ReadonlyMap<string, SendResult>;
+  /** The queues the suite set up, in order. */
+  readonly rings: readonly RingRecord[];
   /** Used length of each misc request, in order. */
   readonly requestLens: readonly number[];
   /** Bytes the device wrote into each misc request buffer. */

@@ -13,6 +13,8 @@ export { type DriverRun, runDriverScenario, type WatchHit } from "./driver.ts";
 export {
   type DeviceRun,
   type HostActualWrite,
+  type PlacedDescriptor,
+  type RingRecord,
   runDeviceScenario,
   type SendResult,
 } from "./device.ts";

@@ -1,7 +1,8 @@
 /**
  * Device scenarios about serving the rings and reading the config space:
  * PFN arrays of every length a driver sends, several chains in flight, a
- * ring that wraps, notification suppression with and without EVENT_IDX, and
+ * ring that wraps, PFN arrays in indirect tables (one whose descriptor also
+ * carries VIRTQ_DESC_F_WRITE), notification suppression with and without EVENT_IDX, and
  * the driver's `actual` (issue: devices that ack what they skip, leave
  * chains behind, ignore suppression or drop `actual` — `../shared` REAL-BUGS
  * rows 3, 9 and 10).
@@ -83,6 +84,39 @@ export const DEV_RING_WRAP: DeviceScenario = {
       queue: "inflateq",
       chain: { pfns: run(70_000 + 64 * i, 8) },
     })),
+  ],
+};
+
+/**
+ * `dev.ring.indirect`: PFN-array inflates in indirect tables, the second with
+ * VIRTQ_DESC_F_WRITE on the descriptor that points to its table (G38: the
+ * device ignores it and reads the table's readable entries as usual).
+ */
+export const DEV_RING_INDIRECT: DeviceScenario = {
+  id: "dev.ring.indirect",
+  role: "device",
+  profile: "v3",
+  title:
+    "PFN arrays in indirect tables, one whose indirect descriptor also carries VIRTQ_DESC_F_WRITE",
+  guestPages: PAGES,
+  accept: PFN,
+  steps: [
+    { do: "negotiate" },
+    {
+      do: "send",
+      label: "indirect",
+      queue: "inflateq",
+      chain: { pfns: run(100_000, 64) },
+      indirect: true,
+    },
+    {
+      do: "send",
+      label: "indirect-write-flag",
+      queue: "inflateq",
+      chain: { pfns: run(100_096, 64) },
+      indirect: true,
+      indirectWriteFlag: true,
+    },
   ],
 };
 
@@ -168,6 +202,7 @@ export const DEVICE_RING_SCENARIOS: readonly DeviceScenario[] = [
   DEV_PFN_SIZES,
   DEV_RING_IN_FLIGHT,
   DEV_RING_WRAP,
+  DEV_RING_INDIRECT,
   DEV_NOTIFY_FLAGS,
   DEV_NOTIFY_EVENT_IDX,
   DEV_ACTUAL,

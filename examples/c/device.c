@@ -24,6 +24,14 @@
  *   -DBREAK_ALWAYS_IRQ    interrupts despite NO_INTERRUPT / used_event
  *                         (device.notify.*.suppressed: SHOULD rules, so warnings; --strict fails them)
  *   -DBREAK_WRITABLE      reads device-writable buffers as PFNs (robustness.pfn.writable)
+ *   -DBREAK_WRITE_READABLE  writes each device-readable buffer back after reading it
+ *                         (device.ring.readable-not-written.*)
+ *   -DBREAK_IDX_FIRST     writes used.idx before the used element it publishes
+ *                         (device.ring.used-len-before-idx)
+ *   -DBREAK_USED_FLAGS    sets bit 1 of used.flags, which no spec defines (device.ring.used-flags*)
+ *   -DBREAK_INDIRECT_WRITE  honours VIRTQ_DESC_F_WRITE on a descriptor pointing to an
+ *                         indirect table: takes the whole table for device-writable
+ *                         (device.ring.indirect-write-flag)
  *
  * The numbers and offsets come from balloon_spec.h, generated from the
  * suite's spec tables (deno task testee-doc); the wire (lines, JSON fields,
@@ -102,6 +110,9 @@ static long read_chain(struct queue *q, uint16_t head, uint8_t *buf, int *writab
   unsigned limit = q->size, i = head, seen = 0;
   size_t n = 0;
   *writable = 0;
+#ifdef BREAK_INDIRECT_WRITE
+  uint16_t forced = 0; /* flags the indirect descriptor passes on to its table */
+#endif
   for (;;) {
     if (i >= limit || ++seen > limit) return -1;
     uint8_t d[SIZEOF_VIRTQ_DESC];
@@ -117,8 +128,14 @@ static long read_chain(struct queue *q, uint16_t head, uint8_t *buf, int *writab
       limit = len / SIZEOF_VIRTQ_DESC;
       i = 0;
       seen = 0;
+#ifdef BREAK_INDIRECT_WRITE
+      forced = flags & VIRTQ_DESC_F_WRITE;
+#endif
       continue;
     }
+#ifdef BREAK_INDIRECT_WRITE
+    flags |= forced;
+#endif
 #ifdef BREAK_WRITABLE
     flags &= (uint16_t)~VIRTQ_DESC_F_WRITE; /* reads device-writable buffers as PFNs */
 #endif
@@ -128,6 +145,9 @@ static long read_chain(struct queue *q, uint16_t head, uint8_t *buf, int *writab
       if (addr + len > (uint64_t)dev.pages << VIRTIO_BALLOON_PFN_SHIFT) return -1;
       if (n + len > MAX_CHAIN_BYTES) return -1;
       mem_read(addr, buf + n, len);
+#ifdef BREAK_WRITE_READABLE
+      mem_write(addr, buf + n, len); /* the same bytes, but the device must not write there */
+#endif
       n += len;
     }
     if (!(flags & VIRTQ_DESC_F_NEXT)) return (long)n;
@@ -172,9 +192,18 @@ static void use(struct queue *q, uint16_t head, uint32_t len) {
   uint8_t e[SIZEOF_VIRTQ_USED_ELEM];
   put(e + OFF_VIRTQ_USED_ELEM_ID, 4, head);
   put(e + OFF_VIRTQ_USED_ELEM_LEN, 4, len);
+#ifdef BREAK_IDX_FIRST
+  q->used_idx++;
+  wr(q->used + OFF_VIRTQ_USED_HDR_IDX, 2, q->used_idx); /* published before it is written */
+  mem_write(elem, e, sizeof e);
+#else
   mem_write(elem, e, sizeof e);
   q->used_idx++;
   wr(q->used + OFF_VIRTQ_USED_HDR_IDX, 2, q->used_idx);
+#endif
+#ifdef BREAK_USED_FLAGS
+  wr(q->used + OFF_VIRTQ_USED_HDR_FLAGS, 2, VIRTQ_USED_F_NO_NOTIFY << 1);
+#endif
 }
 
 static uint8_t chain_buf[MAX_CHAIN_BYTES];

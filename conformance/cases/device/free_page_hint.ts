@@ -1,6 +1,6 @@
 /**
- * Device cases of free page hinting (B48, B49, B51, B52, B53, S-09, S-10),
- * profile virtio-1.x.
+ * Device cases of free page hinting (B48, B49, B51, B52, B53, G31a, S-09,
+ * S-10), profile virtio-1.x.
  *
  * @module
  */
@@ -16,6 +16,7 @@ import {
   hintTaken,
   hintUnchangedAfterDone,
 } from "../../checks/device/free_page_hint.ts";
+import { readableNotWritten } from "../../checks/device/ring_writes.ts";
 import {
   DEV_V1X_HINT,
   DEV_V1X_HINT_LEGACY_BE,
@@ -78,5 +79,12 @@ export const DEVICE_FREE_PAGE_HINT_CASES: readonly CaseDef[] = [
     check: hintTaken,
     rules: ["B53"],
     params: { label: "hint" },
+  }),
+  deviceCase({
+    id: "device.hint.readable-not-written",
+    title: "The device writes nothing into the command-id buffers of hint rounds",
+    scenario: DEV_V1X_HINT,
+    check: readableNotWritten,
+    rules: ["G31a"],
   }),
 ];

@@ -1,5 +1,5 @@
 /**
- * Device cases of free page reporting (B65, G39, S-09, S-10), profile
+ * Device cases of free page reporting (B65, G31a, G39, S-09, S-10), profile
  * virtio-1.x.
  *
  * @module
@@ -8,6 +8,7 @@
 import type { CaseDef } from "../../model/types.ts";
 import { deviceCase } from "../define.ts";
 import { buffersUsed } from "../../checks/device/free_page_hint.ts";
+import { readableNotWritten } from "../../checks/device/ring_writes.ts";
 import {
   reportKeepsPoison,
   reportMalformedIgnored,
@@ -56,5 +57,13 @@ export const DEVICE_PAGE_REPORTING_CASES: readonly CaseDef[] = [
     check: reportMalformedIgnored,
     rules: ["S-10"],
     params: { bad: "report-unaligned", after: "report-after" },
+  }),
+  deviceCase({
+    id: "device.report.readable-not-written",
+    title:
+      "The device writes nothing into the readable part of a report, an indirect table or a descriptor table",
+    scenario: DEV_V1X_REPORT,
+    check: readableNotWritten,
+    rules: ["G31a"],
   }),
 ];

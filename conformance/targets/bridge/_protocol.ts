@@ -10,6 +10,15 @@
  * JSON header, {@link CTL_PAYLOAD} the byte length of its payload. The reply
  * area holds the header, then the payload.
  *
+ * A `stdio` channel the main thread reads and writes itself (through named
+ * pipes, see `_direct_stdio.ts`) has no requests on the hot path: the worker
+ * is its watchdog. Before a blocking read or write the main thread arms a
+ * deadline in the watchdog words ({@link WD_STATE}, {@link WD_DEADLINE});
+ * when it passes, or the process exits, while armed, the worker marks the
+ * state fired (a compare-and-swap, so exactly one of the two threads decides)
+ * and unblocks the main thread: a read by writing a wake-up token into the
+ * pipe it reads, a write by reading the pipe it writes.
+ *
  * @module
  */
 
@@ -21,6 +30,65 @@ export const CTL_HEADER = 1;
 export const CTL_PAYLOAD = 2;
 /** Control words in the control buffer. */
 export const CTL_WORDS = 4;
+
+/** Watchdog word: generation of the current arming (upper bits) and its state (low 3 bits). */
+export const WD_STATE = 0;
+/** Watchdog word: deadline of the current arming, ms after {@link DirectSpec.epoch}. */
+export const WD_DEADLINE = 1;
+/** Watchdog word: sequence number of the last large write the worker finished. */
+export const WD_WRITE_SEQ = 2;
+/** Watchdog word: 1 when that write failed (the process closed its stdin). */
+export const WD_WRITE_FAILED = 3;
+/** Watchdog words in the watchdog buffer. */
+export const WD_WORDS = 4;
+/** Watchdog state: nothing armed. */
+export const WD_IDLE = 0;
+/** Watchdog state: the main thread is (about to be) blocked reading. */
+export const WD_READ = 1;
+/** Watchdog state: the main thread is (about to be) blocked writing. */
+export const WD_WRITE = 2;
+/** Watchdog state: the deadline passed (the worker woke the main thread). */
+export const WD_TIMEOUT = 3;
+/** Watchdog state: the process exited (the worker woke the main thread). */
+export const WD_EXIT = 4;
+/** Bits of {@link WD_STATE} below the generation. */
+export const WD_GEN_SHIFT = 3;
+/** Generations wrap at this mask. */
+export const WD_GEN_MASK = (1 << 28) - 1;
+
+/** Bytes of a wake-up token: `\0 ESC`, 16 random hex digits, kind, 8 hex digits, `\0`. */
+export const TOKEN_BYTES = 28;
+/** Bytes of a token's fixed prefix (`\0 ESC` and the random digits). */
+export const TOKEN_PREFIX_BYTES = 18;
+
+/**
+ * A wake-up token: `kind` "W" (the watchdog fired for generation `n`) or "D"
+ * (the end of what a drain reads, request `n`). No process can write one by
+ * chance: its digits are random per bridge.
+ */
+export function wakeToken(prefix: Uint8Array, kind: "W" | "D", n: number): Uint8Array {
+  const t = new Uint8Array(TOKEN_BYTES);
+  t.set(prefix);
+  t[TOKEN_PREFIX_BYTES] = kind.charCodeAt(0);
+  const digits = (n >>> 0).toString(16).padStart(8, "0");
+  for (let i = 0; i < 8; i++) t[TOKEN_PREFIX_BYTES + 1 + i] = digits.charCodeAt(i);
+  t[TOKEN_BYTES - 1] = 0;
+  return t;
+}
+
+/** The main thread's own reads and writes of the `stdio` channel, through two named pipes. */
+export interface DirectSpec {
+  /** The named pipe that is the process's stdin. */
+  readonly stdin: string;
+  /** The named pipe that is the process's stdout. */
+  readonly stdout: string;
+  /** The fixed prefix of this bridge's wake-up tokens ({@link TOKEN_PREFIX_BYTES} bytes). */
+  readonly tokenPrefix: Uint8Array;
+  /** The watchdog words. */
+  readonly watchdog: SharedArrayBuffer;
+  /** Epoch ms that {@link WD_DEADLINE} counts from. */
+  readonly epoch: number;
+}
 
 /** How a channel reaches the process. */
 export type ChannelSpec =
@@ -54,6 +122,8 @@ export interface OpenRequest {
   readonly cwd: string | undefined;
   /** Channels to the process. */
   readonly channels: readonly ChannelSpec[];
+  /** When the main thread speaks the stdio channel itself: its pipes and watchdog. */
+  readonly direct?: DirectSpec;
   /** Line prefixes that mark asynchronous notices, per channel. */
   readonly noticePrefixes: Readonly<Record<string, readonly string[]>>;
   /** How long the process may take to connect every unix channel. */
@@ -128,6 +198,36 @@ export interface CancelRequest {
   readonly seq: number;
 }
 
+/**
+ * Direct stdio: writes the payload to the process's stdin from the worker, for
+ * a payload too large for the main thread to write while it cannot read;
+ * done (or failed) is announced in {@link WD_WRITE_SEQ}, not by a reply.
+ */
+export interface WriteRequest {
+  /** Request kind. */
+  readonly op: "write";
+  /** Sequence number. */
+  readonly seq: number;
+  /** Bytes of the payload in the request area. */
+  readonly length: number;
+}
+
+/** Direct stdio: writes drain token `seq` into the process's stdout pipe (no reply). */
+export interface TokenRequest {
+  /** Request kind. */
+  readonly op: "token";
+  /** Sequence number (the token's number). */
+  readonly seq: number;
+}
+
+/** Direct stdio: the process state once its exit status and stderr are in (bounded waits). */
+export interface SettleRequest {
+  /** Request kind. */
+  readonly op: "settle";
+  /** Sequence number. */
+  readonly seq: number;
+}
+
 /** Any request. */
 export type BridgeRequest =
   | OpenRequest
@@ -136,7 +236,10 @@ export type BridgeRequest =
   | StatusRequest
   | StopRequest
   | SignalRequest
-  | CancelRequest;
+  | CancelRequest
+  | WriteRequest
+  | TokenRequest
+  | SettleRequest;
 
 /** The process as the worker sees it. */
 export interface ProcessStatus {
@@ -165,6 +268,8 @@ export type ReplyHeader =
     readonly notices: readonly string[];
     /** Process state (open, status, stop). */
     readonly status?: ProcessStatus;
+    /** Stop: whether the worker is clean to serve another bridge. */
+    readonly reusable?: boolean;
   }
   | {
     /** Request answered. */

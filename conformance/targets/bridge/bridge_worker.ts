@@ -5,6 +5,13 @@
  * memory (see `_protocol.ts`). It stops the child only by the child's own
  * pid.
  *
+ * When the main thread speaks the stdio channel itself (named pipes, see
+ * `_direct_stdio.ts`), the worker starts the child through a small `sh`
+ * wrapper that opens the pipes as its stdin and stdout and `exec`s it (same
+ * pid), keeps its stderr and exit status, and is the main thread's
+ * watchdog: a timer checks the armed deadline and, when it passes or the
+ * child exits, unblocks the main thread (see {@link fire}).
+ *
  * @module
  */
 
@@ -15,34 +22,59 @@ import {
   CTL_HEADER,
   CTL_PAYLOAD,
   CTL_SEQ,
+  type DirectSpec,
   type OpenRequest,
   type ProcessStatus,
   type ReadSpec,
   type ReplyHeader,
+  wakeToken,
+  WD_DEADLINE,
+  WD_EXIT,
+  WD_GEN_SHIFT,
+  WD_READ,
+  WD_STATE,
+  WD_TIMEOUT,
+  WD_WRITE,
+  WD_WRITE_FAILED,
+  WD_WRITE_SEQ,
+  type WriteRequest,
 } from "./_protocol.ts";
 
+import { LineBuffer } from "./_lines.ts";
 import { parentPort } from "node:worker_threads";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const NEWLINE = 10;
 /** After the child exits, how long a channel may still deliver data before a pending read fails. */
 const EXIT_DRAIN_MS = 150;
 /** How long the stop waits for the child after SIGKILL. */
 const KILL_WAIT_MS = 5_000;
+/** How often the watchdog looks at the armed deadline when none is near (ms). */
+const WATCH_MS = 20;
+
+/**
+ * `sh -c WRAPPER sh STDIN STDOUT COMMAND ARGS…`: opens the named pipes as
+ * stdin and stdout, writes one byte to stdout, `R` before it `exec`s the
+ * command (same pid, nothing else of the shell stays) or `N` when there is
+ * no such program to run (a spawn error, as `Deno.Command` would throw).
+ */
+const WRAPPER = `exec <"$1" >"$2" || exit 125
+shift 2
+case $1 in
+  */*) [ -f "$1" ] && [ -x "$1" ] ;;
+  *) command -v -- "$1" >/dev/null 2>&1 ;;
+esac || { printf N; exit 127; }
+printf R
+exec "$@"`;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** One byte stream to the child. */
-class Channel {
+/** One byte stream to the child: its receive buffer, and how to write to it and close it. */
+class Channel extends LineBuffer {
   readonly name: string;
-  readonly prefixes: readonly Uint8Array[];
-  #buf = new Uint8Array(65536);
-  #len = 0;
   closed = false;
-  notices: string[] = [];
   #write: (data: Uint8Array) => Promise<void>;
   #close: () => void;
 
@@ -51,151 +83,10 @@ class Channel {
     prefixes: readonly string[],
     io: { write: (data: Uint8Array) => Promise<void>; close: () => void },
   ) {
+    super(prefixes);
     this.name = name;
-    this.prefixes = prefixes.map((p) => encoder.encode(p));
     this.#write = io.write;
     this.#close = io.close;
-  }
-
-  get buffered(): number {
-    return this.#len;
-  }
-
-  append(chunk: Uint8Array): void {
-    if (this.#len + chunk.length > this.#buf.length) {
-      let size = this.#buf.length * 2;
-      while (size < this.#len + chunk.length) size *= 2;
-      const grown = new Uint8Array(size);
-      grown.set(this.#buf.subarray(0, this.#len));
-      this.#buf = grown;
-    }
-    this.#buf.set(chunk, this.#len);
-    this.#len += chunk.length;
-  }
-
-  #isNotice(start: number, end: number): boolean {
-    for (const p of this.prefixes) {
-      if (end - start < p.length) continue;
-      let hit = true;
-      for (let i = 0; i < p.length && hit; i++) hit = this.#buf[start + i] === p[i];
-      if (hit) return true;
-    }
-    return false;
-  }
-
-  /**
-   * Takes up to `count` complete non-notice lines (notices go to `notices`);
-   * returns the byte ranges [start, end) of the taken lines' text in the
-   * buffer copy it returns, without their newlines.
-   */
-  takeLines(count: number): { data: Uint8Array; lines: number } | undefined {
-    const ranges: [number, number][] = [];
-    let at = 0;
-    let consumed = 0;
-    let notices = 0;
-    while (ranges.length < count) {
-      const nl = this.#buf.subarray(at, this.#len).indexOf(NEWLINE);
-      if (nl < 0) break;
-      const end = at + nl;
-      const textEnd = end > at && this.#buf[end - 1] === 13 ? end - 1 : end;
-      if (this.prefixes.length > 0 && this.#isNotice(at, textEnd)) {
-        this.notices.push(decoder.decode(this.#buf.subarray(at, textEnd)));
-        notices++;
-      } else ranges.push([at, textEnd]);
-      at = end + 1;
-      consumed = at;
-    }
-    if (ranges.length < count) {
-      // not enough yet: keep the lines, drop the notices already set aside
-      if (notices > 0) this.#compactNoticesOnly(ranges, consumed);
-      return undefined;
-    }
-    let size = ranges.reduce((n, [a, b]) => n + (b - a), 0) + ranges.length - 1;
-    if (size < 0) size = 0;
-    const out = new Uint8Array(size);
-    let o = 0;
-    for (const [i, [a, b]] of ranges.entries()) {
-      if (i > 0) out[o++] = NEWLINE;
-      out.set(this.#buf.subarray(a, b), o);
-      o += b - a;
-    }
-    this.#drop(consumed);
-    return { data: out, lines: ranges.length };
-  }
-
-  /**
-   * Takes every complete line received, notices set aside, as long as the
-   * lines taken (with a newline between two) stay within `maxBytes`: the
-   * first line that would not fit stays, with all after it, for the next
-   * take. One copy, one drop, however many lines.
-   */
-  takeLinesWithin(maxBytes: number): { data: Uint8Array; lines: number } {
-    const ranges: [number, number][] = [];
-    let at = 0;
-    let consumed = 0;
-    let size = 0;
-    let noticeBytes = 0; // a notice goes into the reply's header, JSON-escaped: at most twice its length
-    for (;;) {
-      const nl = this.#buf.subarray(at, this.#len).indexOf(NEWLINE);
-      if (nl < 0) break;
-      const end = at + nl;
-      const textEnd = end > at && this.#buf[end - 1] === 13 ? end - 1 : end;
-      if (this.prefixes.length > 0 && this.#isNotice(at, textEnd)) {
-        const cost = 2 * (textEnd - at) + 8;
-        if (size + noticeBytes + cost > maxBytes) break;
-        this.notices.push(decoder.decode(this.#buf.subarray(at, textEnd)));
-        noticeBytes += cost;
-      } else {
-        const grown = size + (ranges.length > 0 ? 1 : 0) + (textEnd - at);
-        if (grown + noticeBytes > maxBytes) break;
-        ranges.push([at, textEnd]);
-        size = grown;
-      }
-      at = end + 1;
-      consumed = at;
-    }
-    const out = new Uint8Array(size);
-    let o = 0;
-    for (const [i, [a, b]] of ranges.entries()) {
-      if (i > 0) out[o++] = NEWLINE;
-      out.set(this.#buf.subarray(a, b), o);
-      o += b - a;
-    }
-    this.#drop(consumed);
-    return { data: out, lines: ranges.length };
-  }
-
-  /** Removes notice lines that were taken out, keeping the complete lines not yet asked for. */
-  #compactNoticesOnly(ranges: [number, number][], consumed: number): void {
-    if (consumed === 0) return;
-    const kept = new Uint8Array(this.#buf.length);
-    let o = 0;
-    for (const [a, b] of ranges) {
-      kept.set(this.#buf.subarray(a, b), o);
-      o += b - a;
-      kept[o++] = NEWLINE;
-    }
-    kept.set(this.#buf.subarray(consumed, this.#len), o);
-    o += this.#len - consumed;
-    this.#buf = kept;
-    this.#len = o;
-  }
-
-  takeBytes(count: number): Uint8Array | undefined {
-    if (this.#len < count) return undefined;
-    const out = this.#buf.slice(0, count);
-    this.#drop(count);
-    return out;
-  }
-
-  /** What was received but not taken, for an error's "received". */
-  peek(max: number): string {
-    return decoder.decode(this.#buf.subarray(0, Math.min(this.#len, max)));
-  }
-
-  #drop(n: number): void {
-    this.#buf.copyWithin(0, n, this.#len);
-    this.#len -= n;
   }
 
   write(data: Uint8Array): Promise<void> {
@@ -235,6 +126,55 @@ const channels = new Map<string, Channel>();
 let socketPaths: string[] = [];
 let listeners: Deno.UnixListener[] = [];
 let pending: Pending | undefined;
+let direct: DirectSpec | undefined;
+/** Direct stdio: the watchdog words. */
+let wd: Int32Array | undefined;
+/** Direct stdio: the worker's own end of the child's stdin, for large writes. */
+let directIn: Deno.FsFile | undefined;
+let watchTimer: ReturnType<typeof setTimeout> | undefined;
+/** Whether the child's stderr has ended (all of it kept). */
+let stderrEnded = false;
+/** Asynchronous requests of this child still running (a worker is reused only with none). */
+let inflight = 0;
+
+/** Forgets the previous child: a reused worker starts each open from here. */
+function reset(): void {
+  child = undefined;
+  pid = 0;
+  exitStatus = undefined;
+  stderrTail = new Uint8Array(0);
+  stderrDone = Promise.resolve();
+  stderrEnded = false;
+  channels.clear();
+  socketPaths = [];
+  listeners = [];
+  pending = undefined;
+  direct = undefined;
+  wd = undefined;
+  directIn = undefined;
+  if (watchTimer !== undefined) clearTimeout(watchTimer);
+  watchTimer = undefined;
+  inflight = 0;
+}
+
+/**
+ * Whether this worker can serve another bridge: its child exited and was
+ * reaped, its stderr ended, and nothing it started is still running.
+ */
+function reusable(): boolean {
+  return child !== undefined && exitStatus !== undefined && stderrEnded && inflight === 0 &&
+    pending === undefined;
+}
+
+/** Runs `fn` counted as in flight. */
+async function counted(fn: () => Promise<void>): Promise<void> {
+  inflight++;
+  try {
+    await fn();
+  } finally {
+    inflight--;
+  }
+}
 
 function status(): ProcessStatus {
   return {
@@ -244,16 +184,6 @@ function status(): ProcessStatus {
     ...((exitStatus?.signal ?? null) === null ? {} : { signal: String(exitStatus?.signal) }),
     stderrTail: decoder.decode(stderrTail),
   };
-}
-
-/** Room kept in the reply area for a drain's header, besides its notices. */
-const DRAIN_HEADER_BYTES = 4096;
-
-/** The size of the notices set aside so far, as a reply header holds them JSON-escaped (a bound). */
-function noticeBytes(): number {
-  let n = 0;
-  for (const c of channels.values()) for (const x of c.notices) n += 2 * x.length + 8;
-  return n;
 }
 
 function takeNotices(): string[] {
@@ -334,7 +264,7 @@ function pump(): void {
   const dead = c.closed || (p.failAt !== undefined && Date.now() >= p.failAt);
   if (dead) {
     pending = undefined;
-    void failDead(p);
+    void counted(() => failDead(p));
   }
 }
 
@@ -387,9 +317,13 @@ async function readStream(c: Channel, stream: ReadableStream<Uint8Array>): Promi
   pump();
 }
 
-async function keepStderr(stream: ReadableStream<Uint8Array>): Promise<void> {
+async function keepStderr(
+  proc: Deno.ChildProcess,
+  stream: ReadableStream<Uint8Array>,
+): Promise<void> {
   try {
     for await (const chunk of stream) {
+      if (child !== proc) continue;
       const joined = new Uint8Array(stderrTail.length + chunk.length);
       joined.set(stderrTail);
       joined.set(chunk, stderrTail.length);
@@ -398,6 +332,7 @@ async function keepStderr(stream: ReadableStream<Uint8Array>): Promise<void> {
   } catch {
     // closed
   }
+  if (child === proc) stderrEnded = true;
 }
 
 async function writeAll(conn: Deno.UnixConn, data: Uint8Array): Promise<void> {
@@ -410,6 +345,7 @@ function timeout(ms: number): Promise<"timeout"> {
 }
 
 async function open(req: OpenRequest): Promise<void> {
+  reset();
   control = new Int32Array(req.control);
   requestArea = new Uint8Array(req.request);
   replyArea = new Uint8Array(req.reply);
@@ -429,15 +365,26 @@ async function open(req: OpenRequest): Promise<void> {
     await cleanup();
     return;
   }
+  direct = req.direct;
   try {
-    child = new Deno.Command(req.command, {
-      args: [...req.args],
-      env: { ...req.env },
-      ...(req.cwd === undefined ? {} : { cwd: req.cwd }),
-      stdin: stdio === undefined ? "null" : "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    const d = req.direct;
+    child = d === undefined
+      ? new Deno.Command(req.command, {
+        args: [...req.args],
+        env: { ...req.env },
+        ...(req.cwd === undefined ? {} : { cwd: req.cwd }),
+        stdin: stdio === undefined ? "null" : "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn()
+      : new Deno.Command("sh", {
+        args: ["-c", WRAPPER, "sh", d.stdin, d.stdout, req.command, ...req.args],
+        env: { ...req.env },
+        ...(req.cwd === undefined ? {} : { cwd: req.cwd }),
+        stdin: "null",
+        stdout: "null",
+        stderr: "piped",
+      }).spawn();
   } catch (e) {
     fail(req.seq, "spawn", `Cannot start ${req.command}: ${(e as Error).message}`);
     await cleanup();
@@ -446,16 +393,29 @@ async function open(req: OpenRequest): Promise<void> {
   const proc = child;
   pid = proc.pid;
   const exited = proc.status.then((s) => {
+    if (child !== proc) return "exited" as const;
     exitStatus = s;
     if (pending !== undefined && pending.failAt === undefined) {
       pending.failAt = Date.now() + EXIT_DRAIN_MS;
       setTimeout(pump, EXIT_DRAIN_MS + 1);
     }
+    if (wd !== undefined) watch();
     return "exited" as const;
   });
-  stderrDone = keepStderr(proc.stderr);
+  stderrDone = keepStderr(proc, proc.stderr);
   const prefixes = (name: string) => req.noticePrefixes[name] ?? [];
-  if (stdio !== undefined) {
+  if (req.direct !== undefined) {
+    // the main thread holds both pipes open (read and write), so this open does not block
+    try {
+      directIn = await Deno.open(req.direct.stdin, { write: true });
+    } catch (e) {
+      await stop(0);
+      fail(req.seq, "spawn", `Cannot open the stdin pipe: ${(e as Error).message}`);
+      return;
+    }
+    wd = new Int32Array(req.direct.watchdog);
+    watch();
+  } else if (stdio !== undefined) {
     const writer = proc.stdin.getWriter();
     const c = new Channel(stdio.name, prefixes(stdio.name), {
       write: (d) => writer.write(d),
@@ -498,6 +458,108 @@ async function open(req: OpenRequest): Promise<void> {
   reply({ seq: req.seq, ok: true, notices: [], status: status() });
 }
 
+function epochNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/**
+ * The watchdog's check: while the main thread is armed, fires when the child
+ * has exited or the deadline passed; then checks again within
+ * {@link WATCH_MS} (sooner when the deadline is nearer).
+ */
+function watch(): void {
+  if (watchTimer !== undefined) clearTimeout(watchTimer);
+  watchTimer = undefined;
+  const w = wd;
+  const d = direct;
+  if (w === undefined || d === undefined) return;
+  let next = WATCH_MS;
+  const s = Atomics.load(w, WD_STATE);
+  const phase = s & 7;
+  if (phase === WD_READ || phase === WD_WRITE) {
+    if (exitStatus !== undefined) fire(w, d, s, WD_EXIT);
+    else {
+      const left = Atomics.load(w, WD_DEADLINE) - (epochNow() - d.epoch);
+      if (left <= 0) fire(w, d, s, WD_TIMEOUT);
+      else next = Math.max(1, Math.min(next, Math.ceil(left)));
+    }
+  }
+  watchTimer = setTimeout(watch, next);
+}
+
+/**
+ * Marks arming `armed` fired (`why`: timeout or exit) unless the main thread
+ * disarmed it first, then unblocks the main thread: a blocked read by a
+ * wake-up token written into the pipe it reads (after everything the child
+ * wrote before it), a blocked write by reading (and dropping) the pipe it
+ * writes until the main thread has seen the state.
+ */
+function fire(w: Int32Array, d: DirectSpec, armed: number, why: number): void {
+  const fired = (armed & ~7) | why;
+  if (Atomics.compareExchange(w, WD_STATE, armed, fired) !== armed) return;
+  if ((armed & 7) === WD_READ) {
+    void counted(() => writeToken(d, wakeToken(d.tokenPrefix, "W", armed >>> WD_GEN_SHIFT)));
+  } else void counted(() => unblockWrite(w, d, fired));
+}
+
+/** Writes a token into the child's stdout pipe (the main thread reads it). */
+async function writeToken(d: DirectSpec, token: Uint8Array): Promise<void> {
+  try {
+    // the main thread holds the read end until the bridge is closed: this open does not block
+    const f = await Deno.open(d.stdout, { write: true });
+    try {
+      let done = 0;
+      while (done < token.length) done += await f.write(token.subarray(done));
+    } finally {
+      f.close();
+    }
+  } catch {
+    // the bridge is being closed
+  }
+}
+
+async function unblockWrite(w: Int32Array, d: DirectSpec, fired: number): Promise<void> {
+  try {
+    const f = await Deno.open(d.stdin, { read: true });
+    try {
+      const sink = new Uint8Array(65536);
+      while (Atomics.load(w, WD_STATE) === fired) {
+        if (await f.read(sink) === null) break;
+      }
+    } finally {
+      f.close();
+    }
+  } catch {
+    // closed
+  }
+}
+
+/** Direct stdio: a write too large for the main thread, announced in the watchdog words. */
+async function directWrite(req: WriteRequest): Promise<void> {
+  const data = (requestArea as Uint8Array).slice(0, req.length);
+  const w = wd as Int32Array;
+  let failed = 0;
+  try {
+    if (directIn === undefined) throw new Error("no stdin pipe");
+    let done = 0;
+    while (done < data.length) done += await directIn.write(data.subarray(done));
+  } catch {
+    failed = 1;
+  }
+  Atomics.store(w, WD_WRITE_FAILED, failed);
+  Atomics.store(w, WD_WRITE_SEQ, req.seq);
+  Atomics.notify(w, WD_WRITE_SEQ);
+}
+
+/** Replies the process state once its exit status and stderr are in (bounded waits). */
+async function settle(seq: number): Promise<void> {
+  if (child !== undefined && exitStatus === undefined) {
+    await Promise.race([child.status, sleep(1000)]);
+  }
+  if (exitStatus !== undefined) await Promise.race([stderrDone, sleep(300)]);
+  reply({ seq, ok: true, notices: takeNotices(), status: status() });
+}
+
 function call(req: CallRequest): void {
   const c = channels.get(req.channel);
   if (c === undefined) {
@@ -537,15 +599,21 @@ function drain(seq: number, channel: string): void {
     fail(seq, "unusable", `No channel named ${channel}`);
     return;
   }
-  // what fits in the reply area: the rest stays received for the next drain or call (taking it
-  // all could overflow the area and lose the lines taken); the header and its notices aside
-  const area = replyArea?.length ?? 0;
-  const got = c.takeLinesWithin(Math.max(0, area - DRAIN_HEADER_BYTES - noticeBytes()));
-  reply({ seq, ok: true, lines: got.lines, notices: takeNotices() }, got.data);
+  const all = c.takeAllLines();
+  reply({ seq, ok: true, lines: all.lines, notices: takeNotices() }, all.data);
 }
 
 async function cleanup(): Promise<void> {
   for (const c of channels.values()) c.close();
+  if (watchTimer !== undefined) clearTimeout(watchTimer);
+  watchTimer = undefined;
+  wd = undefined;
+  try {
+    directIn?.close();
+  } catch {
+    // closed
+  }
+  directIn = undefined;
   for (const l of listeners) {
     try {
       l.close();
@@ -608,11 +676,29 @@ parentPort.on("message", (req: BridgeRequest) => {
       return;
     case "stop":
       void stop(req.graceMs).then(() =>
-        reply({ seq: req.seq, ok: true, notices: takeNotices(), status: status() })
+        reply({
+          seq: req.seq,
+          ok: true,
+          notices: takeNotices(),
+          status: status(),
+          reusable: reusable(),
+        })
       );
       return;
     case "cancel":
       if (pending?.seq === req.seq) pending = undefined;
+      return;
+    case "write":
+      void counted(() => directWrite(req));
+      return;
+    case "token":
+      if (direct !== undefined) {
+        const d = direct;
+        void counted(() => writeToken(d, wakeToken(d.tokenPrefix, "D", req.seq)));
+      }
+      return;
+    case "settle":
+      void counted(() => settle(req.seq));
       return;
   }
 });

@@ -7,10 +7,19 @@
  * `Atomics.wait` until the worker stores the reply in shared memory, or the
  * request's timeout expires. Every reply has a timeout.
  *
+ * The `stdio` channel skips that hop when it may (see
+ * {@link BridgeOptions.directStdio}): the process's stdin and stdout are
+ * named pipes the main thread reads and writes itself (`readSync` /
+ * `writeSync`), and the worker, which still starts the process, keeps its
+ * stderr and exit status and stops it, is the watchdog of every blocking
+ * read and write: a deadline armed in shared memory, and when it passes, or
+ * the process exits, the worker wakes the main thread (`_direct_stdio.ts`).
+ *
  * - Requests and replies are lines (or exact byte counts) on a named channel.
  * - Lines that start with a channel's notice prefixes (qtest's `IRQ raise N`)
- *   are set aside as they arrive, whenever they arrive, and handed over by
- *   {@link ProcessBridge.takeNotices}.
+ *   are set aside as they arrive (on a direct `stdio` channel: as the bridge
+ *   reads, which is when a call or a drain asks for something), and handed
+ *   over by {@link ProcessBridge.takeNotices}.
  * - The worker keeps the tail of the process's stderr; every failure is a
  *   {@link TargetError} naming what was sent, what came back (or that nothing
  *   did within N ms) and that tail.
@@ -19,10 +28,15 @@
  * - After a timeout the channel's conversation is out of step (a late reply
  *   would be taken for the next one), so the bridge refuses further calls:
  *   close it and start again.
+ * - A closed bridge's worker, when its process was reaped and nothing of it
+ *   still runs, serves the next bridge of the thread (starting a worker
+ *   blocks the main thread 30–70 ms).
  *
  * Measured on the 2-core build machine, shared with other jobs
  * (`deno task bench:qtest`): one line round trip to a `cat` child costs
- * 50–170 µs, a 1.4 MB line each way about 6 ms.
+ * 40–90 µs on a direct `stdio` channel (the same ping-pong between two C
+ * processes costs 35–60 µs there), 165–220 µs through the worker; a 1.4 MB
+ * line each way about 6 ms.
  *
  * @module
  */
@@ -38,6 +52,7 @@ import {
   type ReadSpec,
   type ReplyHeader,
 } from "./_protocol.ts";
+import { DIRECT_WRITE_MAX, DirectStdio, epochNow } from "./_direct_stdio.ts";
 import { TargetError, type TargetErrorKind } from "./target_error.ts";
 import { Worker } from "node:worker_threads";
 
@@ -67,12 +82,35 @@ export interface BridgeOptions {
   readonly capacityBytes?: number;
   /** Name in errors (default: the program's file name). */
   readonly label?: string;
+  /**
+   * Whether the main thread reads and writes the `stdio` channel itself,
+   * through named pipes, the worker only its watchdog (about three times
+   * faster a round trip). Default: when this program may (read, write, and
+   * run `sh` and `mkfifo`, already granted: nothing is prompted for; when
+   * making the pipes fails, the worker speaks the channel); `true` insists (a
+   * TypeError when it may not, a `spawn` TargetError when the pipes cannot
+   * be made), `false` keeps the channel in the worker.
+   */
+  readonly directStdio?: boolean;
 }
 
 /** Options of one call. */
 export interface CallOptions {
   /** Timeout of this reply in ms (default: the bridge's). */
   readonly timeoutMs?: number;
+}
+
+/** Options of {@link ProcessBridge.drain}. */
+export interface DrainOptions extends CallOptions {
+  /**
+   * Whether to take from the channel everything the process has written so
+   * far (default), or only the lines the bridge has already received (no
+   * wait at all). They differ only for a `stdio` channel the main thread
+   * reads itself (see {@link BridgeOptions.directStdio}), which is read
+   * only when a call asks for something: a pull there costs a hop to the
+   * worker, as every drain of a channel the worker reads does.
+   */
+  readonly pull?: boolean;
 }
 
 /** Options of {@link ProcessBridge.close}. */
@@ -104,6 +142,39 @@ const decoder = new TextDecoder();
 
 /** Pids of processes started by bridges of this thread and not yet stopped. */
 const LIVE = new Map<number, string>();
+/** Directories of the named pipes of bridges of this thread not yet closed. */
+const LIVE_DIRS = new Set<string>();
+/**
+ * Workers of closed bridges, idle and clean (their process reaped, nothing
+ * of theirs running), for the next bridges of this thread: starting a worker
+ * takes 30–70 ms, most of a testee's start. Unreferenced, as every bridge
+ * worker: they keep no program alive.
+ */
+const IDLE_WORKERS: Worker[] = [];
+const IDLE_MAX = 2;
+/** Workers whose exit takes them out of {@link IDLE_WORKERS}. */
+const POOLABLE = new WeakSet<Worker>();
+
+function keepIdle(worker: Worker): void {
+  if (!POOLABLE.has(worker)) {
+    POOLABLE.add(worker);
+    worker.once("exit", () => {
+      const at = IDLE_WORKERS.indexOf(worker);
+      if (at >= 0) IDLE_WORKERS.splice(at, 1);
+    });
+  }
+  IDLE_WORKERS.push(worker);
+}
+/**
+ * Request sequence numbers, unique across the bridges of this thread (a
+ * reused worker can never answer an old bridge's request to a new one).
+ */
+let lastSeq = 0;
+
+function nextSeq(): number {
+  lastSeq = (lastSeq + 1) % 2 ** 31 || 1;
+  return lastSeq;
+}
 let unloadHooked = false;
 
 /**
@@ -141,6 +212,13 @@ function hookUnload(): void {
         if (commandLineOf(pid)?.[0] === command) Deno.kill(pid, "SIGKILL");
       } catch {
         // gone, or not ours to signal
+      }
+    }
+    for (const dir of LIVE_DIRS) {
+      try {
+        Deno.removeSync(dir, { recursive: true });
+      } catch {
+        // removed
       }
     }
   });
@@ -184,19 +262,21 @@ export class ProcessBridge {
   #control: Int32Array;
   #request: Uint8Array;
   #reply: Uint8Array;
-  #seq = 1;
   #replyMs: number;
   #notices = new Map<string, string[]>();
   #channels: Set<string>;
   #broken: string | undefined;
   #closed: CloseResult | undefined;
+  /** The stdio channel, when the main thread speaks it itself. */
+  #direct: DirectStdio | undefined;
 
   private constructor(
     options: BridgeOptions,
     shared: { control: SharedArrayBuffer; request: SharedArrayBuffer; reply: SharedArrayBuffer },
     facts: { label: string; replyMs: number },
   ) {
-    this.#worker = new Worker(new URL("./bridge_worker.ts", import.meta.url));
+    this.#worker = IDLE_WORKERS.pop() ??
+      new Worker(new URL("./bridge_worker.ts", import.meta.url));
     // a bridge never closed must not keep the program alive; the unload hook stops its process
     this.#worker.unref();
     this.#control = new Int32Array(shared.control);
@@ -215,6 +295,11 @@ export class ProcessBridge {
   /** Name used in errors: the program and its pid. */
   get label(): string {
     return this.#label;
+  }
+
+  /** Whether the main thread speaks the stdio channel itself (see {@link BridgeOptions.directStdio}). */
+  get directStdio(): boolean {
+    return this.#direct !== undefined;
   }
 
   /**
@@ -246,8 +331,35 @@ export class ProcessBridge {
       reply: new SharedArrayBuffer(capacity),
     };
     const base = options.label ?? options.command.split("/").pop() ?? options.command;
+    const stdio = options.channels.find((c) => c.kind === "stdio");
+    let direct: DirectStdio | undefined;
+    if (stdio !== undefined && options.directStdio !== false) {
+      if (DirectStdio.permitted()) {
+        try {
+          direct = DirectStdio.create(stdio.name, options.noticePrefixes?.[stdio.name] ?? []);
+        } catch (e) {
+          // without named pipes the worker speaks the channel, unless the caller insisted
+          if (options.directStdio === true) {
+            throw new TargetError({
+              kind: "spawn",
+              target: base,
+              message: `Cannot make the named pipes of ${options.command}'s stdio: ${
+                (e as Error).message
+              }`,
+            });
+          }
+        }
+      } else if (options.directStdio === true) {
+        throw new TypeError(
+          "Invalid directStdio: true, but this program may not make named pipes (it needs read and write permission, and to run sh and mkfifo)",
+        );
+      }
+    }
     const bridge = new ProcessBridge(options, shared, { label: base, replyMs });
-    const seq = bridge.#seq++;
+    bridge.#direct = direct;
+    if (direct !== undefined) LIVE_DIRS.add(direct.dir);
+    const t0 = epochNow();
+    const seq = nextSeq();
     bridge.#post({
       op: "open",
       seq,
@@ -260,11 +372,13 @@ export class ProcessBridge {
       readyTimeoutMs: readyMs,
       stderrBytes: options.stderrBytes ?? 8192,
       ...shared,
+      ...(direct === undefined ? {} : { direct: direct.spec }),
     });
     // the worker needs time to load too; the process's own deadline is the worker's
     const got = bridge.#wait(seq, readyMs + WORKER_MS + 10_000);
     if (got === undefined || !got.header.ok) {
       bridge.#worker.terminate();
+      bridge.#dropDirect();
       bridge.#broken = "it did not start";
       if (got === undefined) {
         throw new TargetError({
@@ -279,7 +393,53 @@ export class ProcessBridge {
     bridge.#label = `${base} (pid ${bridge.#pid})`;
     LIVE.set(bridge.#pid, options.command);
     hookUnload();
+    if (direct !== undefined) {
+      bridge.#awaitReady(direct, options.command, base, t0 + readyMs, readyMs);
+    }
     return bridge;
+  }
+
+  /** Direct stdio: waits for the wrapper's first byte; throws a TargetError when it does not come. */
+  #awaitReady(
+    direct: DirectStdio,
+    command: string,
+    base: string,
+    deadline: number,
+    readyMs: number,
+  ): void {
+    const r = direct.awaitReady(deadline);
+    if (r === "ready") return;
+    // missing: the wrapper exits 127 at once; otherwise it is stopped
+    const st = r === "timeout" ? undefined : this.#settle();
+    const closed = this.close({ graceMs: 500 });
+    const status: ProcessStatus = st ?? {
+      pid: this.pid,
+      exited: true,
+      ...(closed.code === undefined ? {} : { code: closed.code }),
+      ...(closed.signal === undefined ? {} : { signal: closed.signal }),
+      stderrTail: closed.stderrTail,
+    };
+    const kind = r === "missing" ? "spawn" : r === "timeout" ? "not-ready" : "exited";
+    const message = r === "missing"
+      ? `Cannot start ${command}: no such program (not found, or not an executable file)`
+      : r === "timeout"
+      ? `The process did not start within ${readyMs} ms`
+      : "The process exited before it started";
+    // a program that is not there never started: no pid, no stderr, as Deno.Command's refusal
+    throw this.#error({
+      seq: 0,
+      ok: false,
+      kind,
+      message,
+      notices: [],
+      status: r === "missing" ? { pid: 0, exited: true, stderrTail: "" } : status,
+    }, r === "missing" ? { target: base } : {});
+  }
+
+  #dropDirect(): void {
+    if (this.#direct === undefined) return;
+    this.#direct.close();
+    LIVE_DIRS.delete(this.#direct.dir);
   }
 
   /** Whether {@link close} ran. */
@@ -322,29 +482,18 @@ export class ProcessBridge {
       );
     }
     this.#usable(channel);
-    const bytes = typeof data === "string" ? this.#encode(data) : this.#copy(data);
     const sent = typeof data === "string" ? data : `${data.length} bytes`;
     const timeoutMs = checkTimeout(options.timeoutMs ?? this.#replyMs, "timeoutMs");
-    const seq = this.#seq++;
+    if (this.#direct?.name === channel) {
+      return this.#directCall(this.#direct, data, read, sent, timeoutMs);
+    }
+    const bytes = typeof data === "string" ? this.#encode(data) : this.#copy(data);
+    const seq = nextSeq();
     this.#post({ op: "call", seq, channel, length: bytes, read });
     const got = this.#wait(seq, timeoutMs);
     if (got === undefined) {
       this.#post({ op: "cancel", seq });
-      this.#broken = `an earlier request timed out ("${sent.slice(0, 80)}")`;
-      const st = this.#statusOrUndefined();
-      throw new TargetError({
-        kind: st?.exited === true ? "exited" : "timeout",
-        target: this.label,
-        message: st?.exited === true
-          ? `${this.label} exited and no reply came within ${timeoutMs} ms`
-          : `No reply from ${this.label} within ${timeoutMs} ms`,
-        sent,
-        timeoutMs,
-        pid: this.pid,
-        ...(st === undefined
-          ? { stderrTail: "(the bridge worker did not answer either)" }
-          : { stderrTail: lastLines(st.stderrTail) }),
-      });
+      throw this.#timeout(sent, timeoutMs);
     }
     this.#keepNotices(channel, got.header.notices);
     if (!got.header.ok) {
@@ -355,13 +504,131 @@ export class ProcessBridge {
     if (read.kind === "bytes") return got.bytes();
   }
 
+  /** A call on the stdio channel the main thread speaks itself: no hop to the worker. */
+  #directCall(
+    d: DirectStdio,
+    data: string | Uint8Array,
+    read: ReadSpec,
+    sent: string,
+    timeoutMs: number,
+  ): string[] | Uint8Array | void {
+    const deadline = epochNow() + timeoutMs;
+    const bytes = typeof data === "string" ? encoder.encode(data) : data;
+    if (bytes.length > this.#request.length) {
+      // refused before anything is sent, as the worker's request area refuses it
+      if (typeof data === "string") this.#encode(data);
+      else this.#copy(data);
+    }
+    let large: number | undefined;
+    if (bytes.length > DIRECT_WRITE_MAX && !d.stdinClosed) {
+      this.#request.set(bytes);
+      large = nextSeq();
+      this.#post({ op: "write", seq: large, length: bytes.length });
+    } else if (d.write(bytes, deadline) === "timeout") {
+      throw this.#timeout(sent, timeoutMs);
+    }
+    const got = read.kind === "lines"
+      ? d.readLines(read.count, deadline)
+      : read.kind === "bytes"
+      ? d.readBytes(read.count, deadline)
+      : undefined;
+    this.#keepNotices(d.name, d.lines.notices.splice(0));
+    if (got === "timeout") throw this.#timeout(sent, timeoutMs);
+    if (got === "eof" || got === "exited") throw this.#ended(d, sent);
+    if (large !== undefined && !d.awaitWrite(large, deadline)) throw this.#timeout(sent, timeoutMs);
+    if (got === undefined) return;
+    const size = got instanceof Uint8Array ? got.length : got.data.length;
+    if (size > this.#reply.length) {
+      throw new TargetError({
+        kind: "overflow",
+        target: this.label,
+        message:
+          `The reply of ${size} bytes exceeds the bridge's reply area of ${this.#reply.length} bytes`,
+        sent,
+      });
+    }
+    if (got instanceof Uint8Array) return got;
+    return decoder.decode(got.data).split("\n");
+  }
+
+  /** The error of a reply that did not come in time; breaks the bridge. */
+  #timeout(sent: string, timeoutMs: number): TargetError {
+    this.#broken = `an earlier request timed out ("${sent.slice(0, 80)}")`;
+    const st = this.#statusOrUndefined();
+    return new TargetError({
+      kind: st?.exited === true ? "exited" : "timeout",
+      target: this.label,
+      message: st?.exited === true
+        ? `${this.label} exited and no reply came within ${timeoutMs} ms`
+        : `No reply from ${this.label} within ${timeoutMs} ms`,
+      sent,
+      timeoutMs,
+      pid: this.pid,
+      ...(st === undefined
+        ? { stderrTail: "(the bridge worker did not answer either)" }
+        : { stderrTail: lastLines(st.stderrTail) }),
+    });
+  }
+
+  /** Direct stdio: the error of a channel that ended before the reply; breaks the bridge. */
+  #ended(d: DirectStdio, sent: string): TargetError {
+    const st = this.#settle();
+    const message = st === undefined
+      ? "The bridge worker did not answer after the process's stdout ended"
+      : st.exited
+      ? `The process exited (${
+        st.signal !== undefined ? `killed by ${st.signal}` : `exit code ${st.code}`
+      }) before it answered`
+      : `Channel ${d.name} closed before the process answered`;
+    this.#broken = message;
+    if (st === undefined) {
+      return new TargetError({ kind: "worker", target: this.label, message, sent });
+    }
+    const received = d.lines.peek(4096);
+    return this.#error({
+      seq: 0,
+      ok: false,
+      kind: st.exited ? "exited" : "closed",
+      message,
+      ...(received === "" ? {} : { received }),
+      notices: [],
+      status: st,
+    }, { sent });
+  }
+
+  /** Direct stdio: the process state once its exit status and stderr are in (the worker waits, bounded). */
+  #settle(): ProcessStatus | undefined {
+    const seq = nextSeq();
+    this.#post({ op: "settle", seq });
+    const got = this.#wait(seq, WORKER_MS + 1_500);
+    return got?.header.ok === true ? got.header.status : undefined;
+  }
+
   /**
    * Lines already received on `channel` and not yet taken, and its notices,
    * without waiting (for a channel that speaks on its own, e.g. QMP events).
    */
-  drain(channel: string, options: CallOptions = {}): string[] {
+  drain(channel: string, options: DrainOptions = {}): string[] {
     this.#usable(channel);
-    const seq = this.#seq++;
+    const d = this.#direct;
+    if (d?.name === channel) {
+      const deadline = epochNow() + (options.timeoutMs ?? WORKER_MS);
+      const got = d.drain(
+        options.pull !== false,
+        (n) => this.#post({ op: "token", seq: n }),
+        deadline,
+      );
+      this.#keepNotices(channel, d.lines.notices.splice(0));
+      if (got === "timeout") {
+        throw new TargetError({
+          kind: "worker",
+          target: this.label,
+          message: `The bridge worker did not answer a drain of ${channel}`,
+        });
+      }
+      return got.lines === 0 ? [] : decoder.decode(got.data).split("\n");
+    }
+    const seq = nextSeq();
     this.#post({ op: "drain", seq, channel });
     const got = this.#wait(seq, options.timeoutMs ?? WORKER_MS);
     if (got === undefined) {
@@ -414,7 +681,7 @@ export class ProcessBridge {
    */
   signal(signal: Deno.Signal): void {
     if (this.#closed !== undefined) return;
-    const seq = this.#seq++;
+    const seq = nextSeq();
     this.#post({ op: "signal", seq, signal });
     this.#wait(seq, WORKER_MS);
   }
@@ -427,10 +694,13 @@ export class ProcessBridge {
   close(options: CloseOptions = {}): CloseResult {
     if (this.#closed !== undefined) return this.#closed;
     const graceMs = options.graceMs ?? 2_000;
-    const seq = this.#seq++;
+    const seq = nextSeq();
     this.#post({ op: "stop", seq, graceMs });
     const got = this.#wait(seq, graceMs + 5_000 + WORKER_MS);
-    this.#worker.terminate();
+    if (got?.header.ok === true && got.header.reusable === true && IDLE_WORKERS.length < IDLE_MAX) {
+      keepIdle(this.#worker);
+    } else this.#worker.terminate();
+    this.#dropDirect();
     LIVE.delete(this.#pid);
     const st = got?.header.ok === true ? got.header.status : undefined;
     this.#closed = {
@@ -496,7 +766,7 @@ export class ProcessBridge {
   }
 
   #statusOrUndefined(): ProcessStatus | undefined {
-    const seq = this.#seq++;
+    const seq = nextSeq();
     this.#post({ op: "status", seq });
     const got = this.#wait(seq, WORKER_MS);
     return got?.header.ok === true ? got.header.status : undefined;

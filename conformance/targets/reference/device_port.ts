@@ -36,8 +36,14 @@ export interface SelfReport {
 /** A device port with the in-process extras. */
 export type InProcessDevicePort = DevicePort & { readonly selfReport: SelfReport };
 
-/** An in-process device shows everything (the host view and stats self-reported). */
-const ALL: ReadonlySet<Observation> = new Set<Observation>(OBSERVATIONS);
+/**
+ * An in-process device shows everything (the host view and stats
+ * self-reported) but its memory writes: its rings are the suite's own ring
+ * code, so a record of them would judge the suite, not the device.
+ */
+const ALL: ReadonlySet<Observation> = new Set<Observation>(
+  OBSERVATIONS.filter((o) => o !== "device-writes"),
+);
 
 /** Settling: enough scheduler steps for any well-behaved device step, and a minute of virtual time. */
 const SETTLE = { maxSteps: 5_000, time: 60_000 } as const;

@@ -2,7 +2,8 @@
  * The C example device (`examples/c/device.c`), built with the system `cc`:
  * it passes every device case it claims (no fail, warn or error; the rest
  * unsupported because it does not offer their features), and each
- * `-DBREAK_…` switch makes its case fail (or warn, for a SHOULD rule).
+ * `-DBREAK_…` switch (`c_switches.ts`) makes its cases fail (or warn, for a
+ * SHOULD rule).
  * Also: `--device-cmd` on the command line, its usage errors, and the
  * rerun command of a failure.
  *
@@ -12,6 +13,7 @@
 import assert from "node:assert/strict";
 import { CASES } from "../../cases/cases.ts";
 import { runSuite } from "../../run/suite.ts";
+import { C_SWITCHES } from "./c_switches.ts";
 import { processDeviceTarget } from "./target.ts";
 import { parseTranscript, replay } from "./replay.ts";
 import { buildExample, conform } from "./testdata/c_examples.ts";
@@ -45,19 +47,13 @@ Deno.test("examples/c: the device passes every case it claims", () => {
   }
 });
 
-const BREAKS: readonly (readonly [string, string, "fail" | "warn"])[] = [
-  ["BREAK_USED_LEN", "device.pfn.used-len", "fail"],
-  ["BREAK_USED_EARLY", "device.pfn.used-after-apply", "fail"],
-  ["BREAK_ONE_PER_KICK", "device.ring.several-in-flight", "fail"],
-  ["BREAK_NO_WRAP", "device.ring.wrap", "fail"],
-  ["BREAK_ALWAYS_IRQ", "device.notify.flags.suppressed", "warn"],
-  ["BREAK_WRITABLE", "robustness.pfn.writable", "warn"],
-];
-
-for (const [define, id, verdict] of BREAKS) {
-  Deno.test(`examples/c: -D${define} makes ${id} ${verdict}`, () => {
-    const r = run(build([define]), (k) => k === id);
-    assert.equal(r.results.find((x) => x.case === id)?.verdict, verdict);
+for (const { define, kills, verdict } of C_SWITCHES) {
+  Deno.test(`examples/c: -D${define} makes ${kills.join(", ")} ${verdict}`, () => {
+    const r = run(build([define]), (k) => kills.includes(k));
+    assert.deepEqual(
+      kills.map((id) => [id, r.results.find((x) => x.case === id)?.verdict]),
+      kills.map((id) => [id, verdict]),
+    );
   });
 }
 

@@ -6,7 +6,9 @@
  * is seen and recorded).
  *
  * Observations: `ring`, `config` and `guest-memory` always (the suite reads
- * its own memory; a page the testee discards reads as zeros); `host-view`,
+ * its own memory; a page the testee discards reads as zeros), and
+ * `device-writes` (each `mem.write`, as it was applied, with the request it
+ * came during and its transcript line); `host-view`,
  * `host-actual` and `host-stats` when the testee's `host.state` reports
  * them (self-reported, as for in-process targets); `dirty-log` when the
  * testee says, with each unused-page request it issued, whether it logged
@@ -32,7 +34,13 @@ import {
 } from "../../../spec/mod.ts";
 import { accessEvidence } from "./access_evidence.ts";
 import type { RingLayout } from "../../../impl/mod.ts";
-import type { DevicePort, HostPort, Observation, PortInterrupts } from "../../model/ports.ts";
+import type {
+  DevicePort,
+  DeviceWrite,
+  HostPort,
+  Observation,
+  PortInterrupts,
+} from "../../model/ports.ts";
 import { fromBase64, hex64, toBase64 } from "./protocol.ts";
 import { type MemoryAccess, PIPELINED, type TesteeSession } from "./session.ts";
 
@@ -91,6 +99,7 @@ export function testeeDevicePort(
     "ring",
     "config",
     "guest-memory",
+    "device-writes",
     ...(state.has("ballooned") ? ["host-view" as const] : []),
     ...(state.has("actual") ? ["host-actual" as const] : []),
     ...(state.has("stats") ? ["host-stats" as const] : []),
@@ -116,7 +125,16 @@ export function testeeDevicePort(
   const rings = new Map<number, RingLayout>();
   const accesses = session.accesses;
   let onUsed: ((queueIndex: number) => void) | undefined;
+  // every write, with its bytes as applied (the record in session.accesses keeps no bytes)
+  const writes: DeviceWrite[] = [];
   session.onWrite = (addr, len) => {
+    const a = session.accesses[session.accesses.length - 1];
+    writes.push({
+      addr,
+      bytes: session.memory.read(addr, len),
+      during: a?.during ?? "",
+      ...(a === undefined ? {} : { line: a.line + 1 }),
+    });
     if (onUsed === undefined) return;
     for (const [q, at] of usedIdx) if (addr < at + USED_IDX.size && at < addr + len) onUsed(q);
   };
@@ -219,6 +237,7 @@ export function testeeDevicePort(
         indirect: features.indirect,
       });
     },
+    deviceWrites: () => writes,
     onUsedIndexWrite: (listener) => {
       onUsed = listener;
     },

@@ -55,7 +55,8 @@ import type { DriverTarget, DriverUnderTest } from "../../model/types.ts";
 import { MUTANTS } from "../mutants/mutants.ts";
 import { REFERENCE_DRIVER, REFERENCE_DRIVER_V1X, V3_AS_POSTED } from "../reference/reference.ts";
 import { fromBase64, hex64, PROTOCOL_VERSION, toBase64 } from "./protocol.ts";
-import { Lines, RemoteMemory, serve, testeeDevices } from "./reference_testee.ts";
+import { Lines, RemoteMemory, ringMutantTestee, serve, testeeDevices } from "./reference_testee.ts";
+import { RING_MUTANTS } from "./ring_mutants.ts";
 import type { TesteeEvent } from "./session.ts";
 
 /** The driver targets the reference driver testee can be. */
@@ -790,7 +791,8 @@ export function testeeMain(args: readonly string[]): number {
   const drivers = testeeDrivers();
   if (name === undefined || name === "--list" || name === "--help") {
     const text = `Usage: deno task testee <target>\n\nDevice targets:\n${
-      devices.map((t) => `  ${t.name}`).join("\n")
+      [...devices.map((t) => t.name), ...RING_MUTANTS.map((m) => m.name)].map((n) => `  ${n}`)
+        .join("\n")
     }\n\nDriver targets (the protocol's driver role):\n${
       drivers.map((t) => `  ${t.name}`).join("\n")
     }`;
@@ -801,9 +803,10 @@ export function testeeMain(args: readonly string[]): number {
     console.log(text);
     return 0;
   }
-  const device = devices.find((t) => t.name === name);
+  const ring = ringMutantTestee(name);
+  const device = ring?.target ?? devices.find((t) => t.name === name);
   if (device !== undefined) {
-    serve(device);
+    serve(device, ring?.deviation);
     return 0;
   }
   const drv = drivers.find((t) => t.name === name);
@@ -812,7 +815,7 @@ export function testeeMain(args: readonly string[]): number {
     return 0;
   }
   console.error(
-    `error: '${name}' is not a testee target: expected reference-device, reference-device-v1x, a device mutant, reference-driver, reference-driver-v1x, v3-as-posted or a driver mutant (--list lists them)`,
+    `error: '${name}' is not a testee target: expected reference-device, reference-device-v1x, a device mutant, a ring mutant, reference-driver, reference-driver-v1x, v3-as-posted or a driver mutant (--list lists them)`,
   );
   return 2;
 }

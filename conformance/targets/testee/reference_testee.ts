@@ -5,10 +5,11 @@
  * rings and buffers is a `mem.*` message ({@link RemoteMemory}), and its
  * interrupts are `event` lines.
  *
- * Usage: `deno task testee reference-device` (or `reference-device-v1x`, or
- * a device mutant such as `device:ack-before-process`; the same command
- * serves driver targets, see `reference_driver_testee.ts`). `--list` prints
- * the names. The device does its work when the suite waits (`settle`), as the
+ * Usage: `deno task testee reference-device` (or `reference-device-v1x`, a
+ * device mutant such as `device:ack-before-process`, or a ring mutant such
+ * as `ring:used-idx-first`, see `ring_mutants.ts`; the same command serves
+ * driver targets, see `reference_driver_testee.ts`). `--list` prints the
+ * names. The device does its work when the suite waits (`settle`), as the
  * in-process port does, so verdicts through the protocol match in-process
  * ones (the self-test in `testee_test.ts` checks that).
  *
@@ -21,6 +22,13 @@ import type { DeviceTarget, DeviceUnderTest } from "../../model/types.ts";
 import { MUTANTS } from "../mutants/mutants.ts";
 import { REFERENCE_DEVICE, REFERENCE_DEVICE_V1X } from "../reference/reference.ts";
 import { fromBase64, hex64, PROTOCOL_VERSION, toBase64 } from "./protocol.ts";
+import {
+  RING_MUTANTS,
+  type RingDeviation,
+  type RingHooks,
+  ringHooks,
+  type RingSetup,
+} from "./ring_mutants.ts";
 
 /** The device targets the reference testee can be. */
 export function testeeDevices(): DeviceTarget[] {
@@ -79,14 +87,31 @@ export class Lines {
 export class RemoteMemory extends GuestMemory {
   #io: Lines;
   #id = 0;
+  #hooks: RingHooks | undefined;
+  #base = {
+    read: (addr: number, len: number) => this.#read(addr, len),
+    write: (addr: number, data: Uint8Array) => this.#write(addr, data),
+  };
 
-  /** Memory of `pages` pages behind `io`. */
-  constructor(pages: number, io: Lines) {
+  /** Memory of `pages` pages behind `io`; a ring mutant's `hooks` sit between the device and it. */
+  constructor(pages: number, io: Lines, hooks?: RingHooks) {
     super({ pages });
     this.#io = io;
+    this.#hooks = hooks;
   }
 
   override read(addr: number, len: number): Uint8Array {
+    return this.#hooks === undefined
+      ? this.#read(addr, len)
+      : this.#hooks.read(addr, len, this.#base);
+  }
+
+  override write(addr: number, data: Uint8Array, _writer: Writer): void {
+    if (this.#hooks === undefined) this.#write(addr, data);
+    else this.#hooks.write(addr, data, this.#base);
+  }
+
+  #read(addr: number, len: number): Uint8Array {
     if (!this.contains(addr, len)) {
       throw new RangeError(
         `Cannot read guest memory: [0x${addr.toString(16)}, +${len}) is outside RAM`,
@@ -102,7 +127,7 @@ export class RemoteMemory extends GuestMemory {
     return fromBase64(answer.data);
   }
 
-  override write(addr: number, data: Uint8Array, _writer: Writer): void {
+  #write(addr: number, data: Uint8Array): void {
     if (!this.contains(addr, data.length)) {
       throw new RangeError(
         `Cannot write guest memory: [0x${addr.toString(16)}, +${data.length}) is outside RAM`,
@@ -129,9 +154,14 @@ function runs(p: PageSet | undefined): [number, number][] {
   return [...(p ?? new PageSet()).runs()].map((r) => [r.start, r.length]);
 }
 
-/** Serves the protocol on stdin/stdout as `target` until stdin ends. */
-export function serve(target: DeviceTarget): void {
+/**
+ * Serves the protocol on stdin/stdout as `target` until stdin ends; with
+ * `ring`, the device's memory accesses go through that ring deviation.
+ */
+export function serve(target: DeviceTarget, ring?: RingDeviation): void {
   const io = new Lines();
+  // the queues set up since the last reset, as a ring deviation sees them
+  const queues = new Map<number, RingSetup>();
   let device: DeviceUnderTest | undefined;
   let transport: Transport | undefined;
   let sched = new Scheduler();
@@ -160,7 +190,12 @@ export function serve(target: DeviceTarget): void {
           state: ["ballooned", "actual", "stats", "hinted", "reported", "dirty-log"],
         };
       case "reset": {
-        const mem = new RemoteMemory(m.pages as number, io);
+        queues.clear();
+        const mem = new RemoteMemory(
+          m.pages as number,
+          io,
+          ring === undefined ? undefined : ringHooks(ring, queues),
+        );
         sched = new Scheduler();
         errors = [];
         device = (target.create as NonNullable<DeviceTarget["create"]>)({
@@ -198,12 +233,14 @@ export function serve(target: DeviceTarget): void {
         return { size: need().device.queueMaxSize(m.queue as number) };
       case "queue.setup": {
         const t = need().transport;
-        t.setupQueue(m.queue as number, {
+        const layout = {
           size: m.size as number,
           desc: Number(BigInt(m.desc as string)),
           avail: Number(BigInt(m.avail as string)),
           used: Number(BigInt(m.used as string)),
-        }, {
+        };
+        queues.set(m.queue as number, { ...layout, order: t.byteOrder });
+        t.setupQueue(m.queue as number, layout, {
           order: t.byteOrder,
           eventIdx: m.eventIdx as boolean,
           indirect: m.indirect as boolean,
@@ -289,6 +326,18 @@ export function serve(target: DeviceTarget): void {
       io.write({ seq, errored: e instanceof Error ? e.message : String(e) });
     }
   }
+}
+
+/** The reference device a ring mutant deviates from, and its deviation, by the mutant's name. */
+export function ringMutantTestee(
+  name: string,
+): { readonly target: DeviceTarget; readonly deviation: RingDeviation } | undefined {
+  const m = RING_MUTANTS.find((x) => x.name === name);
+  if (m === undefined) return undefined;
+  return {
+    target: m.profile === "v3" ? REFERENCE_DEVICE : REFERENCE_DEVICE_V1X,
+    deviation: m.deviation,
+  };
 }
 
 if (import.meta.main) {

@@ -505,10 +505,14 @@ export class TesteeSession {
     }
   }
 
-  /** Lines that arrived and are not read yet (no request can be sent while there are any). */
+  /**
+   * Lines that arrived and are not read yet (no request can be sent while
+   * there are any): those the bridge has received, without a wait or a hop
+   * to its worker when the bridge reads the testee's stdout itself.
+   */
   #drain(): string[] {
     try {
-      return this.#bridge.drain("io");
+      return this.#bridge.drain("io", { pull: false });
     } catch {
       return []; // the next call reports what is wrong
     }
