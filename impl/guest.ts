@@ -6,8 +6,9 @@
  * @module
  */
 
-import { PageSet } from "../spec/mod.ts";
+import { PageSet, type ProfileId, type StatEntry } from "../spec/mod.ts";
 import { type MigrateType, PageAllocator } from "./allocator.ts";
+import { guestStatistics } from "./driver/stats.ts";
 import { GuestMemory } from "./memory.ts";
 import { Scheduler, type TaskBody } from "./scheduler.ts";
 
@@ -24,6 +25,17 @@ export interface GuestOptions {
   readonly pcpHigh?: number;
   /** An existing scheduler to share with the host side. */
   readonly sched?: Scheduler;
+  /**
+   * Guest RAM of another kind (default: a {@link GuestMemory} of `pages`
+   * pages), e.g. memory reached through a protocol; it must have `pages` pages.
+   */
+  readonly memory?: GuestMemory;
+  /**
+   * A page allocator of another kind (default: a {@link PageAllocator} of
+   * `pages` pages, `reserved` and `pcpHigh` as given), e.g. one reached
+   * through a protocol; it must have `pages` pages.
+   */
+  readonly allocator?: PageAllocator;
   /**
    * Write every page the balloon driver gives back as soon as it is freed
    * (a guest hungry for memory): makes any reuse before the deflate ack
@@ -99,12 +111,19 @@ export class GuestEnv {
 
   /** Builds a guest of `pages` 4 KiB pages. */
   constructor(options: GuestOptions) {
-    this.mem = new GuestMemory({ pages: options.pages });
-    this.alloc = new PageAllocator({
+    this.mem = options.memory ?? new GuestMemory({ pages: options.pages });
+    this.alloc = options.allocator ?? new PageAllocator({
       pages: options.pages,
       ...(options.reserved === undefined ? {} : { reserved: options.reserved }),
       ...(options.pcpHigh === undefined ? {} : { pcpHigh: options.pcpHigh }),
     });
+    for (const [what, pages] of [["memory", this.mem.pages], ["allocator", this.alloc.pages]]) {
+      if (pages !== options.pages) {
+        throw new RangeError(
+          `Invalid guest ${what}: it has ${pages} pages, expected the guest's ${options.pages}`,
+        );
+      }
+    }
     this.sched = options.sched ?? new Scheduler();
     this.touchOnFree = options.touchOnFree ?? false;
     if (
@@ -127,6 +146,14 @@ export class GuestEnv {
     return () => {
       this.#notifiers = this.#notifiers.filter((n) => n !== entry);
     };
+  }
+
+  /**
+   * The guest's memory statistics now, by the stats table's tags of
+   * `profile`: what a balloon driver puts in a stats buffer.
+   */
+  statistics(profile: ProfileId): StatEntry[] {
+    return guestStatistics(this, profile);
   }
 
   /** Names of the registered OOM notifiers, in call order. */

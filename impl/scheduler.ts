@@ -7,9 +7,13 @@
  * @module
  */
 
-/** What a task yields when it would block. */
+/**
+ * What a task yields when it would block: a wait queue (with `timeout`, at
+ * most that many virtual ms, like the kernel's `wait_event_timeout`; the
+ * task then checks what it waits for and the clock), a sleep, or a yield.
+ */
 export type Wait =
-  | { readonly on: WaitQueue }
+  | { readonly on: WaitQueue; readonly timeout?: number }
   | { readonly sleep: number }
   | { readonly yield: true };
 
@@ -140,6 +144,12 @@ export class Scheduler {
     return this.#inIrq;
   }
 
+  /** The virtual time the first sleeping task wakes at (a timed wait's timeout too), if any sleeps. */
+  get nextWake(): number | undefined {
+    if (this.#sleeping.length === 0) return undefined;
+    return Math.min(...this.#sleeping.map((s) => s.wakeAt ?? 0));
+  }
+
   /** Starts a task; it first runs on the next {@link run}. */
   spawn<T>(name: string, body: TaskBody<T>, options: { irq?: boolean } = {}): TaskHandle<T> {
     const t: TaskState<T> = {
@@ -192,8 +202,21 @@ export class Scheduler {
     this.#waiting.delete(q);
     for (const t of ts) {
       t.waitingOn = undefined;
+      if (t.wakeAt !== undefined) {
+        // a timed wait woken before its timeout
+        t.wakeAt = undefined;
+        this.#sleeping = this.#sleeping.filter((s) => s !== t);
+      }
       this.#runnable.push(t);
     }
+  }
+
+  /** Takes a task off a wait queue's list (its timed wait timed out). */
+  #unpark(t: TaskState<unknown>, q: WaitQueue): void {
+    const rest = (this.#waiting.get(q) ?? []).filter((x) => x !== t);
+    if (rest.length === 0) this.#waiting.delete(q);
+    else this.#waiting.set(q, rest);
+    t.waitingOn = undefined;
   }
 
   #park(t: TaskState<unknown>, w: Wait): void {
@@ -214,6 +237,10 @@ export class Scheduler {
       const list = this.#waiting.get(w.on) ?? [];
       list.push(t);
       this.#waiting.set(w.on, list);
+      if (w.timeout !== undefined) {
+        t.wakeAt = this.#now + Math.max(0, w.timeout);
+        this.#sleeping.push(t);
+      }
     } else if ("sleep" in w) {
       t.wakeAt = this.#now + Math.max(0, w.sleep);
       this.#sleeping.push(t);
@@ -266,6 +293,7 @@ export class Scheduler {
       this.#sleeping = this.#sleeping.filter((s) => (s.wakeAt ?? 0) > this.#now);
       for (const s of due) {
         s.wakeAt = undefined;
+        if (s.waitingOn !== undefined) this.#unpark(s, s.waitingOn); // a timed wait timed out
         this.#runnable.push(s);
       }
     }

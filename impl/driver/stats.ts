@@ -13,9 +13,9 @@ import type { DriverCore } from "./core.ts";
 import { PAGE, SCRATCH } from "./layout.ts";
 import type { StatsBuffer } from "./seams.ts";
 
-/** The statistics this driver reports, computed from the guest model (same tags every time, B32). */
+/** The statistics this driver reports, the guest's (same tags every time, B32). */
 export function guestStats(vb: DriverCore): StatEntry[] {
-  return guestStatistics(vb.guest, vb.profile);
+  return vb.guest.statistics(vb.profile);
 }
 
 /**

@@ -136,23 +136,48 @@ export class LineBuffer {
     return { data: out, lines: ranges.length };
   }
 
-  /** Every complete non-notice line held, joined with newlines (notices go to `notices`). */
-  takeAllLines(): { data: Uint8Array; lines: number } {
-    const lines: Uint8Array[] = [];
+  /**
+   * Every complete non-notice line held, joined with newlines (notices go
+   * to `notices`), as long as the lines taken and the notices set aside
+   * (JSON-escaped, at most twice their length) stay within `maxBytes`: the
+   * first that would not fit stays, with all after it, for the next take.
+   * One scan and one copy, however many lines.
+   */
+  takeAllLines(maxBytes = Infinity): { data: Uint8Array; lines: number } {
+    const ranges: [number, number][] = [];
+    let at = 0;
+    let consumed = 0;
+    let size = 0;
+    let noticeBytes = 0;
     for (;;) {
-      const one = this.takeLines(1);
-      if (one === undefined) break;
-      lines.push(one.data);
+      const from = at === this.#tailAt ? this.#tailScanned : at;
+      const nl = this.#buf.subarray(from, this.#len).indexOf(NEWLINE);
+      if (nl < 0) break;
+      const end = from + nl;
+      const textEnd = end > at && this.#buf[end - 1] === 13 ? end - 1 : end;
+      if (this.prefixes.length > 0 && this.#isNotice(at, textEnd)) {
+        const cost = 2 * (textEnd - at) + 8;
+        if (size + noticeBytes + cost > maxBytes) break;
+        this.notices.push(decoder.decode(this.#buf.subarray(at, textEnd)));
+        noticeBytes += cost;
+      } else {
+        const grown = size + (ranges.length > 0 ? 1 : 0) + (textEnd - at);
+        if (grown + noticeBytes > maxBytes) break;
+        ranges.push([at, textEnd]);
+        size = grown;
+      }
+      at = end + 1;
+      consumed = at;
     }
-    const size = lines.reduce((n, l) => n + l.length + 1, 0);
-    const out = new Uint8Array(Math.max(0, size - 1));
+    const out = new Uint8Array(size);
     let o = 0;
-    for (const [i, l] of lines.entries()) {
+    for (const [i, [a, b]] of ranges.entries()) {
       if (i > 0) out[o++] = NEWLINE;
-      out.set(l, o);
-      o += l.length;
+      out.set(this.#buf.subarray(a, b), o);
+      o += b - a;
     }
-    return { data: out, lines: lines.length };
+    if (consumed > 0) this.#drop(consumed);
+    return { data: out, lines: ranges.length };
   }
 
   /** Removes notice lines that were taken out, keeping the complete lines not yet asked for. */

@@ -186,6 +186,16 @@ function status(): ProcessStatus {
   };
 }
 
+/** Room kept in the reply area for a drain's header, besides its notices. */
+const DRAIN_HEADER_BYTES = 4096;
+
+/** The size of the notices set aside so far, as a reply header holds them JSON-escaped (a bound). */
+function noticeBytes(): number {
+  let n = 0;
+  for (const c of channels.values()) for (const x of c.notices) n += 2 * x.length + 8;
+  return n;
+}
+
 function takeNotices(): string[] {
   const out: string[] = [];
   for (const c of channels.values()) out.push(...c.notices.splice(0));
@@ -599,7 +609,10 @@ function drain(seq: number, channel: string): void {
     fail(seq, "unusable", `No channel named ${channel}`);
     return;
   }
-  const all = c.takeAllLines();
+  // what fits in the reply area: the rest stays received for the next drain or call (taking it
+  // all could overflow the area and lose the lines taken); the header and its notices aside
+  const area = replyArea?.length ?? 0;
+  const all = c.takeAllLines(Math.max(0, area - DRAIN_HEADER_BYTES - noticeBytes()));
   reply({ seq, ok: true, lines: all.lines, notices: takeNotices() }, all.data);
 }
 

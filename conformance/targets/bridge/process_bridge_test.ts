@@ -85,6 +85,36 @@ for (const [mode, directStdio] of MODES) {
     }
   });
 
+  Deno.test(`ProcessBridge (${mode}): a drain of more than the reply area holds loses nothing`, () => {
+    // 300 lines of 100 bytes unasked, with notices among them, through an 8 KiB reply area
+    const b = shell(
+      `i=0; while [ $i -lt 300 ]; do printf 'line %04d %s\\n' $i "$(printf '%090d' 0)"; if [ $((i % 50)) -eq 0 ]; then echo "IRQ $i"; fi; i=$((i+1)); done; read x`,
+      { capacityBytes: 8192, noticePrefixes: { io: ["IRQ "] } },
+    );
+    try {
+      sleepSync(1000); // all of it received before the first drain
+      const got: string[] = [];
+      let biggest = 0;
+      for (let i = 0; i < 500 && got.length < 300; i++) {
+        const batch = b.drain("io");
+        biggest = Math.max(biggest, batch.length);
+        got.push(...batch);
+        if (got.length < 300) sleepSync(10);
+      }
+      assert.equal(got.length, 300, "every line");
+      assert.deepEqual(
+        got.map((l) => l.slice(0, 9)),
+        got.map((_, i) => `line ${String(i).padStart(4, "0")}`),
+      );
+      // through the worker a drain takes what fits in the reply area (taking it all overflowed
+      // the area, and the lines taken were lost)
+      if (!directStdio) assert.ok(biggest < 80, `${biggest} lines in one drain`);
+      assert.deepEqual(b.takeNotices("io"), [0, 50, 100, 150, 200, 250].map((i) => `IRQ ${i}`));
+    } finally {
+      b.close();
+    }
+  });
+
   Deno.test(`ProcessBridge (${mode}): a reply that never comes is a timeout error within its timeout, then the bridge refuses calls`, () => {
     const b = shell("echo 'about to stall' >&2; while read x; do :; done");
     const pid = b.pid;

@@ -29,6 +29,8 @@ import {
 import {
   type GuestEnv,
   guestStatistics,
+  MAX_ORDER,
+  type MigrateType,
   type TaskBody,
   type Transport,
   WaitQueue,
@@ -105,6 +107,7 @@ export function processDriverTarget(options: ProcessDriverTargetOptions): Proces
   let session: TesteeSession | undefined;
   let scenarios = 0;
   let declared: FeatureName[] | undefined;
+  let endian: "le" | "be" = "le";
   const live = (): TesteeSession => {
     // the scenario before ended: keep its transcript (when every one is kept)
     if (session !== undefined && scenarios > 0) session.keepTranscript();
@@ -124,8 +127,18 @@ export function processDriverTarget(options: ProcessDriverTargetOptions): Proces
       });
       options.onStart?.(session.pid);
       declared = declaredUnsupported(session, profile);
+      endian = session.hello.endian ?? "le";
     }
     return session;
+  };
+  /** Starts the process for its hello, once (the first scenario reports why it cannot start). */
+  const hello = () => {
+    if (declared !== undefined) return;
+    try {
+      live();
+    } catch {
+      declared = []; // planning tries once
+    }
   };
   const create = (ctx: DriverContext): DriverUnderTest => {
     const s = live();
@@ -144,14 +157,13 @@ export function processDriverTarget(options: ProcessDriverTargetOptions): Proces
     rerunAs: options.rerunAs ?? `--driver-cmd ${shellQuote(line)}`,
     /** What the hello declared (read when the suite plans the run: it starts the process). */
     get unsupported(): readonly FeatureName[] {
-      if (declared === undefined) {
-        try {
-          live();
-        } catch {
-          return []; // the first scenario reports why the process cannot start
-        }
-      }
+      hello();
       return declared ?? [];
+    },
+    /** The guest's byte order the hello names (default little-endian). */
+    get guestEndian(): "le" | "be" {
+      hello();
+      return endian;
     },
     create,
     get session() {
@@ -202,6 +214,8 @@ class TesteeDriver {
   readonly #faults: DriverContext["faults"];
   /** Interrupts raised and not yet given to the driver. */
   readonly #pending: TesteeEvent[] = [];
+  /** The guest's frees the driver registered for (`guest.on-free`) and has not been told of. */
+  readonly #freed: PageSet[] = [];
   readonly #raised = new WaitQueue("testee:interrupts");
   readonly #free = new WaitQueue("testee:idle");
   /** Pages the driver took with guest.alloc and has not given back. */
@@ -209,6 +223,9 @@ class TesteeDriver {
   #busy = false;
   #delivery = false;
   #unregisterOom: (() => void) | undefined;
+  #unregisterFree: (() => void) | undefined;
+  /** Set while the suite frees pages for the driver (its own frees are not told back to it). */
+  #freeing = false;
 
   constructor(s: TesteeSession, ctx: DriverContext, profile: ProfileId) {
     this.#s = s;
@@ -251,9 +268,14 @@ class TesteeDriver {
     this.#deliver();
   }
 
-  /** Hands pending interrupts to an idle driver as `interrupt` requests, in a task of their own. */
+  /**
+   * Hands pending interrupts (then the guest's frees) to an idle driver as
+   * `interrupt` (and `freed`) requests, in a task of their own.
+   */
   #deliver(): void {
-    if (this.#busy || this.#delivery || this.#pending.length === 0) return;
+    if (this.#busy || this.#delivery || (this.#pending.length === 0 && this.#freed.length === 0)) {
+      return;
+    }
     this.#delivery = true;
     this.#g.sched.spawn("driver:testee-interrupt", this.#deliveries());
   }
@@ -262,8 +284,13 @@ class TesteeDriver {
     try {
       for (;;) {
         const e = this.#pending.shift();
-        if (e === undefined) return;
-        yield* this.#command("interrupt", { ...e }, () => undefined, true);
+        if (e !== undefined) {
+          yield* this.#command("interrupt", { ...e }, () => undefined, true);
+          continue;
+        }
+        const freed = this.#freed.shift();
+        if (freed === undefined) return;
+        yield* this.#command("freed", { pages: runsOf(freed) }, () => undefined, true);
       }
     } finally {
       this.#delivery = false;
@@ -286,10 +313,25 @@ class TesteeDriver {
       let x: Exchange = this.#s.start(op, fields);
       while ("suspended" in x) {
         const { op: call, id, msg } = x.suspended;
-        if (call === "sleep") yield { sleep: msg.ms as number };
-        else while (this.#pending.length === 0) yield { on: this.#raised };
-        const events = this.#pending.splice(0);
-        x = this.#s.resume(id, { events });
+        const sched = this.#g.sched;
+        const start = sched.now;
+        if (call === "sleep") {
+          yield { sleep: msg.ms as number };
+          x = this.#s.resume(id, { events: this.#pending.splice(0) });
+          continue;
+        }
+        if (msg.ms === undefined) {
+          // wait: for an interrupt
+          while (this.#pending.length === 0) yield { on: this.#raised };
+        } else {
+          // with ms: the device runs at least what it can at once (ms 0: only that), then until
+          // an interrupt or until that much of the guest's clock has passed
+          const end = start + (msg.ms as number);
+          do {
+            yield { on: this.#raised, timeout: Math.max(0, end - sched.now) };
+          } while (this.#pending.length === 0 && sched.now < end);
+        }
+        x = this.#s.resume(id, { events: this.#pending.splice(0), waited: sched.now - start });
       }
       return result(x.result);
     } finally {
@@ -354,22 +396,51 @@ class TesteeDriver {
         t.notify(m.queue as number);
         return undefined;
       case "guest.alloc": {
+        const type = m.type ?? "MOVABLE";
+        if (type !== "MOVABLE" && type !== "UNMOVABLE" && type !== "RECLAIMABLE") {
+          throw new ProtocolViolation(
+            `guest.alloc from the testee: field 'type' is ${
+              JSON.stringify(type)
+            }, expected "MOVABLE", "UNMOVABLE" or "RECLAIMABLE"`,
+          );
+        }
         const got = m.contiguous === true
-          ? this.#block(m.count as number)
-          : g.alloc.allocPages(m.count as number);
+          ? this.#block(m.count as number, type)
+          : g.alloc.allocPages(m.count as number, type);
         if (m.managed === true) g.alloc.adjustManagedPageCount(-got.size);
         this.#owned.unionWith(got);
         return { pages: runsOf(got) };
       }
       case "guest.free": {
+        const reason = m.reason ?? "deflate";
+        if (
+          reason !== "deflate" && reason !== "hint" && reason !== "report" && reason !== "other"
+        ) {
+          throw new ProtocolViolation(
+            `guest.free from the testee: field 'reason' is ${
+              JSON.stringify(reason)
+            }, expected "deflate", "hint", "report" or "other"`,
+          );
+        }
         const pages = new PageSet();
+        const runs: PageSet[] = [];
         for (const [start, count] of m.pages as [number, number][]) {
           if (count < 1 || start + count > g.mem.pages) {
             throw new ProtocolViolation(
               `guest.free from the testee: field 'pages' has the run [${start}, +${count}), expected pages inside guest RAM (${g.mem.pages} pages)`,
             );
           }
+          const run = new PageSet();
+          run.addRange(start, count);
+          if (pages.countRange(start, start + count) > 0) {
+            throw new ProtocolViolation(
+              `guest.free from the testee: field 'pages' names page ${
+                run.intersection(pages).min()
+              } twice`,
+            );
+          }
           pages.addRange(start, count);
+          runs.push(run);
         }
         const stray = pages.clone();
         stray.subtract(this.#owned);
@@ -379,11 +450,60 @@ class TesteeDriver {
           );
         }
         this.#owned.subtract(pages);
-        g.alloc.freePages(pages);
+        // run by run, in the driver's order (each one as the driver freed it: a block, a set)
+        for (const run of runs) g.alloc.freePages(run);
         if (m.managed === true) g.alloc.adjustManagedPageCount(pages.size);
-        g.pagesReturned(pages);
+        if (reason !== "other") {
+          this.#freeing = true;
+          try {
+            g.pagesReturned(pages, reason);
+          } finally {
+            this.#freeing = false;
+          }
+        }
         return undefined;
       }
+      case "guest.managed":
+        g.alloc.adjustManagedPageCount(m.add === true ? m.pages as number : -(m.pages as number));
+        return undefined;
+      case "guest.free-blocks": {
+        const blocks: [number, number][] = [];
+        const types: string[] = [];
+        for (const b of g.alloc.freeBlocks()) {
+          if (b.order < (m.order as number)) continue;
+          blocks.push([b.pfn, 2 ** b.order]);
+          types.push(b.migrateType);
+        }
+        return { blocks, types };
+      }
+      case "guest.isolate": {
+        const pfn = m.pfn as number;
+        const order = m.order as number;
+        if (order > MAX_ORDER) {
+          throw new ProtocolViolation(
+            `guest.isolate from the testee: field 'order' is ${order}, expected 0 to ${MAX_ORDER}`,
+          );
+        }
+        if (pfn >= g.mem.pages) {
+          throw new ProtocolViolation(
+            `guest.isolate from the testee: field 'pfn' is ${pfn}, outside guest RAM (${g.mem.pages} pages)`,
+          );
+        }
+        const ok = g.alloc.isolateBlock(pfn, order);
+        if (ok) this.#owned.addRange(pfn, 2 ** order);
+        return { ok };
+      }
+      case "guest.on-free":
+        this.#unregisterFree?.();
+        this.#unregisterFree = undefined;
+        if (m.register === true) {
+          this.#unregisterFree = g.onFree((pages) => {
+            if (this.#freeing) return; // the driver's own free: it knows
+            this.#freed.push(pages.clone());
+            this.#deliver();
+          });
+        }
+        return undefined;
       case "guest.free-pages":
         return { pages: runsOf(g.alloc.buddyFreeSet()) };
       case "guest.stats":
@@ -409,11 +529,11 @@ class TesteeDriver {
   }
 
   /** `count` consecutive pages from one aligned block (its tail given back), or none. */
-  #block(count: number): PageSet {
+  #block(count: number, type: MigrateType): PageSet {
     const got = new PageSet();
     if (count === 0) return got;
     const order = Math.ceil(Math.log2(count));
-    const pfn = this.#g.alloc.allocBlock(order);
+    const pfn = this.#g.alloc.allocBlock(order, type);
     if (pfn === undefined) return got;
     const tail = new PageSet();
     tail.addRange(pfn + count, (1 << order) - count);

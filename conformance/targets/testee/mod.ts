@@ -13,7 +13,9 @@
  * - {@link testeeDevicePort}: the `DevicePort` over a session;
  * - {@link MESSAGES}: the protocol as data (schema, doc and checks derive from it);
  * - `reference_testee.ts`: the reference device and its mutants as testees
- *   (`deno task testee reference-device`).
+ *   (`deno task testee reference-device`);
+ * - `reference_driver_testee.ts`: the reference driver and its mutants as
+ *   driver testees (`deno task testee reference-driver`).
  *
  * @module
  */

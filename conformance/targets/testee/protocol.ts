@@ -126,6 +126,12 @@ export const MESSAGES: readonly MessageDef[] = [
         "what `host.state` reports: any of `ballooned`, `actual`, `stats`, `hinted`, `reported`; and `dirty-log` when `host.unused` says whether dirty logging was on",
         false,
       ),
+      f(
+        "endian",
+        "endian",
+        "a driver: the byte order of the guest it is built for, which the suite's guest takes when a scenario does not name one (default `le`; it matters in legacy conversations)",
+        false,
+      ),
     ],
   },
   {
@@ -380,6 +386,15 @@ export const MESSAGES: readonly MessageDef[] = [
     result: [f("freed", "uint", "pages it gave back to the guest")],
   },
   {
+    op: "freed",
+    role: "driver",
+    kind: "request",
+    doc:
+      "The guest's workload freed `pages` (sent only while the driver is registered with `guest.on-free`, and only when it is idle): the driver takes note (free page reporting schedules a pass) and replies.",
+    fields: [f("pages", "runs", "the pages freed")],
+    result: [],
+  },
+  {
     op: "mem.read",
     kind: "memory",
     doc:
@@ -512,6 +527,12 @@ export const MESSAGES: readonly MessageDef[] = [
         "also take them off the guest's managed page count (Linux `adjust_managed_page_count`, done by a balloon without DEFLATE_ON_OOM)",
         false,
       ),
+      f(
+        "type",
+        "string",
+        "the migrate type asked for, which decides where the allocator takes the pages (Linux GFP flags): `MOVABLE` (the default: balloon pages, hinted blocks), `UNMOVABLE` (rings, buffers) or `RECLAIMABLE`",
+        false,
+      ),
     ],
     result: [f("pages", "runs", "the pages taken")],
   },
@@ -519,10 +540,32 @@ export const MESSAGES: readonly MessageDef[] = [
     op: "guest.free",
     role: "driver",
     kind: "call",
-    doc: "Gives pages back to the guest's page allocator; the guest may use (write) them at once.",
+    doc:
+      "Gives pages back to the guest's page allocator, for the reason given (the guest may use deflated and hinted pages, write them, at once).",
     fields: [
-      f("pages", "runs", "pages the driver took with `guest.alloc`"),
+      f(
+        "pages",
+        "runs",
+        "pages the driver took with `guest.alloc` (or `guest.isolate`), freed run by run in this order",
+      ),
       f("managed", "bool", "also put them back on the managed page count", false),
+      f(
+        "reason",
+        "string",
+        "why they go back: `deflate` (the default: balloon pages, which the guest may use at once), `hint` (hinted pages, the same), `report` (reported blocks: back on the free lists, not in the guest's hands) or `other` (the driver's own rings and buffers, or a block it took and did not use: back on the free lists, nothing else)",
+        false,
+      ),
+    ],
+  },
+  {
+    op: "guest.managed",
+    role: "driver",
+    kind: "call",
+    doc:
+      "Changes the guest's managed page count on its own (Linux `adjust_managed_page_count` after an allocation, for a driver that decides it after `guest.alloc`): takes `pages` off it, or puts them back with `add`.",
+    fields: [
+      f("pages", "uint", "how many pages"),
+      f("add", "bool", "true puts them back, false takes them off"),
     ],
   },
   {
@@ -532,6 +575,38 @@ export const MESSAGES: readonly MessageDef[] = [
     doc: "The pages on the guest allocator's free lists now (v3 MISC_VQ unused-page reports).",
     fields: [f("id", "uint", "the testee's number for this call")],
     result: [f("pages", "runs", "free pages")],
+  },
+  {
+    op: "guest.free-blocks",
+    role: "driver",
+    kind: "call",
+    doc:
+      "The blocks on the guest allocator's buddy free lists of at least 2^`order` pages, in the allocator's list order (zone by zone, order by order, migrate type by migrate type, each list ascending): what free page reporting walks (virtio-1.x PAGE_REPORTING).",
+    fields: [
+      f("id", "uint", "the testee's number for this call"),
+      f("order", "uint", "the smallest block order wanted (0 for every block)"),
+    ],
+    result: [
+      f("blocks", "runs", "the free blocks, one run each (its count a power of two)"),
+      f(
+        "types",
+        "strings",
+        "the migrate type of each block's free list, in the same order (`UNMOVABLE`, `MOVABLE`, `RECLAIMABLE`)",
+      ),
+    ],
+  },
+  {
+    op: "guest.isolate",
+    role: "driver",
+    kind: "call",
+    doc:
+      "Takes the free block of 2^`order` pages at `pfn` off its free list as it is, without splitting or merging (Linux `__isolate_free_page`, as free page reporting does): its pages are the driver's until it gives them back with `guest.free` (reason `report`).",
+    fields: [
+      f("id", "uint", "the testee's number for this call"),
+      f("pfn", "uint", "the block's first page"),
+      f("order", "uint", "the block's order (0 to 10)"),
+    ],
+    result: [f("ok", "bool", "false when no free block of that order starts at `pfn`")],
   },
   {
     op: "guest.stats",
@@ -551,13 +626,36 @@ export const MESSAGES: readonly MessageDef[] = [
     fields: [f("register", "bool", "true to register, false to unregister")],
   },
   {
+    op: "guest.on-free",
+    role: "driver",
+    kind: "call",
+    doc:
+      "Registers (or unregisters) for the guest's frees (Linux `page_reporting_notify_free`, free page reporting): while registered, the suite sends `freed` when the guest's workload frees memory.",
+    fields: [f("register", "bool", "true to register, false to unregister")],
+  },
+  {
     op: "wait",
     role: "driver",
     kind: "call",
     doc:
-      "The driver waits for the device (it made buffers available and needs them back): the suite lets its device run and answers with the interrupts raised meanwhile, at least one. A driver that waits for what never comes hangs the step.",
-    fields: [f("id", "uint", "the testee's number for this call")],
-    result: [f("events", "events", "interrupts raised, in order")],
+      "The driver waits for the device (it made buffers available and needs them back): the suite lets its device run and answers with the interrupts raised meanwhile, at least one (none only when `ms` passed first). A driver that waits without `ms` for what never comes hangs the step.",
+    fields: [
+      f("id", "uint", "the testee's number for this call"),
+      f(
+        "ms",
+        "uint",
+        "wait at most this many milliseconds of the guest's (virtual) clock (a driver whose timer runs meanwhile): the answer may then list no interrupt; 0 lets the device do only what it can at once (what the driver's last accesses started), as a driver task that yields does",
+        false,
+      ),
+    ],
+    result: [
+      f("events", "events", "interrupts raised, in order"),
+      f(
+        "waited",
+        "uint",
+        "milliseconds of the guest's clock that passed (less than `ms` when an interrupt came first)",
+      ),
+    ],
   },
   {
     op: "sleep",

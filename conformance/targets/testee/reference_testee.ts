@@ -7,7 +7,8 @@
  *
  * Usage: `deno task testee reference-device` (or `reference-device-v1x`, a
  * device mutant such as `device:ack-before-process`, or a ring mutant such
- * as `ring:used-idx-first`, see `ring_mutants.ts`). `--list` prints the
+ * as `ring:used-idx-first`, see `ring_mutants.ts`; the same command serves
+ * driver targets, see `reference_driver_testee.ts`). `--list` prints the
  * names. The device does its work when the suite waits (`settle`), as the
  * in-process port does, so verdicts through the protocol match in-process
  * ones (the self-test in `testee_test.ts` checks that).
@@ -45,7 +46,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** Synchronous NDJSON lines on stdin and stdout. */
-class Lines {
+export class Lines {
   #buf = new Uint8Array(1 << 16);
   #len = 0;
 
@@ -340,28 +341,7 @@ export function ringMutantTestee(
 }
 
 if (import.meta.main) {
-  const name = Deno.args[0];
-  const all = testeeDevices();
-  if (name === undefined || name === "--list" || name === "--help") {
-    const text = `Usage: deno task testee <device target>\n\nDevice targets:\n${
-      [...all.map((t) => t.name), ...RING_MUTANTS.map((m) => m.name)].map((n) => `  ${n}`).join(
-        "\n",
-      )
-    }`;
-    if (name === undefined) {
-      console.error(text);
-      Deno.exit(2);
-    }
-    console.log(text);
-    Deno.exit(0);
-  }
-  const ring = ringMutantTestee(name);
-  const target = ring?.target ?? all.find((t) => t.name === name);
-  if (target === undefined) {
-    console.error(
-      `error: '${name}' is not a device target: expected reference-device, reference-device-v1x, a device mutant or a ring mutant (--list lists them)`,
-    );
-    Deno.exit(2);
-  }
-  serve(target, ring?.deviation);
+  // one command line for device and driver targets (reference_driver_testee.ts, which imports
+  // this module: loaded once this one is, not awaited at its top level)
+  import("./reference_driver_testee.ts").then(({ testeeMain }) => Deno.exit(testeeMain(Deno.args)));
 }

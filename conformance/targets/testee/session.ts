@@ -96,6 +96,8 @@ export interface Hello {
   readonly synchronous: boolean;
   /** Features it says it does not implement. */
   readonly unsupported: readonly string[];
+  /** A driver: the byte order of the guest it is built for, if it names one. */
+  readonly endian?: "le" | "be";
 }
 
 /** What {@link TesteeSession.onCall} returns to suspend the conversation at a call. */
@@ -278,6 +280,7 @@ export class TesteeSession {
         state: (r.state as string[] | undefined) ?? [],
         synchronous: r.synchronous === true,
         unsupported: (r.unsupported as string[] | undefined) ?? [],
+        ...(r.endian === undefined ? {} : { endian: r.endian as "le" | "be" }),
       };
     } catch (e) {
       s.close();
