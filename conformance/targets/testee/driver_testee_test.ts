@@ -35,8 +35,8 @@ const D05 =
  * Verdicts that differ through the protocol, by target and case, with the
  * reason: what the protocol cannot show the suite. These are all the
  * differences of every driver target the testee can be (both references,
- * the seed as posted and 117 driver mutants: 40,968 verdicts; run them all
- * with DRIVER_TESTEE_ALL=1, about 2 minutes; driver:stats-two-buffers and
+ * the seed as posted and 135 driver mutants: 48,456 verdicts; run them all
+ * with DRIVER_TESTEE_ALL=1, about 4 minutes; driver:stats-two-buffers and
  * its virtio-1.x twin are left out: each of their steps runs to the step
  * budget in-process, minutes a run); each target here runs below, so that
  * a difference that goes away fails.
