@@ -1,6 +1,7 @@
 /**
- * Annotated hexdumps for failure evidence, and annotations derived from the
- * spec's struct tables (so a bitmap header is labelled field by field).
+ * Annotated hexdumps for failure evidence, annotations derived from the
+ * spec's struct tables (so a bitmap header is labelled field by field), and
+ * the evidence of a device's recorded writes.
  *
  * @module
  */
@@ -8,12 +9,16 @@
 import {
   type ByteOrder,
   decodeStruct,
+  fieldOf,
   fieldSize,
   fieldsOf,
   type FieldValue,
   type StructName,
   structSize,
+  wireSize,
 } from "../../spec/mod.ts";
+import type { RingLayout } from "../../impl/mod.ts";
+import type { DeviceWrite } from "./ports.ts";
 import type { Annotation, Evidence } from "./types.ts";
 
 function fmtValue(v: FieldValue): string {
@@ -123,4 +128,99 @@ export function hexdump(e: Evidence, maxLines = 24): string {
   }
   if (skipped > 0) lines.push(`      … ${skipped} lines not shown`);
   return lines.join("\n");
+}
+
+const DESC = structSize("virtq_desc");
+const AVAIL_HDR = structSize("virtq_avail_hdr");
+const USED_HDR = structSize("virtq_used_hdr");
+const USED_ELEM = structSize("virtq_used_elem");
+/** Bytes of one avail ring entry (and of `used_event` / `avail_event`). */
+const RING_ENTRY = wireSize(fieldOf("virtq_avail_hdr", "idx").type);
+const USED_FLAGS = fieldOf("virtq_used_hdr", "flags");
+const USED_FLAGS_END = USED_FLAGS.offset + wireSize(USED_FLAGS.type);
+/** Writes shown, and bytes shown of each. */
+const MAX_WRITES = 24;
+const MAX_BYTES = 32;
+
+/** What a write at `addr` hit, and whether a device may write there (G31). */
+function place(
+  addr: number,
+  data: Uint8Array,
+  rings: ReadonlyMap<number, RingLayout>,
+  order: ByteOrder,
+): { where: string; bad: boolean } {
+  for (const [q, l] of rings) {
+    if (addr >= l.desc && addr < l.desc + l.size * DESC) {
+      return { where: `queue ${q} desc[${Math.floor((addr - l.desc) / DESC)}]`, bad: true };
+    }
+    if (addr >= l.avail && addr < l.avail + AVAIL_HDR + (l.size + 1) * RING_ENTRY) {
+      return { where: `queue ${q} avail ring`, bad: true };
+    }
+    const elems = l.used + USED_HDR;
+    if (addr >= l.used && addr < elems) {
+      return {
+        where: `queue ${q} used ${addr - l.used < USED_FLAGS_END ? "flags" : "idx"}`,
+        bad: false,
+      };
+    }
+    if (addr >= elems && addr < elems + l.size * USED_ELEM) {
+      const i = Math.floor((addr - elems) / USED_ELEM);
+      const whole = (addr - elems) % USED_ELEM === 0 && data.length === USED_ELEM;
+      const v = whole ? decodeStruct("virtq_used_elem", data, { order, raw: true }) : undefined;
+      return {
+        where: `queue ${q} used[${i}]${v === undefined ? "" : ` id=${v.id} len=${v.len}`}`,
+        bad: false,
+      };
+    }
+    if (addr === elems + l.size * USED_ELEM) return { where: `queue ${q} avail_event`, bad: false };
+  }
+  return { where: "a buffer", bad: false };
+}
+
+/**
+ * A device's writes of a scenario as one annotated hexdump (the first
+ * {@link MAX_WRITES}, up to {@link MAX_BYTES} bytes each), each labelled
+ * with the ring part it hit — a descriptor, the avail ring (both marked: a
+ * device must not write there, G31), the used ring's flags, index or an
+ * element (decoded from the struct table) — or "a buffer"; undefined when it
+ * wrote nothing. The evidence of a failing case on a port that records the
+ * device's writes (observation `device-writes`).
+ */
+export function writesEvidence(
+  writes: readonly DeviceWrite[],
+  rings: ReadonlyMap<number, RingLayout>,
+  order: ByteOrder,
+): Evidence | undefined {
+  if (writes.length === 0) return undefined;
+  const shown = writes.slice(0, MAX_WRITES);
+  const parts: Uint8Array[] = [];
+  const annotations: Annotation[] = [];
+  let offset = 0;
+  for (const w of shown) {
+    const data = w.bytes.subarray(0, MAX_BYTES);
+    const { where, bad } = place(w.addr, w.bytes, rings, order);
+    annotations.push({
+      offset,
+      length: data.length,
+      label: `mem.write 0x${w.addr.toString(16)} +${w.bytes.length}: ${where} (during ${w.during}${
+        w.line === undefined ? "" : `, line ${w.line}`
+      })`,
+      ...(bad ? { bad } : {}),
+    });
+    parts.push(data);
+    offset += data.length;
+  }
+  const bytes = new Uint8Array(offset);
+  let o = 0;
+  for (const p of parts) {
+    bytes.set(p, o);
+    o += p.length;
+  }
+  return {
+    title:
+      `the device's memory writes in this scenario, as recorded (${shown.length} of ${writes.length})`,
+    bytes,
+    annotations,
+    labelLines: true,
+  };
 }

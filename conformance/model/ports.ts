@@ -14,7 +14,6 @@
 
 import type { PageSet } from "../../spec/mod.ts";
 import type { PhysicalMemory, RingLayout } from "../../impl/mod.ts";
-import type { Evidence } from "./types.ts";
 
 /**
  * What a device port lets the suite observe:
@@ -168,12 +167,6 @@ export interface DevicePort {
    * device raised meanwhile.
    */
   settle(until?: () => boolean): string[];
-  /**
-   * Ports that record the device's memory accesses (a device in another
-   * process): what the device wrote and discarded in the scenario, as an
-   * annotated hexdump, for the evidence of a failing case.
-   */
-  accessEvidence?(): Evidence | undefined;
   /** Releases the device (stops its process, if it has one). */
   close(): void;
 }

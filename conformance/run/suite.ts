@@ -20,6 +20,7 @@ import { type DeviceRun, runDeviceScenario } from "../runners/device.ts";
 import { type DriverRun, runDriverScenario } from "../runners/driver.ts";
 import { scenario as scenarioById } from "../scenarios/scenarios.ts";
 import { type DevicePort, UnsupportedScenarioError } from "../model/ports.ts";
+import { writesEvidence } from "../model/evidence.ts";
 import type {
   CaseDef,
   CaseResult,
@@ -324,10 +325,13 @@ export function runSuite(options: RunOptions): SuiteRun {
       }
       const { verdict, level } = verdictOf(findings, strict);
       const failing = findings.filter((f) => !f.ok);
-      // a device in another process: what it wrote, as recorded, backs the first failure
+      // a port that records the device's writes: what it wrote backs the first failure
       const first = failing[0];
       if (first !== undefined && first.evidence === undefined && job.target.kind === "device") {
-        const evidence = (run as DeviceRun).port.accessEvidence?.();
+        const dev = run as DeviceRun;
+        const writes = dev.port.deviceWrites?.();
+        const rings = new Map(dev.rings.map((r) => [r.index, r.layout]));
+        const evidence = writes && writesEvidence(writes, rings, dev.byteOrder);
         if (evidence !== undefined) failing[0] = { ...first, evidence };
       }
       const defects = verdict === "pass" || !("defects" in job.target)

@@ -24,15 +24,7 @@
  * @module
  */
 
-import {
-  byteOrderOf,
-  featureMask,
-  fieldOf,
-  PageSet,
-  type ProfileId,
-  wireSize,
-} from "../../../spec/mod.ts";
-import { accessEvidence } from "./access_evidence.ts";
+import { featureMask, fieldOf, PageSet, type ProfileId, wireSize } from "../../../spec/mod.ts";
 import type { RingLayout } from "../../../impl/mod.ts";
 import type {
   DevicePort,
@@ -121,8 +113,7 @@ export function testeeDevicePort(
   };
   // the used index of each queue set up: a write to it hands buffers back
   const usedIdx = new Map<number, number>();
-  // the rings set up, to label the device's writes; this scenario's accesses (begin starts a new list)
-  const rings = new Map<number, RingLayout>();
+  // this scenario's accesses (begin starts a new list)
   const accesses = session.accesses;
   let onUsed: ((queueIndex: number) => void) | undefined;
   // every write, with its bytes as applied (the record in session.accesses keeps no bytes)
@@ -189,12 +180,6 @@ export function testeeDevicePort(
   return {
     session,
     accesses,
-    accessEvidence: () =>
-      accessEvidence(
-        accesses,
-        rings,
-        byteOrderOf((written & VERSION_1) !== 0n, options.guestEndian),
-      ),
     memory: session.memory,
     get legacy() {
       return (written & VERSION_1) === 0n;
@@ -207,7 +192,6 @@ export function testeeDevicePort(
       if (value === 0) {
         written = 0n;
         usedIdx.clear();
-        rings.clear();
       }
       post("status.write", { value });
     },
@@ -226,7 +210,6 @@ export function testeeDevicePort(
     queueMaxSize: (index) => req("queue.max", { queue: index }).size as number,
     setupQueue: (index: number, layout: RingLayout, features) => {
       usedIdx.set(index, layout.used + USED_IDX.offset);
-      rings.set(index, layout);
       post("queue.setup", {
         queue: index,
         size: layout.size,

@@ -69,8 +69,6 @@ export interface MemoryAccess {
   readonly len: number;
   /** The request being handled when it happened. */
   readonly during: string;
-  /** The bytes written (writes only). */
-  readonly data?: Uint8Array;
   /** Its position in the scenario's transcript. */
   readonly line: number;
 }
@@ -550,7 +548,7 @@ export class TesteeSession {
     }
     const data = fromBase64(m.data as string);
     this.#inside(op, addr, data.length);
-    this.accesses.push({ op: "write", addr, len: data.length, during, line, data });
+    this.accesses.push({ op: "write", addr, len: data.length, during, line });
     this.memory.write(addr, data, this.#role === "driver" ? "driver" : "device");
     this.onWrite?.(addr, data.length);
     return "";
