@@ -24,7 +24,7 @@
  * @module
  */
 
-import { featureMask, fieldOf, PageSet, type ProfileId, wireSize } from "../../../spec/mod.ts";
+import { featureMask, fieldOf, type ProfileId, wireSize } from "../../../spec/mod.ts";
 import type { RingLayout } from "../../../impl/mod.ts";
 import type {
   DevicePort,
@@ -33,7 +33,7 @@ import type {
   Observation,
   PortInterrupts,
 } from "../../model/ports.ts";
-import { fromBase64, hex64, toBase64 } from "./protocol.ts";
+import { fromBase64, hex64, pagesOf, toBase64 } from "./protocol.ts";
 import { type MemoryAccess, PIPELINED, type TesteeSession } from "./session.ts";
 
 const USED_IDX_FIELD = fieldOf("virtq_used_hdr", "idx");
@@ -59,12 +59,6 @@ export interface TesteeDevicePort extends DevicePort {
   readonly session: TesteeSession;
   /** Every memory access of the testee in this scenario. */
   readonly accesses: readonly MemoryAccess[];
-}
-
-function pages(runs: unknown): PageSet {
-  const out = new PageSet();
-  for (const [s, n] of (runs as [number, number][] | undefined) ?? []) out.addRange(s, n);
-  return out;
 }
 
 /** The port of one scenario on an open session (after `begin`). */
@@ -161,7 +155,7 @@ export function testeeDevicePort(
         finishHinting: () => void req("host.hint", { action: "done" }),
       }
       : {}),
-    ...(state.has("ballooned") ? { ballooned: () => pages(hostState().ballooned) } : {}),
+    ...(state.has("ballooned") ? { ballooned: () => pagesOf(hostState().ballooned) } : {}),
     ...(state.has("actual")
       ? { actual: () => (hostState().actual as number | undefined) ?? 0 }
       : {}),
@@ -173,8 +167,8 @@ export function testeeDevicePort(
         },
       }
       : {}),
-    ...(state.has("hinted") ? { hinted: () => pages(hostState().hinted) } : {}),
-    ...(state.has("reported") ? { reported: () => pages(hostState().reported) } : {}),
+    ...(state.has("hinted") ? { hinted: () => pagesOf(hostState().hinted) } : {}),
+    ...(state.has("reported") ? { reported: () => pagesOf(hostState().reported) } : {}),
   };
 
   return {

@@ -36,7 +36,7 @@ import {
   WaitQueue,
 } from "../../../impl/mod.ts";
 import type { DriverContext, DriverTarget, DriverUnderTest } from "../../model/types.ts";
-import { fromBase64, hex64, ProtocolViolation, toBase64 } from "./protocol.ts";
+import { fromBase64, hex64, ProtocolViolation, runsOf, toBase64 } from "./protocol.ts";
 import {
   type Exchange,
   SUSPEND,
@@ -199,10 +199,6 @@ function declaredUnsupported(s: TesteeSession, profile: ProfileId): FeatureName[
     out.push(name as FeatureName);
   }
   return out;
-}
-
-function runsOf(pages: PageSet): [number, number][] {
-  return [...pages.runs()].map((r) => [r.start, r.length]);
 }
 
 /** The suite's side of one scenario with a driver testee. */

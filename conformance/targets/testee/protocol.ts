@@ -14,6 +14,8 @@
  * @module
  */
 
+import { PageSet } from "../../../spec/mod.ts";
+
 /** The protocol version a hello names; a testee that speaks another one must answer `errored`. */
 export const PROTOCOL_VERSION = 1;
 
@@ -1029,6 +1031,20 @@ export function checkTesteeLine(
       ? { unsupported: o[key] as string }
       : { errored: o[key] as string },
   };
+}
+
+/** Pages as a `runs` field: `[first page, count]` pairs, ascending. */
+export function runsOf(pages: PageSet | undefined): [number, number][] {
+  return pages === undefined ? [] : [...pages.runs()].map((r) => [r.start, r.length]);
+}
+
+/** A `runs` field (checked by {@link checkFields}, or absent) as pages. */
+export function pagesOf(runs: unknown): PageSet {
+  const out = new PageSet();
+  for (const [start, count] of (runs as [number, number][] | undefined) ?? []) {
+    out.addRange(start, count);
+  }
+  return out;
 }
 
 /** Hex string of a 64-bit value. */

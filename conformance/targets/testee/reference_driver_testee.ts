@@ -30,7 +30,13 @@
  * @module
  */
 
-import { type FeatureName, PageSet, type ProfileId, type StatEntry } from "../../../spec/mod.ts";
+import {
+  featureBit,
+  type FeatureName,
+  PageSet,
+  type ProfileId,
+  type StatEntry,
+} from "../../../spec/mod.ts";
 import {
   type DeviceModel,
   type FreeBlock,
@@ -50,12 +56,18 @@ import {
   type TaskHandle,
   Transport,
 } from "../../../impl/mod.ts";
-import { featureBit } from "../../../spec/mod.ts";
 import type { DriverTarget, DriverUnderTest } from "../../model/types.ts";
 import { MUTANTS } from "../mutants/mutants.ts";
 import { REFERENCE_DRIVER, REFERENCE_DRIVER_V1X, V3_AS_POSTED } from "../reference/reference.ts";
-import { fromBase64, hex64, PROTOCOL_VERSION, toBase64 } from "./protocol.ts";
-import { Lines, RemoteMemory, ringMutantTestee, serve, testeeDevices } from "./reference_testee.ts";
+import { fromBase64, hex64, pagesOf, PROTOCOL_VERSION, toBase64 } from "./protocol.ts";
+import {
+  Lines,
+  RemoteMemory,
+  ringMutantTestee,
+  serve,
+  serveRequests,
+  testeeDevices,
+} from "./reference_testee.ts";
 import { RING_MUTANTS } from "./ring_mutants.ts";
 import type { TesteeEvent } from "./session.ts";
 
@@ -123,12 +135,6 @@ export class DriverWire extends Lines {
 /** guest.alloc's `type`, left out for the default (movable). */
 function typeField(t: MigrateType | undefined): { type?: MigrateType } {
   return t === undefined || t === "MOVABLE" ? {} : { type: t };
-}
-
-function pageSetOf(runs: unknown): PageSet {
-  const out = new PageSet();
-  for (const [start, count] of runs as [number, number][]) out.addRange(start, count);
-  return out;
 }
 
 /**
@@ -214,7 +220,7 @@ export class RemoteAllocator extends PageAllocator {
       throw new RangeError(`Invalid page count ${count}: expected a non-negative integer`);
     }
     if (count === 0) return new PageSet();
-    return pageSetOf(this.#wire.call("guest.alloc", { count, ...typeField(migrateType) }).pages);
+    return pagesOf(this.#wire.call("guest.alloc", { count, ...typeField(migrateType) }).pages);
   }
 
   override freePage(pfn: number): void {
@@ -245,7 +251,7 @@ export class RemoteAllocator extends PageAllocator {
   }
 
   override buddyFreeSet(): PageSet {
-    return pageSetOf(this.#wire.call("guest.free-pages").pages);
+    return pagesOf(this.#wire.call("guest.free-pages").pages);
   }
 
   override scanFreeRange(start: number, end: number, into: PageSet): number {
@@ -741,7 +747,7 @@ export function serveDriver(target: DriverTarget): void {
       }
       case "freed": {
         const s = need();
-        const pages = pageSetOf(m.pages);
+        const pages = pagesOf(m.pages);
         s.run("freed", at(() => s.guest.freed(pages)));
         return { result: {} };
       }
@@ -761,24 +767,7 @@ export function serveDriver(target: DriverTarget): void {
         return { unsupported: `op ${JSON.stringify(op)} is not a request to a driver` };
     }
   };
-  for (;;) {
-    const line = wire.read();
-    if (line === undefined) return;
-    let m: Record<string, unknown>;
-    try {
-      m = JSON.parse(line);
-    } catch {
-      console.error(`not JSON: ${line.slice(0, 80)}`);
-      continue;
-    }
-    const seq = m.seq;
-    try {
-      const r = handle(String(m.op), m);
-      wire.write({ seq, ...r });
-    } catch (e) {
-      wire.write({ seq, errored: e instanceof Error ? e.message : String(e) });
-    }
-  }
+  serveRequests(wire, handle);
 }
 
 /**

@@ -16,12 +16,11 @@
  * @module
  */
 
-import { PageSet } from "../../../spec/mod.ts";
 import { GuestMemory, Scheduler, Transport, type Writer } from "../../../impl/mod.ts";
 import type { DeviceTarget, DeviceUnderTest } from "../../model/types.ts";
 import { MUTANTS } from "../mutants/mutants.ts";
 import { REFERENCE_DEVICE, REFERENCE_DEVICE_V1X } from "../reference/reference.ts";
-import { fromBase64, hex64, PROTOCOL_VERSION, toBase64 } from "./protocol.ts";
+import { fromBase64, hex64, PROTOCOL_VERSION, runsOf, toBase64 } from "./protocol.ts";
 import {
   RING_MUTANTS,
   type RingDeviation,
@@ -148,10 +147,6 @@ export class RemoteMemory extends GuestMemory {
   override discard(pfn: number, count: number): void {
     this.#io.write({ op: "mem.discard", pfn, count });
   }
-}
-
-function runs(p: PageSet | undefined): [number, number][] {
-  return [...(p ?? new PageSet()).runs()].map((r) => [r.start, r.length]);
 }
 
 /**
@@ -295,19 +290,38 @@ export function serve(target: DeviceTarget, ring?: RingDeviation): void {
       case "host.state": {
         const d = need().device;
         return {
-          ballooned: runs(d.ballooned),
+          ballooned: runsOf(d.ballooned),
           ...("actual" in d ? { actual: d.actual ?? 0 } : {}),
           ...(d.lastStats === undefined
             ? {}
             : { stats: d.lastStats.map((s) => ({ tag: s.tag, val: hex64(s.val) })) }),
-          hinted: runs(d.hintRounds?.[d.hintRounds.length - 1]?.hints),
-          reported: runs(d.reported),
+          hinted: runsOf(d.hintRounds?.[d.hintRounds.length - 1]?.hints),
+          reported: runsOf(d.reported),
         };
       }
       default:
         return { unsupported: `op ${JSON.stringify(op)} is not implemented` };
     }
   };
+  serveRequests(io, (op, m) => {
+    const r = handle(op, m);
+    return "unsupported" in r ? { unsupported: r.unsupported as string } : { result: r };
+  });
+}
+
+/**
+ * The request loop of a testee: reads the suite's requests until stdin
+ * ends and writes each one's reply, `seq` and the outcome `handle` gives
+ * (an error it throws is `errored`; a line that is not JSON is logged and
+ * skipped).
+ */
+export function serveRequests(
+  io: Lines,
+  handle: (
+    op: string,
+    m: Record<string, unknown>,
+  ) => { readonly result: Record<string, unknown> } | { readonly unsupported: string },
+): void {
   for (;;) {
     const line = io.read();
     if (line === undefined) return;
@@ -320,8 +334,7 @@ export function serve(target: DeviceTarget, ring?: RingDeviation): void {
     }
     const seq = m.seq;
     try {
-      const r = handle(String(m.op), m);
-      io.write("unsupported" in r ? { seq, unsupported: r.unsupported } : { seq, result: r });
+      io.write({ seq, ...handle(String(m.op), m) });
     } catch (e) {
       io.write({ seq, errored: e instanceof Error ? e.message : String(e) });
     }
