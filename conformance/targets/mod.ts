@@ -48,6 +48,8 @@ export {
   type ProcessDeviceTarget,
   processDeviceTarget,
   type ProcessDeviceTargetOptions,
+  type ProcessTargetHandle,
+  type ProcessTargetOptions,
 } from "./testee/target.ts";
 export {
   type ProcessDriverTarget,

@@ -9,7 +9,12 @@
 
 import type { ProfileId } from "../../../spec/mod.ts";
 import type { Target } from "../../model/types.ts";
-import { parseCommand, type ProcessDeviceTarget, processDeviceTarget } from "./target.ts";
+import {
+  parseCommand,
+  type ProcessDeviceTarget,
+  processDeviceTarget,
+  type ProcessTargetHandle,
+} from "./target.ts";
 import { type ProcessDriverTarget, processDriverTarget } from "./driver_target.ts";
 
 /** The --help lines of the flags. */
@@ -118,7 +123,7 @@ export function closeProcessTargets(targets: readonly Target[]): string[] {
   const notes: string[] = [];
   for (const t of targets) {
     if (!("close" in t) || typeof t.close !== "function") continue;
-    const p = t as ProcessDeviceTarget;
+    const p = t as Target & ProcessTargetHandle;
     p.close();
     if (p.transcriptDir !== undefined && p.opened > 0) {
       notes.push(

@@ -41,45 +41,21 @@ import {
   type Exchange,
   SUSPEND,
   type Suspend,
-  type TesteeCommand,
   type TesteeEvent,
   TesteeSession,
 } from "./session.ts";
-import { parseCommand, shellQuote } from "./target.ts";
+import {
+  commandOf,
+  type ProcessTargetHandle,
+  type ProcessTargetOptions,
+  shellQuote,
+} from "./target.ts";
 
 /** Options of {@link processDriverTarget}. */
-export interface ProcessDriverTargetOptions {
-  /** The command line (split like a shell would, without expansions), or the program and arguments. */
-  readonly command: string | TesteeCommand;
-  /** The profile of the cases (default v3). */
-  readonly profile?: ProfileId;
-  /** Target name (default `driver-cmd:<command line>`). */
-  readonly name?: string;
-  /** Longest time one request may take between two waits of the driver, in ms (default 5000). */
-  readonly stepTimeoutMs?: number;
-  /** Directory for transcripts (default: a temporary one, for failed scenarios). */
-  readonly transcriptDir?: string;
-  /** Which scenarios' transcripts are written: failed ones (default) or every one. */
-  readonly transcripts?: "errors" | "all";
-  /** How reports rerun it (default: `--driver-cmd '<command line>'`). */
-  readonly rerunAs?: string;
-  /** Called with the pid of every process the target starts. */
-  readonly onStart?: (pid: number) => void;
-}
+export type ProcessDriverTargetOptions = ProcessTargetOptions;
 
 /** A driver target in another process, with a way to stop its process at the end of a run. */
-export interface ProcessDriverTarget extends DriverTarget {
-  /** Stops the live process, if any. */
-  close(): void;
-  /** The live session, if any (tests). */
-  readonly session: TesteeSession | undefined;
-  /** Where transcripts go, if set. */
-  readonly transcriptDir: string | undefined;
-  /** Scenarios opened so far. */
-  readonly opened: number;
-  /** The command line. */
-  readonly commandLine: string;
-}
+export interface ProcessDriverTarget extends DriverTarget, ProcessTargetHandle {}
 
 /** The optional requests a driver testee may list in its hello's `host`. */
 const OPTIONAL = ["remove", "freeze", "restore", "migrate-page"] as const;
@@ -99,10 +75,7 @@ const OPTIONAL = ["remove", "freeze", "restore", "migrate-page"] as const;
  * ```
  */
 export function processDriverTarget(options: ProcessDriverTargetOptions): ProcessDriverTarget {
-  const cmd = typeof options.command === "string" ? parseCommand(options.command) : options.command;
-  const line = typeof options.command === "string"
-    ? options.command.trim()
-    : [cmd.command, ...(cmd.args ?? [])].map(shellQuote).join(" ");
+  const { cmd, line } = commandOf(options.command);
   const profile = options.profile ?? "v3";
   let session: TesteeSession | undefined;
   let scenarios = 0;

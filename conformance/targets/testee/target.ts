@@ -14,28 +14,31 @@ import type { DeviceOpenContext, DeviceTarget } from "../../model/types.ts";
 import { testeeDevicePort } from "./device_port.ts";
 import { splitCommand, type TesteeCommand, TesteeSession } from "./session.ts";
 
-/** Options of {@link processDeviceTarget}. */
-export interface ProcessDeviceTargetOptions {
+/** Options of a process target ({@link processDeviceTarget}, and the driver one of `driver_target.ts`). */
+export interface ProcessTargetOptions {
   /** The command line (split like a shell would, without expansions), or the program and arguments. */
   readonly command: string | TesteeCommand;
   /** The profile of the cases (default v3). */
   readonly profile?: ProfileId;
-  /** Target name (default `device-cmd:<command line>`). */
+  /** Target name (default `device-cmd:<command line>` or `driver-cmd:<command line>`). */
   readonly name?: string;
-  /** Longest time one request may take, in ms (default 5000). */
+  /** Longest time one request may take (a driver's: between two of its waits), in ms (default 5000). */
   readonly stepTimeoutMs?: number;
   /** Directory for transcripts (default: a temporary one, for failed scenarios). */
   readonly transcriptDir?: string;
   /** Which scenarios' transcripts are written: failed ones (default) or every one. */
   readonly transcripts?: "errors" | "all";
-  /** How reports rerun it (default: `--device-cmd '<command line>'`). */
+  /** How reports rerun it (default: `--device-cmd '<command line>'` or `--driver-cmd …`). */
   readonly rerunAs?: string;
   /** Called with the pid of every process the target starts. */
   readonly onStart?: (pid: number) => void;
 }
 
-/** A device target in another process, with a way to stop its process at the end of a run. */
-export interface ProcessDeviceTarget extends DeviceTarget {
+/** Options of {@link processDeviceTarget}. */
+export type ProcessDeviceTargetOptions = ProcessTargetOptions;
+
+/** What a process target adds to a target: its process, transcripts and command line. */
+export interface ProcessTargetHandle {
   /** Stops the live process, if any. */
   close(): void;
   /** The live session, if any (tests). */
@@ -48,12 +51,24 @@ export interface ProcessDeviceTarget extends DeviceTarget {
   readonly commandLine: string;
 }
 
+/** A device target in another process, with a way to stop its process at the end of a run. */
+export interface ProcessDeviceTarget extends DeviceTarget, ProcessTargetHandle {}
+
 /** Quotes a word for a shell command line when it needs it. */
 export function shellQuote(s: string): string {
   return /^[A-Za-z0-9_.:\/=+-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`;
 }
 
-/** Parses a `--device-cmd` value; throws a `SyntaxError` naming what is wrong. */
+/** A process target's command: the program and arguments, and the line reports show. */
+export function commandOf(command: string | TesteeCommand): { cmd: TesteeCommand; line: string } {
+  const cmd = typeof command === "string" ? parseCommand(command) : command;
+  const line = typeof command === "string"
+    ? command.trim()
+    : [cmd.command, ...(cmd.args ?? [])].map(shellQuote).join(" ");
+  return { cmd, line };
+}
+
+/** Parses a `--device-cmd` or `--driver-cmd` value; throws a `SyntaxError` naming what is wrong. */
 export function parseCommand(line: string): TesteeCommand {
   const words = splitCommand(line);
   if (words.length === 0) throw new SyntaxError("the command is empty");
@@ -76,10 +91,7 @@ export function parseCommand(line: string): TesteeCommand {
  * ```
  */
 export function processDeviceTarget(options: ProcessDeviceTargetOptions): ProcessDeviceTarget {
-  const cmd = typeof options.command === "string" ? parseCommand(options.command) : options.command;
-  const line = typeof options.command === "string"
-    ? options.command.trim()
-    : [cmd.command, ...(cmd.args ?? [])].map(shellQuote).join(" ");
+  const { cmd, line } = commandOf(options.command);
   const profile = options.profile ?? "v3";
   let session: TesteeSession | undefined;
   let scenarios = 0;
