@@ -12,7 +12,7 @@
  * @module
  */
 
-import { fieldOf, isLittleEndian, structSize, wireSize } from "../../spec/mod.ts";
+import { fieldOf, readScalar, structSize, wireSize } from "../../spec/mod.ts";
 import type { GuestMemory, Transport } from "../../impl/mod.ts";
 
 const AVAIL_IDX = fieldOf("virtq_avail_hdr", "idx");
@@ -89,9 +89,8 @@ export function watchAvailOrder(
       const idxAt = r.avail + AVAIL_IDX.offset;
       if (addr > idxAt || end < idxAt + ENTRY) continue;
       const b = mem.read(idxAt, ENTRY);
-      const idx = new DataView(b.buffer, b.byteOffset, ENTRY).getUint16(
-        0,
-        isLittleEndian(AVAIL_IDX.type, transport.byteOrder),
+      const idx = Number(
+        readScalar(new DataView(b.buffer, b.byteOffset), 0, AVAIL_IDX.type, transport.byteOrder),
       );
       const from16 = r.last;
       const moved = (idx - from16 + IDX_SPAN) % IDX_SPAN;

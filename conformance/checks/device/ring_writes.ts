@@ -37,7 +37,8 @@ const ELEM_LEN = fieldOf("virtq_used_elem", "len");
 const F_WRITE = enumValue("virtq_desc_flags", "VIRTQ_DESC_F_WRITE");
 const F_INDIRECT = enumValue("virtq_desc_flags", "VIRTQ_DESC_F_INDIRECT");
 const NO_NOTIFY = enumValue("virtq_used_flags", "VIRTQ_USED_F_NO_NOTIFY");
-const IDX_MODULUS = 0x1_0000;
+/** Ring indices wrap at this (a `virtio16`). */
+const IDX_MODULUS = 2 ** (8 * wireSize(USED_IDX.type));
 /** Failing findings listed one by one; the rest are counted in one more. */
 const MAX_LISTED = 5;
 
