@@ -89,71 +89,19 @@ const f = (name: string, type: FieldType, doc: string, required = true): FieldDe
   doc,
 });
 
-/** Every message of protocol version {@link PROTOCOL_VERSION}, in the order the doc lists them. */
-export const MESSAGES: readonly MessageDef[] = [
-  {
-    op: "hello",
-    kind: "request",
-    doc:
-      "First line of every process. The testee answers with the version it speaks (it must equal the suite's), its role and what it can do.",
-    fields: [
-      f("protocol", "uint", "protocol version the suite speaks"),
-      f("role", "role", "the side the suite tests (`device` or `driver`)"),
-      f("profile", "string", "the profile of the cases (`v3`, `virtio-1.x`)"),
-    ],
-    result: [
-      f("protocol", "uint", "protocol version the testee speaks"),
-      f("role", "role", "what the testee is (`device` or `driver`)"),
-      f("name", "string", "the implementation's name, for reports"),
-      f(
-        "host",
-        "strings",
-        "the optional operations it implements: a device, host operations (any of `unused`, `hint`, `state`); a driver, requests (any of `remove`, `freeze`, `restore`, `migrate-page`)",
-      ),
-      f(
-        "unsupported",
-        "strings",
-        "feature names (as the spec tables spell them, e.g. `PAGE_BITMAP`) the implementation does not implement: the suite does not offer them to a driver, and cases that need them are `unsupported`",
-        false,
-      ),
-      f(
-        "synchronous",
-        "bool",
-        "true when the testee does all the work a request causes before it replies, so a `settle` could never change anything: the suite then sends none",
-        false,
-      ),
-      f(
-        "state",
-        "strings",
-        "what `host.state` reports: any of `ballooned`, `actual`, `stats`, `hinted`, `reported`; and `dirty-log` when `host.unused` says whether dirty logging was on",
-        false,
-      ),
-      f(
-        "endian",
-        "endian",
-        "a driver: the byte order of the guest it is built for, which the suite's guest takes when a scenario does not name one (default `le`; it matters in legacy conversations)",
-        false,
-      ),
-    ],
-  },
-  {
-    op: "reset",
-    kind: "request",
-    pipelined: true,
-    doc:
-      "Starts a scenario: a fresh device (as just plugged in) or a fresh driver (not yet probed: it forgets every queue, page and registration) on guest RAM of `pages` 4 KiB pages from address 0.",
-    fields: [
-      f("pages", "uint", "guest RAM in 4 KiB pages"),
-      f("endian", "endian", "the guest's byte order (legacy conversations)"),
-      f(
-        "poison",
-        "uint",
-        "driver role: the value the guest initialises freed pages to (virtio-1.x PAGE_POISON), when it does",
-        false,
-      ),
-    ],
-    result: [],
-  },
+/** The `id` of a call that has an answer. */
+const CALL_ID: FieldDef = f(
+  "id",
+  "uint",
+  "the testee's number for this call, echoed in the answer",
+);
+
+/**
+ * The transport requests to a device testee (status, features, config,
+ * queues, notifications): a driver testee makes the same accesses as calls
+ * (`dev.` and the op, {@link driverCall}).
+ */
+const TRANSPORT: readonly MessageDef[] = [
   {
     op: "status.read",
     role: "device",
@@ -243,6 +191,112 @@ export const MESSAGES: readonly MessageDef[] = [
     fields: [f("queue", "uint", "queue index")],
     result: [],
   },
+];
+
+/** What the driver role's calls say where the device request's text does not fit. */
+const CALL_DOCS: Readonly<
+  Record<string, { readonly doc: string; readonly omit?: readonly string[] }>
+> = {
+  "queue.setup": {
+    doc:
+      "Sets a queue's size and ring addresses in guest memory and enables it (after FEATURES_OK, before DRIVER_OK). EVENT_IDX and INDIRECT_DESC apply as negotiated.",
+    omit: ["eventIdx", "indirect"],
+  },
+  notify: {
+    doc:
+      "Available-buffer notification: the suite's device handles the queue when the driver next waits (`wait`, `sleep`) or replies.",
+  },
+};
+
+/**
+ * The driver role's call for a transport request: the same fields and
+ * result (a call with a result carries an `id`, echoed in the answer; one
+ * without is not answered).
+ */
+function driverCall(m: MessageDef): MessageDef {
+  const answered = (m.result ?? []).length > 0;
+  const own = CALL_DOCS[m.op];
+  return {
+    op: `dev.${m.op}`,
+    role: "driver",
+    kind: "call",
+    doc: own?.doc ?? m.doc,
+    fields: [
+      ...(answered
+        ? [f("id", "uint", "the testee's number for this call, echoed in the answer")]
+        : []),
+      ...m.fields.filter((x) => !(own?.omit ?? []).includes(x.name)),
+    ],
+    ...(answered ? { result: m.result } : {}),
+  };
+}
+
+/** Every message of protocol version {@link PROTOCOL_VERSION}, in the order the doc lists them. */
+export const MESSAGES: readonly MessageDef[] = [
+  {
+    op: "hello",
+    kind: "request",
+    doc:
+      "First line of every process. The testee answers with the version it speaks (it must equal the suite's), its role and what it can do.",
+    fields: [
+      f("protocol", "uint", "protocol version the suite speaks"),
+      f("role", "role", "the side the suite tests (`device` or `driver`)"),
+      f("profile", "string", "the profile of the cases (`v3`, `virtio-1.x`)"),
+    ],
+    result: [
+      f("protocol", "uint", "protocol version the testee speaks"),
+      f("role", "role", "what the testee is (`device` or `driver`)"),
+      f("name", "string", "the implementation's name, for reports"),
+      f(
+        "host",
+        "strings",
+        "the optional operations it implements: a device, host operations (any of `unused`, `hint`, `state`); a driver, requests (any of `remove`, `freeze`, `restore`, `migrate-page`)",
+      ),
+      f(
+        "unsupported",
+        "strings",
+        "feature names (as the spec tables spell them, e.g. `PAGE_BITMAP`) the implementation does not implement: the suite does not offer them to a driver, and cases that need them are `unsupported`",
+        false,
+      ),
+      f(
+        "synchronous",
+        "bool",
+        "true when the testee does all the work a request causes before it replies, so a `settle` could never change anything: the suite then sends none",
+        false,
+      ),
+      f(
+        "state",
+        "strings",
+        "what `host.state` reports: any of `ballooned`, `actual`, `stats`, `hinted`, `reported`; and `dirty-log` when `host.unused` says whether dirty logging was on",
+        false,
+      ),
+      f(
+        "endian",
+        "endian",
+        "a driver: the byte order of the guest it is built for, which the suite's guest takes when a scenario does not name one (default `le`; it matters in legacy conversations)",
+        false,
+      ),
+    ],
+  },
+  {
+    op: "reset",
+    kind: "request",
+    pipelined: true,
+    doc:
+      "Starts a scenario: a fresh device (as just plugged in) or a fresh driver (not yet probed: it forgets every queue, page and registration) on guest RAM of `pages` 4 KiB pages from address 0.",
+    fields: [
+      f("pages", "uint", "guest RAM in 4 KiB pages"),
+      f("endian", "endian", "the guest's byte order (legacy conversations)"),
+      f(
+        "poison",
+        "uint",
+        "driver role: the value the guest initialises freed pages to (virtio-1.x PAGE_POISON), when it does",
+        false,
+      ),
+    ],
+    result: [],
+  },
+  ...TRANSPORT,
   {
     op: "settle",
     role: "device",
@@ -423,91 +477,7 @@ export const MESSAGES: readonly MessageDef[] = [
       "The host discards whole pages (MADV_DONTNEED): they read as zeros from then on. Not answered.",
     fields: [f("pfn", "uint", "first 4 KiB page"), f("count", "uint", "pages")],
   },
-  {
-    op: "dev.status.read",
-    role: "driver",
-    kind: "call",
-    doc: "Reads the device status.",
-    fields: [f("id", "uint", "the testee's number for this call, echoed in the answer")],
-    result: [f("value", "uint", "device status")],
-  },
-  {
-    op: "dev.status.write",
-    role: "driver",
-    kind: "call",
-    doc: "Writes the device status (0 resets the device).",
-    fields: [f("value", "uint", "device status")],
-  },
-  {
-    op: "dev.features.read",
-    role: "driver",
-    kind: "call",
-    doc: "Reads the 64 feature bits the device offers.",
-    fields: [f("id", "uint", "the testee's number for this call")],
-    result: [f("value", "hex64", "device features")],
-  },
-  {
-    op: "dev.features.write",
-    role: "driver",
-    kind: "call",
-    doc: "Writes the features the driver accepts.",
-    fields: [f("value", "hex64", "driver features")],
-  },
-  {
-    op: "dev.config.read",
-    role: "driver",
-    kind: "call",
-    doc: "Reads device config bytes (one access).",
-    fields: [
-      f("id", "uint", "the testee's number for this call"),
-      f("offset", "uint", "byte offset"),
-      f("length", "uint", "byte count"),
-    ],
-    result: [
-      f("data", "base64", "the bytes"),
-      f("generation", "uint", "config generation (modern interface)"),
-    ],
-  },
-  {
-    op: "dev.config.write",
-    role: "driver",
-    kind: "call",
-    doc: "Writes device config bytes (one access).",
-    fields: [f("offset", "uint", "byte offset"), f("data", "base64", "the bytes")],
-  },
-  {
-    op: "dev.queue.max",
-    role: "driver",
-    kind: "call",
-    doc: "The largest size of a queue, 0 when the device has no such queue.",
-    fields: [
-      f("id", "uint", "the testee's number for this call"),
-      f("queue", "uint", "queue index"),
-    ],
-    result: [f("size", "uint", "largest queue size, or 0")],
-  },
-  {
-    op: "dev.queue.setup",
-    role: "driver",
-    kind: "call",
-    doc:
-      "Sets a queue's size and ring addresses in guest memory and enables it (after FEATURES_OK, before DRIVER_OK). EVENT_IDX and INDIRECT_DESC apply as negotiated.",
-    fields: [
-      f("queue", "uint", "queue index"),
-      f("size", "uint", "queue size"),
-      f("desc", "hex64", "descriptor table address"),
-      f("avail", "hex64", "available ring address"),
-      f("used", "hex64", "used ring address"),
-    ],
-  },
-  {
-    op: "dev.notify",
-    role: "driver",
-    kind: "call",
-    doc:
-      "Available-buffer notification: the suite's device handles the queue when the driver next waits (`wait`, `sleep`) or replies.",
-    fields: [f("queue", "uint", "queue index")],
-  },
+  ...TRANSPORT.map(driverCall),
   {
     op: "guest.alloc",
     role: "driver",
@@ -515,7 +485,7 @@ export const MESSAGES: readonly MessageDef[] = [
     doc:
       "Takes pages from the guest's page allocator (fewer, or none, when memory runs short: a balloon never forces the guest into OOM).",
     fields: [
-      f("id", "uint", "the testee's number for this call"),
+      CALL_ID,
       f("count", "uint", "pages wanted"),
       f(
         "contiguous",
@@ -575,7 +545,7 @@ export const MESSAGES: readonly MessageDef[] = [
     role: "driver",
     kind: "call",
     doc: "The pages on the guest allocator's free lists now (v3 MISC_VQ unused-page reports).",
-    fields: [f("id", "uint", "the testee's number for this call")],
+    fields: [CALL_ID],
     result: [f("pages", "runs", "free pages")],
   },
   {
@@ -585,7 +555,7 @@ export const MESSAGES: readonly MessageDef[] = [
     doc:
       "The blocks on the guest allocator's buddy free lists of at least 2^`order` pages, in the allocator's list order (zone by zone, order by order, migrate type by migrate type, each list ascending): what free page reporting walks (virtio-1.x PAGE_REPORTING).",
     fields: [
-      f("id", "uint", "the testee's number for this call"),
+      CALL_ID,
       f("order", "uint", "the smallest block order wanted (0 for every block)"),
     ],
     result: [
@@ -604,7 +574,7 @@ export const MESSAGES: readonly MessageDef[] = [
     doc:
       "Takes the free block of 2^`order` pages at `pfn` off its free list as it is, without splitting or merging (Linux `__isolate_free_page`, as free page reporting does): its pages are the driver's until it gives them back with `guest.free` (reason `report`).",
     fields: [
-      f("id", "uint", "the testee's number for this call"),
+      CALL_ID,
       f("pfn", "uint", "the block's first page"),
       f("order", "uint", "the block's order (0 to 10)"),
     ],
@@ -616,7 +586,7 @@ export const MESSAGES: readonly MessageDef[] = [
     kind: "call",
     doc:
       "The guest's memory statistics now, by the tags of the stats table (what a stats buffer reports).",
-    fields: [f("id", "uint", "the testee's number for this call")],
+    fields: [CALL_ID],
     result: [f("stats", "stats", "tag and value of each statistic the guest keeps")],
   },
   {
@@ -642,7 +612,7 @@ export const MESSAGES: readonly MessageDef[] = [
     doc:
       "The driver waits for the device (it made buffers available and needs them back): the suite lets its device run and answers with the interrupts raised meanwhile, at least one (none only when `ms` passed first). A driver that waits without `ms` for what never comes hangs the step.",
     fields: [
-      f("id", "uint", "the testee's number for this call"),
+      CALL_ID,
       f(
         "ms",
         "uint",
@@ -665,7 +635,7 @@ export const MESSAGES: readonly MessageDef[] = [
     kind: "call",
     doc:
       "The driver sleeps `ms` milliseconds of the guest's (virtual) clock, letting the device run; the answer lists the interrupts raised meanwhile.",
-    fields: [f("id", "uint", "the testee's number for this call"), f("ms", "uint", "how long")],
+    fields: [CALL_ID, f("ms", "uint", "how long")],
     result: [f("events", "events", "interrupts raised, in order (maybe none)")],
   },
   {
