@@ -15,8 +15,8 @@ import { CASES } from "../../cases/cases.ts";
 import { runSuite } from "../../run/suite.ts";
 import { C_SWITCHES } from "./c_switches.ts";
 import { processDeviceTarget } from "./target.ts";
-import { parseTranscript, replay } from "./replay.ts";
-import { buildExample, conform } from "./testdata/c_examples.ts";
+import { parseTranscript } from "./replay.ts";
+import { buildExample, conform, replayOn } from "./testdata/c_examples.ts";
 
 const DIR = Deno.makeTempDirSync({ prefix: "c-example-" });
 const build = (defines: readonly string[] = []) => buildExample("device", DIR, defines);
@@ -121,18 +121,9 @@ Deno.test("examples/c: a scenario's transcript replays exactly, and a broken bui
   const lines = parseTranscript(Deno.readTextFileSync(files[0] as string));
   assert.equal(lines[0]?.dir, ">");
   assert.match(lines[0]?.text ?? "", /"op":"hello"/);
-  const run = async (binary: string) => {
-    const child = new Deno.Command(binary, { stdin: "piped", stdout: "piped", stderr: "null" })
-      .spawn();
-    try {
-      return await replay(lines, child);
-    } finally {
-      child.kill("SIGTERM");
-      await child.status;
-    }
-  };
-  assert.equal(await run(bin), undefined);
-  const diff = await run(build(["BREAK_USED_LEN"]));
+
+  assert.equal(await replayOn(lines, bin), undefined);
+  const diff = await replayOn(lines, build(["BREAK_USED_LEN"]));
   assert.ok(diff !== undefined);
   assert.match(diff.expected, /"op":"mem\.write"/);
   assert.notEqual(diff.got, diff.expected);

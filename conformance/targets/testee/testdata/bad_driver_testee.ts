@@ -14,6 +14,8 @@
  * @module
  */
 
+import { readLine } from "./stdin_lines.ts";
+
 const [mode = "ok"] = Deno.args;
 const enc = new TextEncoder();
 const out = (o: unknown) => Deno.stdout.writeSync(enc.encode(JSON.stringify(o) + "\n"));
@@ -21,23 +23,6 @@ const raw = (s: string) => Deno.stdout.writeSync(enc.encode(s + "\n"));
 
 const starts = Deno.env.get("BAD_TESTEE_STARTS");
 if (starts !== undefined) Deno.writeTextFileSync(starts, `${Deno.pid}\n`, { append: true });
-
-let buf = "";
-const chunk = new Uint8Array(65536);
-const dec = new TextDecoder();
-function readLine(): string | undefined {
-  for (;;) {
-    const nl = buf.indexOf("\n");
-    if (nl >= 0) {
-      const l = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      return l;
-    }
-    const n = Deno.stdin.readSync(chunk);
-    if (n === null || n === 0) return undefined;
-    buf += dec.decode(chunk.subarray(0, n));
-  }
-}
 
 function call(o: Record<string, unknown>): void {
   out(o);

@@ -8,6 +8,7 @@
  */
 
 import assert from "node:assert/strict";
+import { replay, type TranscriptLine } from "../replay.ts";
 
 /** The repository root. */
 export const ROOT: string = new URL("../../../../", import.meta.url).pathname;
@@ -52,4 +53,19 @@ export function conform(...args: string[]): { code: number; out: string; err: st
   }).outputSync();
   const d = new TextDecoder();
   return { code: r.code, out: d.decode(r.stdout), err: d.decode(r.stderr) };
+}
+
+/** Replays a transcript's lines on a fresh process of `binary`; the first difference, if any. */
+export async function replayOn(
+  lines: readonly TranscriptLine[],
+  binary: string,
+): ReturnType<typeof replay> {
+  const child = new Deno.Command(binary, { stdin: "piped", stdout: "piped", stderr: "null" })
+    .spawn();
+  try {
+    return await replay(lines, child);
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+  }
 }
