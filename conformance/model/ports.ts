@@ -192,3 +192,19 @@ export class UnsupportedScenarioError extends Error {
     this.name = "UnsupportedScenarioError";
   }
 }
+
+/**
+ * A target that failed as a whole — a process that crashed, hung or broke
+ * its protocol — rather than an implementation's own mistake: the
+ * scenario's cases are `error`s naming what happened (no stack trace). The
+ * bridge's `TargetError` is one; a runner that catches a task's exception
+ * hands these on instead of judging them.
+ *
+ * @example
+ * ```ts
+ * import { TargetFailure } from "./ports.ts";
+ * import assert from "node:assert/strict";
+ * assert.ok(new TargetFailure("the testee exited") instanceof Error);
+ * ```
+ */
+export class TargetFailure extends Error {}

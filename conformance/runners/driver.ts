@@ -20,7 +20,7 @@ import {
 } from "../../impl/mod.ts";
 import type { DriverScenario, DriverTarget, DriverUnderTest } from "../model/types.ts";
 import { type StandardWatch, watchStandard } from "./driver_standard.ts";
-import { UnsupportedScenarioError } from "../model/ports.ts";
+import { TargetFailure, UnsupportedScenarioError } from "../model/ports.ts";
 import { type AvailOrderWatch, watchAvailOrder } from "./avail_order.ts";
 
 /** A write the guest or driver made to a page the host held. */
@@ -201,7 +201,7 @@ export function runDriverScenario(scenario: DriverScenario, target: DriverTarget
       },
     });
   } catch (e) {
-    if (e instanceof UnsupportedScenarioError || isTargetFailure(e)) throw e;
+    if (e instanceof UnsupportedScenarioError || e instanceof TargetFailure) throw e;
     throw new Error(`Target ${target.name} failed to build a driver: ${(e as Error).message}`);
   }
   const managed: number[] = [guest.alloc.managedPages];
@@ -234,7 +234,9 @@ export function runDriverScenario(scenario: DriverScenario, target: DriverTarget
     settle(label);
     // a driver in another process that answered unsupported, or whose process failed:
     // the scenario is unsupported or an error, as a device target's is
-    if (h.error instanceof UnsupportedScenarioError || isTargetFailure(h.error)) throw h.error;
+    if (h.error instanceof UnsupportedScenarioError || h.error instanceof TargetFailure) {
+      throw h.error;
+    }
     if (h.error !== undefined) thrown(label, h.error);
     return h.result as T | undefined;
   };
@@ -373,16 +375,6 @@ export function runDriverScenario(scenario: DriverScenario, target: DriverTarget
     availOrder,
     ms: performance.now() - t0,
   };
-}
-
-/**
- * Whether an error is a target's failure (a process that crashed, hung or
- * broke the protocol: `TargetError` of `targets/bridge/`), which makes the
- * scenario's cases errors without a stack trace, rather than the driver's
- * own exception.
- */
-function isTargetFailure(e: unknown): boolean {
-  return e instanceof Error && e.name === "TargetError";
 }
 
 /** The features of the last accepted negotiation in a trace (a legacy driver: its last write). */

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { TargetFailure } from "../../model/ports.ts";
+
 /** What went wrong talking to a target process. */
 export type TargetErrorKind =
   /** The process could not be started (missing binary, permission, bad arguments). */
@@ -82,7 +84,7 @@ export function quote(text: string): string {
  * assert.equal(e.kind, "refused");
  * ```
  */
-export class TargetError extends Error {
+export class TargetError extends TargetFailure {
   /** What went wrong. */
   readonly kind: TargetErrorKind;
   /** Who. */
